@@ -1,0 +1,345 @@
+//! REST request and response bodies (DESIGN.md §5). Objects carry the columns of §3.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::ids::{ChatId, MessageId, ProjectId, SessionId};
+
+/// Error body of every 4xx/5xx answer: `{"error":{"code","message"}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ErrorResponse {
+    pub error: ErrorDetail,
+}
+
+/// The stable `code` plus a human-readable message.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// A git repository boocode works on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub path: String,
+    pub default_model: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/projects`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct CreateProjectRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub path: String,
+    #[serde(default)]
+    pub default_model: Option<String>,
+}
+
+/// `PATCH /api/projects/{id}`: absent fields are left alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct UpdateProjectRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub default_model: Option<String>,
+}
+
+/// Open or closed, for sessions and chats alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenStatus {
+    Open,
+    Closed,
+}
+
+impl OpenStatus {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+    /// Parses the column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// A unit of work inside a project: its chats, frames and (later) worktree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Session {
+    pub id: SessionId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub model: Option<String>,
+    pub status: OpenStatus,
+    pub created_at: DateTime<Utc>,
+    /// The last frame number; the UI loads state over REST, then connects with `since=last_seq`.
+    #[ts(type = "number")]
+    pub last_seq: u64,
+}
+
+/// `POST /api/projects/{id}/sessions`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct CreateSessionRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+/// `PATCH /api/sessions/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct UpdateSessionRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub status: Option<OpenStatus>,
+}
+
+/// What a chat is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Chat,
+    Coder,
+    Terminal,
+}
+
+impl ChatKind {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Coder => "coder",
+            Self::Terminal => "terminal",
+        }
+    }
+    /// Parses the column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "chat" => Some(Self::Chat),
+            "coder" => Some(Self::Coder),
+            "terminal" => Some(Self::Terminal),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation inside a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Chat {
+    pub id: ChatId,
+    pub session_id: SessionId,
+    pub name: String,
+    pub kind: ChatKind,
+    pub status: OpenStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/sessions/{id}/chats`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct CreateChatRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub kind: Option<ChatKind>,
+}
+
+/// `PATCH /api/chats/{id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct UpdateChatRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub status: Option<OpenStatus>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+}
+
+impl Role {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::System => "system",
+        }
+    }
+    /// Parses the column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "assistant" => Some(Self::Assistant),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}
+
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Streaming,
+    Complete,
+    Cancelled,
+    Error,
+}
+
+impl MessageStatus {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Streaming => "streaming",
+            Self::Complete => "complete",
+            Self::Cancelled => "cancelled",
+            Self::Error => "error",
+        }
+    }
+    /// Parses the column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "streaming" => Some(Self::Streaming),
+            "complete" => Some(Self::Complete),
+            "cancelled" => Some(Self::Cancelled),
+            "error" => Some(Self::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A tool invocation inside an assistant message, as the agent reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ToolCall {
+    pub call_id: String,
+    pub title: String,
+    pub kind: String,
+    pub status: String,
+    #[ts(type = "unknown")]
+    pub raw_input: Option<serde_json::Value>,
+    #[ts(type = "unknown")]
+    pub raw_output: Option<serde_json::Value>,
+}
+
+/// A chat message with its tool calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Message {
+    pub id: MessageId,
+    pub session_id: SessionId,
+    pub chat_id: ChatId,
+    pub role: Role,
+    pub content: String,
+    pub reasoning: String,
+    pub status: MessageStatus,
+    pub error: Option<String>,
+    pub model: Option<String>,
+    pub agent: Option<String>,
+    #[ts(type = "number | null")]
+    pub tokens_prompt: Option<u64>,
+    #[ts(type = "number | null")]
+    pub tokens_completion: Option<u64>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// `POST /api/chats/{id}/messages`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct PostMessageRequest {
+    pub content: String,
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+/// 202 answer to a posted message: the turn streams as frames.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PostMessageResponse {
+    pub user_message_id: MessageId,
+    pub assistant_message_id: MessageId,
+}
+
+/// `POST /api/chats/{id}/stop`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct StopResponse {
+    pub stopped: bool,
+}
+
+/// Token counts of one turn, with the model's window when the server tells it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Usage {
+    #[ts(type = "number")]
+    pub prompt_tokens: u64,
+    #[ts(type = "number")]
+    pub completion_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub context_limit: Option<u64>,
+}
+
+/// One model of the model server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ModelInfo {
+    pub id: String,
+    /// `Some(true)` when the server says the model is loaded; `None` when it does not say.
+    pub loaded: Option<bool>,
+    #[ts(type = "number | null")]
+    pub context_length: Option<u64>,
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct HealthResponse {
+    pub status: String,
+    pub version: String,
+    pub database: String,
+    pub llm: LlmHealth,
+    pub agents: AgentsHealth,
+}
+
+/// The model server as boocode sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct LlmHealth {
+    pub url: String,
+    pub reachable: bool,
+}
+
+/// The agent pool as boocode sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AgentsHealth {
+    #[ts(type = "number")]
+    pub pool_size: u64,
+    pub backends: Vec<String>,
+}

@@ -1,0 +1,13 @@
+//! Wire types only: REST DTOs, `Frame`, `AgentEvent` and ids. Knows nothing of storage, HTTP or agents;
+//! the web UI's TypeScript types are generated from here (see `typescript`).
+
+pub mod dto;
+pub mod event;
+pub mod frame;
+pub mod ids;
+pub mod typescript;
+
+pub use dto::*;
+pub use event::*;
+pub use frame::*;
+pub use ids::*;
