@@ -64,8 +64,8 @@ mod tests {
 
     #[test]
     fn generated_typescript_is_current() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../web/src/api/generated/types.ts");
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web/src/api/generated/types.ts");
         let fresh = super::generate();
         if std::env::var_os("UPDATE_GENERATED").is_some() {
             if let Some(dir) = path.parent() {

@@ -1,1 +1,131 @@
-//! placeholder
+//! The store: a `Store` trait with SQLite (default, embedded) and PostgreSQL (shared queue) implementations,
+//! each with its own migrations. Knows the entities of DESIGN.md §3; knows nothing of HTTP or agents.
+
+mod error;
+mod migrate;
+mod model;
+mod postgres;
+mod queries;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use boocode_protocol::{
+    Chat, ChatId, Message, MessageId, Project, ProjectId, Session, SessionId, ToolCall,
+    UpdateChatRequest, UpdateProjectRequest, UpdateSessionRequest,
+};
+use chrono::{DateTime, Utc};
+
+pub use error::StoreError;
+pub use model::{MessageFinish, StoredFrame};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Result of every store call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Persistence for everything boocode keeps. Both engines implement the same contract and pass the same
+/// test suite (`tests/store_suite.rs`); callers hold an `Arc<dyn Store>` and never know which one it is.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`, for health and logs.
+    fn backend(&self) -> &'static str;
+    /// A cheap round trip, for readiness.
+    async fn ping(&self) -> Result<()>;
+
+    async fn insert_project(&self, project: &Project) -> Result<()>;
+    async fn list_projects(&self) -> Result<Vec<Project>>;
+    async fn get_project(&self, id: &ProjectId) -> Result<Project>;
+    async fn update_project(&self, id: &ProjectId, patch: &UpdateProjectRequest)
+    -> Result<Project>;
+    /// Deletes the project and, by cascade, everything under it.
+    async fn delete_project(&self, id: &ProjectId) -> Result<()>;
+
+    /// Inserts a session; `last_seq` is ignored (it is derived from the frame journal).
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    async fn list_sessions(&self, project: &ProjectId) -> Result<Vec<Session>>;
+    async fn get_session(&self, id: &SessionId) -> Result<Session>;
+    async fn update_session(&self, id: &SessionId, patch: &UpdateSessionRequest)
+    -> Result<Session>;
+    /// Deletes the session and its chats, messages, tasks, changes, worktree row, agent sessions, frames.
+    async fn delete_session(&self, id: &SessionId) -> Result<()>;
+
+    async fn insert_chat(&self, chat: &Chat) -> Result<()>;
+    async fn list_chats(&self, session: &SessionId) -> Result<Vec<Chat>>;
+    async fn get_chat(&self, id: &ChatId) -> Result<Chat>;
+    async fn update_chat(&self, id: &ChatId, patch: &UpdateChatRequest) -> Result<Chat>;
+    async fn delete_chat(&self, id: &ChatId) -> Result<()>;
+
+    /// Stores a user message and the assistant message that will answer it, atomically.
+    async fn insert_exchange(&self, user: &Message, assistant: &Message) -> Result<()>;
+    /// Messages of a chat, oldest first, each with its tool calls.
+    async fn list_messages(&self, chat: &ChatId) -> Result<Vec<Message>>;
+    async fn get_message(&self, id: &MessageId) -> Result<Message>;
+    /// Checkpoints a streaming message's text (the ≤ 250 ms batches of a turn).
+    async fn save_message_progress(
+        &self,
+        id: &MessageId,
+        content: &str,
+        reasoning: &str,
+    ) -> Result<()>;
+    /// Writes a message's final state.
+    async fn finish_message(&self, id: &MessageId, finish: &MessageFinish) -> Result<()>;
+    /// Inserts or replaces one tool call of a message, keyed by `call_id`.
+    async fn upsert_tool_call(&self, message: &MessageId, call: &ToolCall) -> Result<()>;
+    /// Marks messages left `streaming` by a dead process as `error` with `reason`; returns how many.
+    async fn interrupt_streaming_messages(&self, reason: &str) -> Result<u64>;
+
+    /// Appends journaled frames in one transaction; a frame already stored is left alone.
+    async fn append_frames(&self, frames: &[StoredFrame]) -> Result<()>;
+    /// Frames of a session with `seq > after`, ascending, at most `limit`.
+    async fn frames_after(
+        &self,
+        session: &SessionId,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredFrame>>;
+    /// The highest journaled `seq` of a session (0 when none).
+    async fn last_seq(&self, session: &SessionId) -> Result<u64>;
+    /// The lowest retained `seq` of a session, if any.
+    async fn first_seq(&self, session: &SessionId) -> Result<Option<u64>>;
+    /// Drops frames that are both older than `older_than` and beyond the newest `keep` of their session.
+    async fn prune_frames(&self, keep: u64, older_than: DateTime<Utc>) -> Result<u64>;
+}
+
+/// Opens the store a URL names (`sqlite://path` or `postgres://…`), creating and migrating it as needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// A URL with any password removed, safe to log.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_password() {
+        assert_eq!(
+            super::redact("postgres://bob:secret@db:5432/x"),
+            "postgres://bob:***@db:5432/x"
+        );
+        assert_eq!(super::redact("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+    }
+}

@@ -1,0 +1,112 @@
+//! Forward-only migrations per engine, applied in order inside transactions and recorded in
+//! `boocode_migrations`. PostgreSQL takes an advisory lock so concurrent workers migrate once.
+
+use sqlx::{Pool, Row as _};
+
+use crate::{Result, StoreError};
+
+/// Which SQL dialect a migration set is written in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+)];
+const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/postgres/0001_initial.sql"),
+)];
+
+/// Applies every migration not yet recorded.
+pub(crate) async fn run_migrations<DB>(pool: &Pool<DB>, dialect: Dialect) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    i64: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB> + for<'q> sqlx::Encode<'q, DB>,
+    String: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let (set, lock) = match dialect {
+        Dialect::Sqlite => (SQLITE, None),
+        Dialect::Postgres => (POSTGRES, None),
+    };
+    let mut conn = pool.acquire().await?;
+    if let Dialect::Postgres = dialect {
+        // Session lock: two workers starting at once must not race on CREATE TABLE below.
+        sqlx::raw_sql("SELECT pg_advisory_lock(7450003)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS boocode_migrations \
+         (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    for &(version, name, sql) in set {
+        let begin = match dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        };
+        sqlx::raw_sql(begin).execute(&mut *conn).await?;
+        let outcome = apply_one(&mut conn, version, name, sql, lock).await;
+        let end = if outcome.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        sqlx::raw_sql(end).execute(&mut *conn).await?;
+        outcome.map_err(|e| StoreError::Migration {
+            version,
+            message: e.to_string(),
+        })?;
+    }
+    if let Dialect::Postgres = dialect {
+        sqlx::raw_sql("SELECT pg_advisory_unlock(7450003)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn apply_one<DB>(
+    conn: &mut DB::Connection,
+    version: i64,
+    name: &str,
+    sql: &'static str,
+    lock: Option<&'static str>,
+) -> std::result::Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    i64: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB> + for<'q> sqlx::Encode<'q, DB>,
+    String: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    if let Some(lock) = lock {
+        sqlx::raw_sql(lock).execute(&mut *conn).await?;
+    }
+    let applied = sqlx::query("SELECT COUNT(*) FROM boocode_migrations WHERE version = $1")
+        .bind(version)
+        .fetch_one(&mut *conn)
+        .await?;
+    if applied.try_get::<i64, _>(0usize)? > 0 {
+        return Ok(());
+    }
+    sqlx::raw_sql(sql).execute(&mut *conn).await?;
+    sqlx::query("INSERT INTO boocode_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        .bind(version)
+        .bind(name.to_owned())
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

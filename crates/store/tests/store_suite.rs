@@ -1,0 +1,341 @@
+//! One suite, two engines: runs on a real SQLite file always, and on PostgreSQL when
+//! `BOOCODE_TEST_DATABASE_URL` is set (CI sets it). Each PostgreSQL run uses fresh rows, so runs can share
+//! a database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use boocode_protocol::*;
+use boocode_store::{MessageFinish, Store, StoreError, StoredFrame};
+use chrono::Utc;
+
+async fn engines() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = boocode_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let mut all = vec![(sqlite, Some(dir))];
+    match std::env::var("BOOCODE_TEST_DATABASE_URL") {
+        Ok(url) => all.push((boocode_store::open(&url).await.unwrap(), None)),
+        Err(_) => {
+            eprintln!("BOOCODE_TEST_DATABASE_URL unset: PostgreSQL half of the suite skipped")
+        }
+    }
+    all
+}
+
+fn project() -> Project {
+    let id = ProjectId::new();
+    Project {
+        name: "demo".into(),
+        path: format!("/tmp/repo-{id}"),
+        id,
+        default_model: None,
+        created_at: Utc::now(),
+    }
+}
+
+fn session(project: &ProjectId) -> Session {
+    Session {
+        id: SessionId::new(),
+        project_id: project.clone(),
+        name: "s".into(),
+        model: Some("m1".into()),
+        status: OpenStatus::Open,
+        created_at: Utc::now(),
+        last_seq: 0,
+    }
+}
+
+fn chat(session: &SessionId) -> Chat {
+    Chat {
+        id: ChatId::new(),
+        session_id: session.clone(),
+        name: "New chat".into(),
+        kind: ChatKind::Chat,
+        status: OpenStatus::Open,
+        created_at: Utc::now(),
+    }
+}
+
+fn message(chat: &Chat, role: Role, status: MessageStatus, content: &str) -> Message {
+    Message {
+        id: MessageId::new(),
+        session_id: chat.session_id.clone(),
+        chat_id: chat.id.clone(),
+        role,
+        content: content.into(),
+        reasoning: String::new(),
+        status,
+        error: None,
+        model: Some("m1".into()),
+        agent: None,
+        tokens_prompt: None,
+        tokens_completion: None,
+        created_at: Utc::now(),
+        finished_at: None,
+        tool_calls: vec![],
+    }
+}
+
+async fn seeded(store: &dyn Store) -> (Project, Session, Chat) {
+    let p = project();
+    store.insert_project(&p).await.unwrap();
+    let s = session(&p.id);
+    store.insert_session(&s).await.unwrap();
+    let c = chat(&s.id);
+    store.insert_chat(&c).await.unwrap();
+    (p, s, c)
+}
+
+#[tokio::test]
+async fn projects_round_trip_and_conflict_on_duplicate_path() {
+    for (store, _dir) in engines().await {
+        let p = project();
+        store.insert_project(&p).await.unwrap();
+        let got = store.get_project(&p.id).await.unwrap();
+        assert_eq!(got.path, p.path);
+        assert!(
+            store
+                .list_projects()
+                .await
+                .unwrap()
+                .iter()
+                .any(|x| x.id == p.id)
+        );
+        let dup = Project {
+            id: ProjectId::new(),
+            ..p.clone()
+        };
+        assert!(matches!(
+            store.insert_project(&dup).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let patch = UpdateProjectRequest {
+            name: Some("renamed".into()),
+            default_model: None,
+        };
+        assert_eq!(
+            store.update_project(&p.id, &patch).await.unwrap().name,
+            "renamed"
+        );
+        store.delete_project(&p.id).await.unwrap();
+        assert!(matches!(
+            store.get_project(&p.id).await,
+            Err(StoreError::NotFound {
+                entity: "project",
+                ..
+            })
+        ));
+        assert!(matches!(
+            store.delete_project(&p.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn messages_progress_finish_and_tool_calls() {
+    for (store, _dir) in engines().await {
+        let (_, _, c) = seeded(store.as_ref()).await;
+        let user = message(&c, Role::User, MessageStatus::Complete, "hello");
+        let asst = message(&c, Role::Assistant, MessageStatus::Streaming, "");
+        store.insert_exchange(&user, &asst).await.unwrap();
+        store
+            .save_message_progress(&asst.id, "partial", "think")
+            .await
+            .unwrap();
+        let call = ToolCall {
+            call_id: "call_0".into(),
+            title: "view_file".into(),
+            kind: "read".into(),
+            status: "pending".into(),
+            raw_input: Some(serde_json::json!({"path": "a.txt"})),
+            raw_output: None,
+        };
+        store.upsert_tool_call(&asst.id, &call).await.unwrap();
+        let done = ToolCall {
+            status: "completed".into(),
+            raw_output: Some("hi".into()),
+            ..call
+        };
+        store.upsert_tool_call(&asst.id, &done).await.unwrap();
+        let listed = store.list_messages(&c.id).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].id, user.id);
+        assert_eq!(listed[1].content, "partial");
+        assert_eq!(listed[1].reasoning, "think");
+        assert_eq!(listed[1].tool_calls, vec![done.clone()]);
+        let finish = MessageFinish {
+            status: MessageStatus::Complete,
+            content: "partial and more".into(),
+            reasoning: "think".into(),
+            error: None,
+            usage: Some(Usage {
+                prompt_tokens: 10,
+                completion_tokens: 5,
+                context_limit: None,
+            }),
+            finished_at: Utc::now(),
+        };
+        store.finish_message(&asst.id, &finish).await.unwrap();
+        // A late progress checkpoint must not overwrite a finished message.
+        store
+            .save_message_progress(&asst.id, "stale", "")
+            .await
+            .unwrap();
+        let got = store.get_message(&asst.id).await.unwrap();
+        assert_eq!(got.content, "partial and more");
+        assert_eq!(got.status, MessageStatus::Complete);
+        assert_eq!(got.tokens_prompt, Some(10));
+        assert_eq!(got.tool_calls, vec![done]);
+    }
+}
+
+#[tokio::test]
+async fn streaming_messages_are_interrupted_at_start_up() {
+    for (store, _dir) in engines().await {
+        let (_, _, c) = seeded(store.as_ref()).await;
+        let user = message(&c, Role::User, MessageStatus::Complete, "q");
+        let asst = message(&c, Role::Assistant, MessageStatus::Streaming, "half");
+        store.insert_exchange(&user, &asst).await.unwrap();
+        assert!(
+            store
+                .interrupt_streaming_messages("interrupted by restart")
+                .await
+                .unwrap()
+                >= 1
+        );
+        let got = store.get_message(&asst.id).await.unwrap();
+        assert_eq!(got.status, MessageStatus::Error);
+        assert_eq!(got.content, "half");
+        assert_eq!(got.error.as_deref(), Some("interrupted by restart"));
+    }
+}
+
+#[tokio::test]
+async fn frames_append_replay_and_prune() {
+    for (store, _dir) in engines().await {
+        let (_, s, _) = seeded(store.as_ref()).await;
+        let old = Utc::now() - chrono::Duration::minutes(20);
+        let frames: Vec<StoredFrame> = (1..=30)
+            .map(|seq| StoredFrame {
+                session_id: s.id.clone(),
+                seq,
+                body: format!("{{\"seq\":{seq}}}").into(),
+                created_at: if seq <= 20 { old } else { Utc::now() },
+            })
+            .collect();
+        store.append_frames(&frames[..10]).await.unwrap();
+        // Re-appending is idempotent.
+        store.append_frames(&frames).await.unwrap();
+        assert_eq!(store.last_seq(&s.id).await.unwrap(), 30);
+        assert_eq!(store.get_session(&s.id).await.unwrap().last_seq, 30);
+        let after = store.frames_after(&s.id, 25, 100).await.unwrap();
+        assert_eq!(
+            after.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            vec![26, 27, 28, 29, 30]
+        );
+        assert_eq!(&*after[0].body, "{\"seq\":26}");
+        // Keep the newest 15, or anything younger than 10 minutes.
+        store
+            .prune_frames(15, Utc::now() - chrono::Duration::minutes(10))
+            .await
+            .unwrap();
+        assert_eq!(store.first_seq(&s.id).await.unwrap(), Some(16));
+        // Frames for an unknown session are dropped, not an error (the session was deleted).
+        let orphan = StoredFrame {
+            session_id: SessionId::new(),
+            ..frames[0].clone()
+        };
+        store.append_frames(&[orphan]).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_session_cascades() {
+    for (store, _dir) in engines().await {
+        let (_, s, c) = seeded(store.as_ref()).await;
+        let user = message(&c, Role::User, MessageStatus::Complete, "q");
+        let asst = message(&c, Role::Assistant, MessageStatus::Complete, "a");
+        store.insert_exchange(&user, &asst).await.unwrap();
+        let frame = StoredFrame {
+            session_id: s.id.clone(),
+            seq: 1,
+            body: "{}".into(),
+            created_at: Utc::now(),
+        };
+        store.append_frames(&[frame]).await.unwrap();
+        store.delete_session(&s.id).await.unwrap();
+        assert!(matches!(
+            store.get_chat(&c.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.get_message(&asst.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert_eq!(store.last_seq(&s.id).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn sessions_and_chats_update() {
+    for (store, _dir) in engines().await {
+        let (p, s, c) = seeded(store.as_ref()).await;
+        let patch = UpdateSessionRequest {
+            name: Some("renamed".into()),
+            model: None,
+            status: Some(OpenStatus::Closed),
+        };
+        let got = store.update_session(&s.id, &patch).await.unwrap();
+        assert_eq!(
+            (got.name.as_str(), got.status, got.model.as_deref()),
+            ("renamed", OpenStatus::Closed, Some("m1"))
+        );
+        assert_eq!(store.list_sessions(&p.id).await.unwrap().len(), 1);
+        let chat = store
+            .update_chat(
+                &c.id,
+                &UpdateChatRequest {
+                    name: Some("Title".into()),
+                    status: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(chat.name, "Title");
+        assert_eq!(store.list_chats(&s.id).await.unwrap(), vec![chat]);
+        store.delete_chat(&c.id).await.unwrap();
+        assert!(store.list_chats(&s.id).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn sqlite_survives_concurrent_writers_without_busy_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("busy.db").display());
+    // Two stores on one file = two processes' worth of writers competing for the lock.
+    let a = boocode_store::open(&url).await.unwrap();
+    let b = boocode_store::open(&url).await.unwrap();
+    let (_, s, _) = seeded(a.as_ref()).await;
+    let mut tasks = Vec::new();
+    for (i, store) in [a.clone(), b.clone(), a, b].into_iter().enumerate() {
+        let sid = s.id.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..50u64 {
+                let frame = StoredFrame {
+                    session_id: sid.clone(),
+                    seq: n * 4 + i as u64 + 1,
+                    body: "{}".into(),
+                    created_at: Utc::now(),
+                };
+                store.append_frames(&[frame]).await?;
+            }
+            Ok::<_, StoreError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
