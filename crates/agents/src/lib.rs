@@ -1,1 +1,9 @@
-//! placeholder
+//! Agent backends: the `AgentBackend` trait every turn runs through, and the backends themselves (native
+//! today; ACP, opencode and PTY later). Backends know nothing of HTTP, the database or the broker: they
+//! only emit `AgentEvent`s through the `TurnContext` they are given.
+
+mod backend;
+mod native;
+
+pub use backend::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
+pub use native::NativeBackend;

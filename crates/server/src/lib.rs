@@ -1,1 +1,20 @@
-//! placeholder
+//! The boocode server: HTTP API, WebSocket frames, the broker, the turn recorder and the chat service,
+//! assembled over the store, the model client and the agent backends. Knows HTTP; the crates below it
+//! do not.
+
+mod api;
+mod app;
+mod assets;
+pub mod broker;
+mod chat;
+pub mod config;
+mod error;
+mod extract;
+mod models;
+pub mod recorder;
+mod security;
+pub mod title;
+mod ws;
+
+pub use app::{AppState, RunningServer, ServerError, start};
+pub use config::{Config, ConfigError, ConfigOverrides};

@@ -1,0 +1,50 @@
+//! REST routes (DESIGN.md §5). Handlers validate, call the store or a service, and map errors through
+//! `ApiError`; none of them frames or persists a turn themselves.
+
+mod chats;
+mod health;
+mod projects;
+mod sessions;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+/// The `/api` routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(health::health))
+        .route("/api/models", get(health::models))
+        .route("/api/projects", get(projects::list).post(projects::create))
+        .route(
+            "/api/projects/{id}",
+            get(projects::get)
+                .patch(projects::update)
+                .delete(projects::delete),
+        )
+        .route(
+            "/api/projects/{id}/sessions",
+            get(sessions::list).post(sessions::create),
+        )
+        .route(
+            "/api/sessions/{id}",
+            get(sessions::get)
+                .patch(sessions::update)
+                .delete(sessions::delete),
+        )
+        .route(
+            "/api/sessions/{id}/chats",
+            get(chats::list).post(chats::create),
+        )
+        .route("/api/sessions/{id}/ws", get(crate::ws::frames))
+        .route(
+            "/api/chats/{id}",
+            get(chats::get).patch(chats::update).delete(chats::delete),
+        )
+        .route(
+            "/api/chats/{id}/messages",
+            get(chats::messages).post(chats::post_message),
+        )
+        .route("/api/chats/{id}/stop", post(chats::stop))
+}

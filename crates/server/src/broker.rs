@@ -1,0 +1,291 @@
+//! The broker (DESIGN.md §6): numbers frames per session, keeps a ring of recent ones, fans them out to
+//! live clients, and journals them to the store in batches (one transaction per ≤ 50 ms tick for all
+//! sessions). A frame is serialized once, when it is numbered, so live and replayed copies are identical.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use boocode_protocol::{Frame, FrameBody, SessionId};
+use boocode_store::{Store, StoredFrame};
+use chrono::Utc;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// How long the journal collects frames before one write.
+const JOURNAL_TICK: Duration = Duration::from_millis(50);
+/// Recent frames kept in memory per session; older ones are read back from the journal.
+const RING_CAPACITY: usize = 2048;
+/// Frames a live client may fall behind before it is disconnected (and reconnects with `since`).
+pub const CLIENT_QUEUE: usize = 1024;
+
+/// One numbered frame as sent on the wire.
+#[derive(Debug, Clone)]
+pub struct NumberedFrame {
+    pub seq: u64,
+    pub text: Arc<str>,
+}
+
+struct Channel {
+    state: Mutex<ChannelState>,
+    live: broadcast::Sender<NumberedFrame>,
+}
+
+struct ChannelState {
+    next_seq: u64,
+    ring: VecDeque<NumberedFrame>,
+}
+
+enum JournalMsg {
+    Frame(StoredFrame),
+    Flush(oneshot::Sender<()>),
+}
+
+/// What a connecting client gets: the frames it missed, then the live feed.
+pub enum Subscription {
+    /// Frames after `since` are no longer retained (or `since` is in the future): reload over REST.
+    Resync,
+    Stream {
+        backlog: Vec<NumberedFrame>,
+        live: broadcast::Receiver<NumberedFrame>,
+    },
+}
+
+/// A failure to publish or subscribe.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Store(#[from] boocode_store::StoreError),
+    #[error("frame could not be serialized: {0}")]
+    Serialize(#[from] serde_json::Error),
+    #[error("broker state poisoned")]
+    Poisoned,
+}
+
+/// Cheap to clone; all clones share the sessions and the journal writer.
+#[derive(Clone)]
+pub struct Broker {
+    store: Arc<dyn Store>,
+    channels: Arc<Mutex<HashMap<SessionId, Arc<Channel>>>>,
+    journal: mpsc::UnboundedSender<JournalMsg>,
+}
+
+impl Broker {
+    /// Starts the broker and its journal writer.
+    pub fn start(store: Arc<dyn Store>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(journal_writer(store.clone(), rx));
+        (
+            Self {
+                store,
+                channels: Arc::default(),
+                journal: tx,
+            },
+            writer,
+        )
+    }
+
+    async fn channel(&self, session: &SessionId) -> Result<Arc<Channel>, BrokerError> {
+        if let Some(c) = self
+            .channels
+            .lock()
+            .map_err(|_| BrokerError::Poisoned)?
+            .get(session)
+        {
+            return Ok(c.clone());
+        }
+        // First use since start: continue numbering after the journal (a restart must not reuse seqs).
+        let last = self.store.last_seq(session).await?;
+        let mut map = self.channels.lock().map_err(|_| BrokerError::Poisoned)?;
+        let channel = map.entry(session.clone()).or_insert_with(|| {
+            Arc::new(Channel {
+                state: Mutex::new(ChannelState {
+                    next_seq: last + 1,
+                    ring: VecDeque::new(),
+                }),
+                live: broadcast::channel(CLIENT_QUEUE).0,
+            })
+        });
+        Ok(channel.clone())
+    }
+
+    /// Numbers, fans out and journals one frame; returns its `seq`.
+    pub async fn publish(&self, session: &SessionId, body: FrameBody) -> Result<u64, BrokerError> {
+        let channel = self.channel(session).await?;
+        let mut state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
+        let seq = state.next_seq;
+        let frame = Frame {
+            seq,
+            session_id: session.clone(),
+            body,
+        };
+        let text: Arc<str> = serde_json::to_string(&frame)?.into();
+        state.next_seq += 1;
+        let numbered = NumberedFrame {
+            seq,
+            text: text.clone(),
+        };
+        if state.ring.len() == RING_CAPACITY {
+            state.ring.pop_front();
+        }
+        state.ring.push_back(numbered.clone());
+        // Sent under the lock so every subscriber sees frames in seq order.
+        let _ = channel.live.send(numbered);
+        drop(state);
+        let stored = StoredFrame {
+            session_id: session.clone(),
+            seq,
+            body: text,
+            created_at: Utc::now(),
+        };
+        let _ = self.journal.send(JournalMsg::Frame(stored));
+        Ok(seq)
+    }
+
+    /// The last `seq` handed out for a session (journaled or not).
+    pub async fn last_seq(&self, session: &SessionId) -> Result<u64, BrokerError> {
+        let channel = self.channel(session).await?;
+        let state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
+        Ok(state.next_seq - 1)
+    }
+
+    /// Subscribes to a session. `since: None` means live frames only.
+    pub async fn subscribe(
+        &self,
+        session: &SessionId,
+        since: Option<u64>,
+    ) -> Result<Subscription, BrokerError> {
+        let channel = self.channel(session).await?;
+        let (live, current, ring) = {
+            let state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
+            let ring: Vec<NumberedFrame> = match since {
+                Some(since) => state
+                    .ring
+                    .iter()
+                    .filter(|f| f.seq > since)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            (channel.live.subscribe(), state.next_seq - 1, ring)
+        };
+        let Some(since) = since else {
+            return Ok(Subscription::Stream {
+                backlog: Vec::new(),
+                live,
+            });
+        };
+        if since > current {
+            return Ok(Subscription::Resync);
+        }
+        let ring_start = ring.first().map_or(current + 1, |f| f.seq);
+        let mut backlog = Vec::new();
+        if ring_start > since + 1 {
+            // The ring does not reach back far enough: read the gap from the journal.
+            let gap = self
+                .store
+                .frames_after(session, since, ring_start - since - 1)
+                .await?;
+            backlog.extend(gap.into_iter().map(|f| NumberedFrame {
+                seq: f.seq,
+                text: f.body,
+            }));
+        }
+        backlog.extend(ring);
+        let contiguous = backlog
+            .iter()
+            .zip(since + 1..)
+            .all(|(f, want)| f.seq == want)
+            && backlog.last().map_or(since, |f| f.seq) == current;
+        if !contiguous {
+            return Ok(Subscription::Resync);
+        }
+        Ok(Subscription::Stream { backlog, live })
+    }
+
+    /// Forgets a deleted session's in-memory state.
+    pub fn forget(&self, session: &SessionId) {
+        if let Ok(mut map) = self.channels.lock() {
+            map.remove(session);
+        }
+    }
+
+    /// Waits until every frame published so far is in the store.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.journal.send(JournalMsg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn journal_writer(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<JournalMsg>) {
+    let mut batch: Vec<StoredFrame> = Vec::new();
+    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let deadline = tokio::time::Instant::now() + JOURNAL_TICK;
+        let mut msg = Some(first);
+        loop {
+            match msg.take() {
+                Some(JournalMsg::Frame(f)) => batch.push(f),
+                Some(JournalMsg::Flush(w)) => {
+                    waiters.push(w);
+                    break;
+                }
+                None => {}
+            }
+            if batch.len() >= 4096 {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(next)) => msg = Some(next),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        write_batch(store.as_ref(), &mut batch).await;
+        for w in waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+    write_batch(store.as_ref(), &mut batch).await;
+}
+
+async fn write_batch(store: &dyn Store, batch: &mut Vec<StoredFrame>) {
+    if batch.is_empty() {
+        return;
+    }
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match store.append_frames(batch).await {
+            Ok(()) => {
+                batch.clear();
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, frames = batch.len(), "journal write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    tracing::error!(
+        frames = batch.len(),
+        "journal write failed; frames are live-only until resync"
+    );
+    batch.clear();
+}
+
+/// Drops journaled frames beyond retention (≥ 10,000 per session or 10 minutes) once a minute.
+pub async fn prune_loop(store: Arc<dyn Store>, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        let horizon = Utc::now() - chrono::Duration::minutes(10);
+        match store.prune_frames(10_000, horizon).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "frame journal pruned"),
+            Err(e) => tracing::warn!(error = %e, "frame journal prune failed"),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! One typed `Config`, resolved once: defaults → `boocode.toml` in the data dir → environment → flags
+//! (DESIGN.md §4). Unknown keys in the file are an error, never silently ignored.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Values given on the command line or in `BOOCODE_*` variables (clap merges those two).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigOverrides {
+    pub host: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub llm_url: Option<String>,
+    pub llm_api_key: Option<String>,
+    pub default_model: Option<String>,
+    pub token: Option<String>,
+    pub allowed_hosts: Vec<String>,
+    pub insecure_no_auth: bool,
+}
+
+/// `boocode.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    host: Option<IpAddr>,
+    port: Option<u16>,
+    database_url: Option<String>,
+    llm_url: Option<String>,
+    llm_api_key: Option<String>,
+    default_model: Option<String>,
+    allowed_hosts: Option<Vec<String>>,
+    max_body_bytes: Option<usize>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub llm_url: String,
+    pub llm_api_key: Option<String>,
+    pub default_model: Option<String>,
+    /// Required off loopback; optional on loopback (protects a shared machine).
+    pub token: Option<String>,
+    /// Extra `Host` names accepted besides localhost, 127.0.0.1 and [::1].
+    pub allowed_hosts: Vec<String>,
+    pub insecure_no_auth: bool,
+    pub max_body_bytes: usize,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("{path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "refusing to listen on {0} without a token: set BOOCODE_TOKEN, or pass --insecure-no-auth \
+         if the network is trusted"
+    )]
+    TokenRequired(IpAddr),
+    #[error("no data directory: set --data-dir, BOOCODE_DATA_DIR or HOME")]
+    NoDataDir,
+}
+
+impl Config {
+    /// Resolves the configuration from overrides, the data dir's `boocode.toml` and defaults.
+    pub fn resolve(o: ConfigOverrides) -> Result<Self, ConfigError> {
+        let data_dir = match o.data_dir {
+            Some(d) => d,
+            None => default_data_dir().ok_or(ConfigError::NoDataDir)?,
+        };
+        let file = read_file(&data_dir.join("boocode.toml"))?;
+        let config = Self {
+            host: o.host.or(file.host).unwrap_or(IpAddr::from([127, 0, 0, 1])),
+            port: o.port.or(file.port).unwrap_or(9500),
+            database_url: o
+                .database_url
+                .or(file.database_url)
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("boocode.db").display())),
+            llm_url: o
+                .llm_url
+                .or(file.llm_url)
+                .unwrap_or_else(|| "http://127.0.0.1:8080/v1".into()),
+            llm_api_key: o.llm_api_key.or(file.llm_api_key),
+            default_model: o.default_model.or(file.default_model),
+            token: o.token.filter(|t| !t.is_empty()),
+            allowed_hosts: if o.allowed_hosts.is_empty() {
+                file.allowed_hosts.unwrap_or_default()
+            } else {
+                o.allowed_hosts
+            },
+            insecure_no_auth: o.insecure_no_auth,
+            max_body_bytes: file.max_body_bytes.unwrap_or(4 * 1024 * 1024),
+            data_dir,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A loopback configuration for tests and embedding: everything in `data_dir`.
+    pub fn for_data_dir(data_dir: &Path, llm_url: &str) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            data_dir: data_dir.to_owned(),
+            database_url: format!("sqlite://{}", data_dir.join("boocode.db").display()),
+            llm_url: llm_url.to_owned(),
+            llm_api_key: None,
+            default_model: None,
+            token: None,
+            allowed_hosts: Vec::new(),
+            insecure_no_auth: false,
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+
+    /// Refuses an unprotected non-loopback bind.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.host.is_loopback() && self.token.is_none() && !self.insecure_no_auth {
+            return Err(ConfigError::TokenRequired(self.host));
+        }
+        Ok(())
+    }
+}
+
+fn default_data_dir() -> Option<PathBuf> {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(xdg).join("boocode"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/boocode"))
+}
+
+fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
+        Err(e) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                message: e.to_string(),
+            });
+        }
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_flags_over_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("boocode.toml"),
+            "port = 7000\nllm_url = \"http://file/v1\"\ndefault_model = \"from-file\"\n",
+        )
+        .unwrap();
+        let o = ConfigOverrides {
+            data_dir: Some(dir.path().into()),
+            llm_url: Some("http://flag/v1".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(o).unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.llm_url, "http://flag/v1");
+        assert_eq!(c.default_model.as_deref(), Some("from-file"));
+        assert!(c.database_url.ends_with("boocode.db"));
+        assert!(c.host.is_loopback());
+    }
+
+    #[test]
+    fn unknown_keys_and_open_binds_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("boocode.toml"), "prot = 1\n").unwrap();
+        let o = ConfigOverrides {
+            data_dir: Some(dir.path().into()),
+            ..Default::default()
+        };
+        assert!(matches!(Config::resolve(o), Err(ConfigError::Parse { .. })));
+        std::fs::remove_file(dir.path().join("boocode.toml")).unwrap();
+        let open = ConfigOverrides {
+            data_dir: Some(dir.path().into()),
+            host: Some("0.0.0.0".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::resolve(open.clone()),
+            Err(ConfigError::TokenRequired(_))
+        ));
+        let with_token = ConfigOverrides {
+            token: Some("s3cret".into()),
+            ..open.clone()
+        };
+        assert!(Config::resolve(with_token).is_ok());
+        let insecure = ConfigOverrides {
+            insecure_no_auth: true,
+            ..open
+        };
+        assert!(Config::resolve(insecure).is_ok());
+    }
+}

@@ -1,0 +1,78 @@
+//! The model server's models, cached briefly so chat turns and `GET /api/models` do not hammer it, with the
+//! context window from the best source available (llm-protocol.md §8).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use boocode_llm::{LlmClient, LlmError};
+use boocode_protocol::ModelInfo;
+use tokio::sync::Mutex;
+
+const TTL: Duration = Duration::from_secs(30);
+
+/// A short-lived cache of `/v1/models`.
+#[derive(Clone)]
+pub struct ModelCatalog {
+    llm: LlmClient,
+    cached: Arc<Mutex<Option<(Instant, Vec<ModelInfo>)>>>,
+}
+
+impl ModelCatalog {
+    /// A catalog over `llm`.
+    pub fn new(llm: LlmClient) -> Self {
+        Self {
+            llm,
+            cached: Arc::default(),
+        }
+    }
+
+    /// The models, from cache when fresh.
+    pub async fn list(&self) -> Result<Vec<ModelInfo>, LlmError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((at, models)) = cached.as_ref() {
+            if at.elapsed() < TTL {
+                return Ok(models.clone());
+            }
+        }
+        let remote = self.llm.list_models().await?;
+        let mut models: Vec<ModelInfo> = remote
+            .into_iter()
+            .map(|m| ModelInfo {
+                id: m.id,
+                loaded: m.loaded,
+                context_length: m.context_length,
+            })
+            .collect();
+        // llama.cpp serves one model and says its window in /props. Never ask when the list already
+        // says which model is loaded (llama-swap): a model-routed request there would load a model.
+        let says_loaded = models.iter().any(|m| m.loaded.is_some());
+        if !says_loaded && models.iter().any(|m| m.context_length.is_none()) {
+            if let Some(n_ctx) = self.llm.server_context_length().await {
+                for m in models.iter_mut().filter(|m| m.context_length.is_none()) {
+                    m.context_length = Some(n_ctx);
+                }
+            }
+        }
+        *cached = Some((Instant::now(), models.clone()));
+        Ok(models)
+    }
+
+    /// The window of `model`, when known; never fails (a missing window is not an error).
+    pub async fn context_limit(&self, model: &str) -> Option<u64> {
+        let models = self.list().await.ok()?;
+        models
+            .iter()
+            .find(|m| m.id == model)
+            .and_then(|m| m.context_length)
+    }
+
+    /// The model to use when nobody chose one: the loaded one, else the first listed.
+    pub async fn fallback_model(&self) -> Option<String> {
+        let models = self.list().await.ok()?;
+        models
+            .iter()
+            .find(|m| m.loaded == Some(true))
+            .or_else(|| models.first())
+            .map(|m| m.id.clone())
+    }
+}

@@ -1,0 +1,277 @@
+//! The turn recorder: the only place that turns a turn's `AgentEvent`s into persisted message state and
+//! frames. Every backend's turn — chat today, coding tasks later — runs through `record_turn`, so the UI,
+//! the database and a reconnecting client always agree.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use boocode_agents::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
+use boocode_protocol::{
+    AgentEvent, ChatId, FrameBody, MessageId, MessageStatus, Role, SessionId, ToolCall, Usage,
+};
+use boocode_store::{MessageFinish, Store};
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+
+/// Longest time streamed text stays only in memory; a crash loses at most this much.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Which message a turn writes into.
+#[derive(Debug, Clone)]
+pub struct TurnTarget {
+    pub session_id: SessionId,
+    pub chat_id: ChatId,
+    pub message_id: MessageId,
+    pub model: Option<String>,
+    pub agent: Option<String>,
+}
+
+/// How a recorded turn ended, for follow-up work (auto-naming).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnSummary {
+    pub status: MessageStatus,
+    pub content: String,
+}
+
+/// Why a turn was cancelled, when it was.
+pub type CancelReason = Arc<std::sync::Mutex<Option<String>>>;
+
+struct Recorder {
+    store: Arc<dyn Store>,
+    broker: Broker,
+    target: TurnTarget,
+    content: String,
+    reasoning: String,
+    usage: Option<Usage>,
+    dirty: bool,
+}
+
+impl Recorder {
+    async fn publish(&self, body: FrameBody) {
+        if let Err(e) = self.broker.publish(&self.target.session_id, body).await {
+            tracing::error!(error = %e, message = %self.target.message_id, "frame publish failed");
+        }
+    }
+
+    async fn record(&mut self, event: AgentEvent) {
+        let (message_id, chat_id) = (self.target.message_id.clone(), self.target.chat_id.clone());
+        match event {
+            AgentEvent::Text { content } => {
+                self.content.push_str(&content);
+                self.dirty = true;
+                self.publish(FrameBody::Delta {
+                    message_id,
+                    chat_id,
+                    content,
+                })
+                .await;
+            }
+            AgentEvent::Reasoning { content } => {
+                self.reasoning.push_str(&content);
+                self.dirty = true;
+                self.publish(FrameBody::ReasoningDelta {
+                    message_id,
+                    chat_id,
+                    content,
+                })
+                .await;
+            }
+            AgentEvent::ToolCall { tool_call } | AgentEvent::ToolUpdate { tool_call } => {
+                self.save_tool_call(&tool_call).await;
+                self.publish(FrameBody::ToolCall {
+                    message_id,
+                    chat_id,
+                    tool_call,
+                })
+                .await;
+            }
+            AgentEvent::Commands { commands } => {
+                let task_id = self.target.message_id.to_string();
+                self.publish(FrameBody::AgentCommands { task_id, commands })
+                    .await;
+            }
+            AgentEvent::Usage { usage } => self.usage = Some(usage),
+        }
+    }
+
+    async fn save_tool_call(&self, call: &ToolCall) {
+        if let Err(e) = self
+            .store
+            .upsert_tool_call(&self.target.message_id, call)
+            .await
+        {
+            tracing::error!(error = %e, "tool call not persisted");
+        }
+    }
+
+    async fn flush(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        match self
+            .store
+            .save_message_progress(&self.target.message_id, &self.content, &self.reasoning)
+            .await
+        {
+            Ok(()) => self.dirty = false,
+            Err(e) => tracing::warn!(error = %e, "message checkpoint failed; will retry"),
+        }
+    }
+
+    async fn finish(
+        mut self,
+        status: MessageStatus,
+        error: Option<String>,
+        context_limit: Option<u64>,
+    ) -> TurnSummary {
+        if let Some(usage) = self.usage.as_mut() {
+            usage.context_limit = context_limit;
+        }
+        let finish = MessageFinish {
+            status,
+            content: std::mem::take(&mut self.content),
+            reasoning: std::mem::take(&mut self.reasoning),
+            error: error.clone(),
+            usage: self.usage,
+            finished_at: Utc::now(),
+        };
+        if let Err(e) = self
+            .store
+            .finish_message(&self.target.message_id, &finish)
+            .await
+        {
+            tracing::error!(error = %e, "final message state not persisted");
+        }
+        let (message_id, chat_id) = (self.target.message_id.clone(), self.target.chat_id.clone());
+        if let (MessageStatus::Error, Some(error)) = (status, error) {
+            self.publish(FrameBody::MessageError {
+                message_id,
+                chat_id,
+                error,
+            })
+            .await;
+        } else {
+            let usage = self.usage.or_else(|| {
+                context_limit.map(|limit| Usage {
+                    context_limit: Some(limit),
+                    ..Usage::default()
+                })
+            });
+            self.publish(FrameBody::MessageComplete {
+                message_id,
+                chat_id,
+                status,
+                usage,
+            })
+            .await;
+        }
+        TurnSummary {
+            status,
+            content: finish.content,
+        }
+    }
+}
+
+/// Everything `record_turn` needs besides the backend.
+pub struct TurnRun {
+    pub store: Arc<dyn Store>,
+    pub broker: Broker,
+    pub target: TurnTarget,
+    pub cancel: CancellationToken,
+    /// Set by whoever cancels, to say why (e.g. "server shutting down"); `None` means the user stopped it.
+    pub cancel_reason: CancelReason,
+    /// The model's window, reported with the usage.
+    pub context_limit: Option<u64>,
+}
+
+/// Runs one turn on `backend`, persisting and framing everything it emits.
+pub async fn record_turn(
+    run: TurnRun,
+    backend: &dyn AgentBackend,
+    input: TurnInput,
+) -> TurnSummary {
+    let mut rec = Recorder {
+        store: run.store,
+        broker: run.broker,
+        target: run.target.clone(),
+        content: String::new(),
+        reasoning: String::new(),
+        usage: None,
+        dirty: false,
+    };
+    rec.publish(FrameBody::MessageStarted {
+        message_id: run.target.message_id.clone(),
+        chat_id: run.target.chat_id.clone(),
+        role: Role::Assistant,
+        agent: run.target.agent.clone(),
+        model: run.target.model.clone(),
+    })
+    .await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ctx = TurnContext::new(tx, run.cancel.clone());
+    let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let result = {
+        let turn = backend.prompt(input, &ctx);
+        tokio::pin!(turn);
+        loop {
+            tokio::select! {
+                biased;
+                Some(event) = rx.recv() => rec.record(event).await,
+                _ = ticker.tick() => rec.flush().await,
+                result = &mut turn => break result,
+            }
+        }
+    };
+    drop(ctx);
+    while let Ok(event) = rx.try_recv() {
+        rec.record(event).await;
+    }
+    let limit = run.context_limit;
+    let (status, error) = match result {
+        Ok(TurnOutcome::Completed) => (MessageStatus::Complete, None),
+        Ok(TurnOutcome::Cancelled) => {
+            let reason = run.cancel_reason.lock().ok().and_then(|r| r.clone());
+            (MessageStatus::Cancelled, reason)
+        }
+        Err(AgentError::Llm(e)) => (MessageStatus::Error, Some(e.to_string())),
+        Err(e) => (MessageStatus::Error, Some(e.to_string())),
+    };
+    if let Some(error) = &error {
+        tracing::info!(message = %run.target.message_id, %error, ?status, "turn ended");
+    }
+    rec.finish(status, error, limit).await
+}
+
+/// Frames a user's message so every open client shows it; it is complete on arrival.
+pub async fn publish_user_message(broker: &Broker, message: &boocode_protocol::Message) {
+    let (message_id, chat_id) = (message.id.clone(), message.chat_id.clone());
+    let frames = [
+        FrameBody::MessageStarted {
+            message_id: message_id.clone(),
+            chat_id: chat_id.clone(),
+            role: message.role,
+            agent: None,
+            model: None,
+        },
+        FrameBody::Delta {
+            message_id: message_id.clone(),
+            chat_id: chat_id.clone(),
+            content: message.content.clone(),
+        },
+        FrameBody::MessageComplete {
+            message_id,
+            chat_id,
+            status: MessageStatus::Complete,
+            usage: None,
+        },
+    ];
+    for body in frames {
+        if let Err(e) = broker.publish(&message.session_id, body).await {
+            tracing::error!(error = %e, "frame publish failed");
+        }
+    }
+}
