@@ -154,6 +154,8 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
                         return Some((Ok(b), (steps, guard)));
                     }
                     Some(Step::Abort) => {
+                        // Let what was sent reach the client first, as with a server dying mid-reply.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                         guard.finished = true;
                         mark(&guard.state, guard.index, |r| r.finished = true);
                         let err = std::io::Error::other("fakellm scripted drop");

@@ -19,6 +19,8 @@ pub enum LlmError {
     Malformed(String),
     #[error("model server stream ended before the reply finished")]
     Truncated,
+    #[error("model server stream was cut off mid-reply: {0}")]
+    Interrupted(String),
     #[error("model server sent nothing for {0:?}")]
     IdleTimeout(Duration),
     #[error("request to the model server failed: {0}")]
@@ -30,7 +32,11 @@ impl LlmError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::Unreachable { .. } | Self::Truncated | Self::IdleTimeout(_) | Self::Transport(_)
+            Self::Unreachable { .. }
+                | Self::Truncated
+                | Self::Interrupted(_)
+                | Self::IdleTimeout(_)
+                | Self::Transport(_)
         ) || matches!(self, Self::Http { status, .. } if *status == 429 || *status >= 500)
     }
 }

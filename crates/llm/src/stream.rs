@@ -84,11 +84,8 @@ impl ChatStream {
                     return self.fail(LlmError::Malformed(format!("bad SSE framing: {e}")));
                 }
                 Ok(Some(Err(EventStreamError::Transport(e)))) => {
-                    return self.fail(if e.is_timeout() || e.is_body() || e.is_decode() {
-                        LlmError::Truncated
-                    } else {
-                        LlmError::Transport(e.to_string())
-                    });
+                    // The response had started: any transport failure now is a cut-off stream.
+                    return self.fail(LlmError::Interrupted(root_cause(&e)));
                 }
                 Ok(Some(Ok(event))) => event,
             };
@@ -178,6 +175,14 @@ fn piece_event(piece: Piece) -> StreamEvent {
         Piece::Content(t) => StreamEvent::Content(t),
         Piece::Reasoning(t) => StreamEvent::Reasoning(t),
     }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 fn clip(s: &str) -> String {

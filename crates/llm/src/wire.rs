@@ -33,7 +33,7 @@ pub struct ToolSpec {
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<ChatMessage>,
-    pub temperature: Option<f32>,
+    pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
     pub tools: Vec<ToolSpec>,
     /// Ask the server not to think (titles): `reasoning_effort: "none"` and `enable_thinking: false`.

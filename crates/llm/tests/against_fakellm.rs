@@ -117,7 +117,7 @@ async fn failures_are_typed() {
             |e| matches!(e, LlmError::ModelNotFound { model, .. } if model == "nope"),
         ),
         ("fake-model", "[[drop_after:2]]", |e| {
-            matches!(e, LlmError::Truncated | LlmError::Transport(_))
+            matches!(e, LlmError::Interrupted(_))
         }),
         ("fake-model", "[[stream_error]]", |e| {
             matches!(e, LlmError::Upstream(_))

@@ -1,0 +1,242 @@
+//! Shared kit for the server's integration tests: a real server on port 0 in a temp data dir, a fakellm,
+//! temp git repositories, a JSON client and a frames WebSocket reader.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use boocode_fakellm::{FakeLlm, FakeOptions};
+use boocode_server::{Config, RunningServer};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Kit {
+    pub dir: tempfile::TempDir,
+    pub fake: FakeLlm,
+    pub server: Option<RunningServer>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub database_url: Option<String>,
+}
+
+pub fn git_repo(parent: &Path, name: &str) -> PathBuf {
+    let path = parent.join(name);
+    std::fs::create_dir_all(&path).unwrap();
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    path
+}
+
+impl Kit {
+    /// SQLite in a temp dir.
+    pub async fn start() -> Self {
+        Self::start_with(None, |_| {}).await
+    }
+
+    /// PostgreSQL when `database_url` is given; `tweak` adjusts the config.
+    pub async fn start_with(database_url: Option<String>, tweak: impl FnOnce(&mut Config)) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+        let mut config = Config::for_data_dir(&dir.path().join("data"), &fake.url());
+        if let Some(url) = &database_url {
+            config.database_url = url.clone();
+        }
+        tweak(&mut config);
+        let mut kit = Self {
+            dir,
+            fake,
+            server: None,
+            base: String::new(),
+            http: reqwest::Client::new(),
+            database_url,
+        };
+        kit.boot(config).await;
+        kit
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config = Config::for_data_dir(&self.dir.path().join("data"), &self.fake.url());
+        if let Some(url) = &self.database_url {
+            config.database_url = url.clone();
+        }
+        config
+    }
+
+    async fn boot(&mut self, config: Config) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = boocode_server::start(config, listener).await.unwrap();
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+    }
+
+    /// Graceful stop, then a fresh server on the same data dir (a restart).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let config = self.config();
+        self.boot(config).await;
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(15), server.shutdown())
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.call(method, path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} → {status}: {value}"
+        );
+        value
+    }
+
+    /// Project (a fresh git repo) → session (with `model`) → chat; returns (project, session, chat) ids.
+    pub async fn seed(&self, model: Option<&str>) -> (String, String, String) {
+        let repo = git_repo(self.dir.path(), &format!("repo-{}", uuid_like()));
+        let p = self
+            .ok("POST", "/api/projects", Some(json!({"path": repo})))
+            .await;
+        let pid = p["id"].as_str().unwrap().to_owned();
+        let s = self
+            .ok(
+                "POST",
+                &format!("/api/projects/{pid}/sessions"),
+                Some(json!({"model": model})),
+            )
+            .await;
+        let sid = s["id"].as_str().unwrap().to_owned();
+        let c = self
+            .ok(
+                "POST",
+                &format!("/api/sessions/{sid}/chats"),
+                Some(json!({})),
+            )
+            .await;
+        (pid, sid, c["id"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn post(&self, chat: &str, content: &str) -> (String, String) {
+        let (status, v) = self
+            .call(
+                "POST",
+                &format!("/api/chats/{chat}/messages"),
+                Some(json!({"content": content})),
+            )
+            .await;
+        assert_eq!(status, 202, "{v}");
+        (
+            v["user_message_id"].as_str().unwrap().to_owned(),
+            v["assistant_message_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn ws(&self, session: &str, since: Option<u64>) -> Ws {
+        let q = since.map(|s| format!("?since={s}")).unwrap_or_default();
+        let url = format!(
+            "{}/api/sessions/{session}/ws{q}",
+            self.base.replace("http://", "ws://")
+        );
+        tokio_tungstenite::connect_async(url).await.unwrap().0
+    }
+
+    /// Polls a message until it leaves `streaming`.
+    pub async fn wait_done(&self, chat: &str, message: &str) -> Value {
+        for _ in 0..400 {
+            let msgs = self
+                .ok("GET", &format!("/api/chats/{chat}/messages"), None)
+                .await;
+            let found = msgs
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"] == message)
+                .cloned();
+            if let Some(m) = found {
+                if m["status"] != "streaming" {
+                    return m;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("message {message} never finished");
+    }
+}
+
+pub fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// Reads frames until one satisfies `stop` (inclusive); fails after 10 s.
+pub async fn frames_until(ws: &mut Ws, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let msg = next
+            .expect("frame timeout")
+            .expect("socket closed")
+            .unwrap();
+        if let WsMessage::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            let done = stop(&v);
+            out.push(v);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+/// Reads whatever frames arrive within `wait`.
+pub async fn frames_for(ws: &mut Ws, wait: Duration) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(wait, ws.next()).await {
+        if let WsMessage::Text(t) = msg {
+            out.push(serde_json::from_str(&t).unwrap());
+        }
+    }
+    out
+}
+
+pub fn is_complete_of(id: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |f| {
+        (f["type"] == "message_complete" || f["type"] == "message_error") && f["message_id"] == id
+    }
+}
+
+pub fn seqs(frames: &[Value]) -> Vec<u64> {
+    frames.iter().filter_map(|f| f["seq"].as_u64()).collect()
+}
