@@ -2,6 +2,7 @@
 //! falls more than `CLIENT_QUEUE` frames behind is disconnected and reconnects with `since`; it never
 //! slows the turn that produces the frames.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -25,10 +26,11 @@ pub async fn frames(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<WsQuery>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let session = SessionId(id);
     state.store.get_session(&session).await?;
+    let upgrade = upgrade.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let sub = state
         .broker
         .subscribe(&session, q.since)

@@ -1,0 +1,362 @@
+//! The REST contract and its bad-input answers, on SQLite always and on PostgreSQL when
+//! `BOOCODE_TEST_DATABASE_URL` is set (CI sets it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+async fn kits() -> Vec<Kit> {
+    let mut kits = vec![Kit::start().await];
+    match std::env::var("BOOCODE_TEST_DATABASE_URL") {
+        Ok(url) => kits.push(Kit::start_with(Some(url), |_| {}).await),
+        Err(_) => {
+            eprintln!("BOOCODE_TEST_DATABASE_URL unset: PostgreSQL run of the REST suite skipped")
+        }
+    }
+    kits
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn crud_round_trip() {
+    for kit in kits().await {
+        let repo = git_repo(kit.dir.path(), "crud");
+        let (status, p) = kit
+            .call(
+                "POST",
+                "/api/projects",
+                Some(json!({"path": repo, "name": "Crud"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{p}");
+        let pid = p["id"].as_str().unwrap();
+        assert_eq!(p["name"], "Crud");
+        let listed = kit.ok("GET", "/api/projects", None).await;
+        assert!(listed.as_array().unwrap().iter().any(|x| x["id"] == pid));
+        let patched = kit
+            .ok(
+                "PATCH",
+                &format!("/api/projects/{pid}"),
+                Some(json!({"default_model": "fake-model"})),
+            )
+            .await;
+        assert_eq!(patched["default_model"], "fake-model");
+        let (status, _) = kit
+            .call("POST", "/api/projects", Some(json!({"path": repo})))
+            .await;
+        assert_eq!(status, 409, "same repo twice");
+
+        let (status, s) = kit
+            .call("POST", &format!("/api/projects/{pid}/sessions"), None)
+            .await;
+        assert_eq!(status, 201, "{s}");
+        let sid = s["id"].as_str().unwrap();
+        assert_eq!(
+            (s["status"].as_str(), s["last_seq"].as_u64()),
+            (Some("open"), Some(0))
+        );
+        let s = kit
+            .ok(
+                "PATCH",
+                &format!("/api/sessions/{sid}"),
+                Some(json!({"name": "Renamed", "status": "closed"})),
+            )
+            .await;
+        assert_eq!(
+            (s["name"].as_str(), s["status"].as_str()),
+            (Some("Renamed"), Some("closed"))
+        );
+        assert_eq!(
+            kit.ok("GET", &format!("/api/projects/{pid}/sessions"), None)
+                .await
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let (status, c) = kit
+            .call(
+                "POST",
+                &format!("/api/sessions/{sid}/chats"),
+                Some(json!({"kind": "coder", "name": "Work"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{c}");
+        let cid = c["id"].as_str().unwrap();
+        assert_eq!(c["kind"], "coder");
+        let c = kit
+            .ok(
+                "PATCH",
+                &format!("/api/chats/{cid}"),
+                Some(json!({"status": "closed"})),
+            )
+            .await;
+        assert_eq!(c["status"], "closed");
+        let (status, v) = kit
+            .call(
+                "POST",
+                &format!("/api/chats/{cid}/messages"),
+                Some(json!({"content": "hi"})),
+            )
+            .await;
+        assert_eq!(
+            (status, code(&v)),
+            (409, "conflict"),
+            "closed chat takes no messages"
+        );
+        assert_eq!(
+            kit.ok("GET", &format!("/api/chats/{cid}/messages"), None)
+                .await,
+            json!([])
+        );
+        let (status, _) = kit.call("DELETE", &format!("/api/chats/{cid}"), None).await;
+        assert_eq!(status, 204);
+        let (status, _) = kit
+            .call("DELETE", &format!("/api/projects/{pid}"), None)
+            .await;
+        assert_eq!(status, 204);
+        let (status, _) = kit.call("GET", &format!("/api/sessions/{sid}"), None).await;
+        assert_eq!(status, 404, "project delete cascades to sessions");
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_session_cascades_and_keeps_others() {
+    for kit in kits().await {
+        let (pid, sid, cid) = kit.seed(Some("fake-model")).await;
+        let (_, aid) = kit.post(&cid, "[[reply:kept?]]").await;
+        kit.wait_done(&cid, &aid).await;
+        let other = kit
+            .ok("POST", &format!("/api/projects/{pid}/sessions"), None)
+            .await;
+        let other_chat = kit
+            .ok(
+                "POST",
+                &format!("/api/sessions/{}/chats", other["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        let (status, _) = kit
+            .call("DELETE", &format!("/api/sessions/{sid}"), None)
+            .await;
+        assert_eq!(status, 204);
+        for path in [
+            format!("/api/sessions/{sid}"),
+            format!("/api/chats/{cid}"),
+            format!("/api/chats/{cid}/messages"),
+        ] {
+            let (status, v) = kit.call("GET", &path, None).await;
+            assert_eq!((status, code(&v)), (404, "not_found"), "{path}");
+        }
+        kit.ok(
+            "GET",
+            &format!("/api/chats/{}", other_chat["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        let (status, _) = kit
+            .call("DELETE", &format!("/api/sessions/{sid}"), None)
+            .await;
+        assert_eq!(status, 404, "second delete");
+    }
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_with_a_message() {
+    for kit in kits().await {
+        let id = "01a2f000-0000-7000-8000-000000000000";
+        let cases = [
+            ("GET", format!("/api/projects/{id}"), None),
+            (
+                "PATCH",
+                format!("/api/projects/{id}"),
+                Some(json!({"name": "x"})),
+            ),
+            ("DELETE", format!("/api/projects/{id}"), None),
+            ("GET", format!("/api/projects/{id}/sessions"), None),
+            (
+                "POST",
+                format!("/api/projects/{id}/sessions"),
+                Some(json!({})),
+            ),
+            ("GET", format!("/api/sessions/{id}"), None),
+            ("GET", format!("/api/sessions/{id}/chats"), None),
+            ("POST", format!("/api/sessions/{id}/chats"), Some(json!({}))),
+            ("GET", format!("/api/chats/{id}/messages"), None),
+            (
+                "POST",
+                format!("/api/chats/{id}/messages"),
+                Some(json!({"content": "hi"})),
+            ),
+            ("POST", format!("/api/chats/{id}/stop"), None),
+            ("GET", format!("/api/sessions/{id}/ws"), None),
+            ("GET", "/api/no-such-route".to_owned(), None),
+        ];
+        for (method, path, body) in cases {
+            let (status, v) = kit.call(method, &path, body).await;
+            assert_eq!(status, 404, "{method} {path}: {v}");
+            assert_eq!(code(&v), "not_found");
+            assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_and_change_nothing() {
+    for kit in kits().await {
+        let (pid, _, cid) = kit.seed(Some("fake-model")).await;
+        let before = kit.ok("GET", "/api/projects", None).await;
+        let raw = |body: &'static str, ctype: &'static str| {
+            let url = format!("{}/api/projects", kit.base);
+            let http = kit.http.clone();
+            async move {
+                let resp = http
+                    .post(url)
+                    .header("content-type", ctype)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                (status, resp.json::<Value>().await.unwrap())
+            }
+        };
+        for (body, ctype) in [
+            ("{bad", "application/json"),
+            ("{\"path\": 3}", "application/json"),
+            ("[]", "application/json"),
+            ("{\"path\":\"/tmp\",\"extra\":1}", "application/json"),
+            ("{\"path\":\"/tmp\"}", "text/plain"),
+            ("\u{0}\u{1}", "application/json"),
+        ] {
+            let (status, v) = raw(body, ctype).await;
+            assert_eq!(
+                (status, code(&v)),
+                (400, "bad_request"),
+                "{body:?} as {ctype}: {v}"
+            );
+        }
+        for path in ["", "relative/path", "/definitely/not/here", "/tmp"] {
+            let (status, v) = kit
+                .call("POST", "/api/projects", Some(json!({"path": path})))
+                .await;
+            assert_eq!((status, code(&v)), (400, "bad_request"), "{path}: {v}");
+        }
+        let file = kit.dir.path().join("file.txt");
+        std::fs::write(&file, "x").unwrap();
+        let (status, _) = kit
+            .call("POST", "/api/projects", Some(json!({"path": file})))
+            .await;
+        assert_eq!(status, 400);
+        for body in [
+            json!({"content": ""}),
+            json!({"content": "   "}),
+            json!({"content": 5}),
+            json!({}),
+        ] {
+            let (status, v) = kit
+                .call(
+                    "POST",
+                    &format!("/api/chats/{cid}/messages"),
+                    Some(body.clone()),
+                )
+                .await;
+            assert_eq!((status, code(&v)), (400, "bad_request"), "{body}: {v}");
+        }
+        let (status, _) = kit
+            .call(
+                "PATCH",
+                &format!("/api/projects/{pid}"),
+                Some(json!({"name": ""})),
+            )
+            .await;
+        assert_eq!(status, 400);
+        let (status, _) = kit
+            .call(
+                "PATCH",
+                &format!("/api/chats/{cid}"),
+                Some(json!({"status": "weird"})),
+            )
+            .await;
+        assert_eq!(status, 400);
+        let after = kit.ok("GET", "/api/projects", None).await;
+        assert_eq!(before, after, "bad input changed stored data");
+        assert_eq!(
+            kit.ok("GET", &format!("/api/chats/{cid}/messages"), None)
+                .await,
+            json!([])
+        );
+    }
+}
+
+#[tokio::test]
+async fn huge_bodies_are_refused() {
+    let kit = Kit::start().await;
+    let (_, _, cid) = kit.seed(Some("fake-model")).await;
+    let content = "x".repeat(5 * 1024 * 1024);
+    let (status, v) = kit
+        .call(
+            "POST",
+            &format!("/api/chats/{cid}/messages"),
+            Some(json!({"content": content})),
+        )
+        .await;
+    assert_eq!(status, 413, "{v}");
+    assert_eq!(
+        kit.ok("GET", &format!("/api/chats/{cid}/messages"), None)
+            .await,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn health_models_and_page() {
+    let kit = Kit::start().await;
+    let h = kit.ok("GET", "/api/health", None).await;
+    assert_eq!(
+        (h["status"].as_str(), h["database"].as_str()),
+        (Some("ok"), Some("sqlite"))
+    );
+    assert_eq!(h["llm"]["reachable"], true);
+    let models = kit.ok("GET", "/api/models", None).await;
+    assert_eq!(
+        models[0],
+        json!({"id": "fake-model", "loaded": true, "context_length": 32768})
+    );
+    let page = kit.http.get(format!("{}/", kit.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert!(page.text().await.unwrap().contains("boocode is running"));
+    let down = Kit::start_with(None, |c| c.llm_url = "http://127.0.0.1:9/v1".into()).await;
+    let h = down.ok("GET", "/api/health", None).await;
+    assert_eq!(h["llm"]["reachable"], false);
+    let (status, v) = down.call("GET", "/api/models", None).await;
+    assert_eq!((status, code(&v)), (502, "upstream_unavailable"));
+}
+
+#[tokio::test]
+async fn model_falls_back_to_default_then_to_the_loaded_one() {
+    let kit = Kit::start_with(None, |c| c.default_model = Some("fake-model-2".into())).await;
+    let (_, _, cid) = kit.seed(None).await;
+    let (_, aid) = kit.post(&cid, "hi").await;
+    assert_eq!(kit.wait_done(&cid, &aid).await["model"], "fake-model-2");
+    let kit = Kit::start().await;
+    let (_, _, cid) = kit.seed(None).await;
+    let (_, aid) = kit.post(&cid, "hi").await;
+    assert_eq!(
+        kit.wait_done(&cid, &aid).await["model"],
+        "fake-model",
+        "the loaded model"
+    );
+}
