@@ -173,10 +173,10 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
 }
 
 fn mark(state: &AppState, index: usize, f: impl FnOnce(&mut RecordedRequest)) {
-    if let Ok(mut log) = state.requests.lock() {
-        if let Some(r) = log.get_mut(index) {
-            f(r);
-        }
+    if let Ok(mut log) = state.requests.lock()
+        && let Some(r) = log.get_mut(index)
+    {
+        f(r);
     }
 }
 

@@ -39,10 +39,8 @@ impl ToolCallAccumulator {
         if slot.id.is_none() {
             slot.id = delta.id.filter(|id| !id.is_empty());
         }
-        if slot.name.is_empty() {
-            if let Some(name) = name {
-                slot.name = name;
-            }
+        if let Some(name) = name.filter(|_| slot.name.is_empty()) {
+            slot.name = name;
         }
         slot.arguments.push_str(&args);
     }

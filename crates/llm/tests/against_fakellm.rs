@@ -107,7 +107,8 @@ async fn tool_calls_are_assembled() {
 #[tokio::test]
 async fn failures_are_typed() {
     let (_fake, client) = setup().await;
-    let cases: Vec<(&str, &str, fn(&LlmError) -> bool)> = vec![
+    type Check = fn(&LlmError) -> bool;
+    let cases: Vec<(&str, &str, Check)> = vec![
         ("fake-model", "[[fail:500]]", |e| {
             matches!(e, LlmError::Http { status: 500, .. })
         }),

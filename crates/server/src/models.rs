@@ -10,11 +10,14 @@ use tokio::sync::Mutex;
 
 const TTL: Duration = Duration::from_secs(30);
 
+/// When the list was fetched, and the list.
+type Snapshot = (Instant, Vec<ModelInfo>);
+
 /// A short-lived cache of `/v1/models`.
 #[derive(Clone)]
 pub struct ModelCatalog {
     llm: LlmClient,
-    cached: Arc<Mutex<Option<(Instant, Vec<ModelInfo>)>>>,
+    cached: Arc<Mutex<Option<Snapshot>>>,
 }
 
 impl ModelCatalog {
@@ -29,10 +32,10 @@ impl ModelCatalog {
     /// The models, from cache when fresh.
     pub async fn list(&self) -> Result<Vec<ModelInfo>, LlmError> {
         let mut cached = self.cached.lock().await;
-        if let Some((at, models)) = cached.as_ref() {
-            if at.elapsed() < TTL {
-                return Ok(models.clone());
-            }
+        if let Some((at, models)) = cached.as_ref()
+            && at.elapsed() < TTL
+        {
+            return Ok(models.clone());
         }
         let remote = self.llm.list_models().await?;
         let mut models: Vec<ModelInfo> = remote
@@ -46,11 +49,12 @@ impl ModelCatalog {
         // llama.cpp serves one model and says its window in /props. Never ask when the list already
         // says which model is loaded (llama-swap): a model-routed request there would load a model.
         let says_loaded = models.iter().any(|m| m.loaded.is_some());
-        if !says_loaded && models.iter().any(|m| m.context_length.is_none()) {
-            if let Some(n_ctx) = self.llm.server_context_length().await {
-                for m in models.iter_mut().filter(|m| m.context_length.is_none()) {
-                    m.context_length = Some(n_ctx);
-                }
+        if !says_loaded
+            && models.iter().any(|m| m.context_length.is_none())
+            && let Some(n_ctx) = self.llm.server_context_length().await
+        {
+            for m in models.iter_mut().filter(|m| m.context_length.is_none()) {
+                m.context_length = Some(n_ctx);
             }
         }
         *cached = Some((Instant::now(), models.clone()));

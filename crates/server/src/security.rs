@@ -37,7 +37,7 @@ impl Guard {
 
     fn host_allowed(&self, host: &str) -> bool {
         let name = strip_port(host).to_ascii_lowercase();
-        self.allowed_hosts.iter().any(|h| *h == name)
+        self.allowed_hosts.contains(&name)
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {

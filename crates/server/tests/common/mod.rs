@@ -179,10 +179,8 @@ impl Kit {
                 .iter()
                 .find(|m| m["id"] == message)
                 .cloned();
-            if let Some(m) = found {
-                if m["status"] != "streaming" {
-                    return m;
-                }
+            if let Some(m) = found.filter(|m| m["status"] != "streaming") {
+                return m;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

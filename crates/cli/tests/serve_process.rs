@@ -1,0 +1,109 @@
+//! The real `boocode` binary as a child process: ready line, SIGTERM mid-reply, refusal to bind openly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use boocode_fakellm::{FakeLlm, FakeOptions};
+use serde_json::{Value, json};
+
+fn spawn(data: &std::path::Path, llm: &str, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_boocode"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data)
+        .args(["--llm-url", llm])
+        .args(extra)
+        .env_remove("BOOCODE_TOKEN")
+        .env("BOOCODE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn ready_url(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("boocode listening on ").unwrap_or_else(|| panic!("ready line: {line:?}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    url.to_owned()
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
+    let resp = http.post(url).json(&body).send().await.unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn sigterm_mid_reply_cancels_persists_and_exits_zero() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    assert!(Command::new("git").args(["init", "-q"]).current_dir(&repo).status().unwrap().success());
+    let mut child = spawn(&dir.path().join("data"), &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let http = reqwest::Client::new();
+    let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
+    let s = post(&http, format!("{base}/api/projects/{}/sessions", p["id"].as_str().unwrap()), json!({"model": "fake-model"})).await;
+    let c = post(&http, format!("{base}/api/sessions/{}/chats", s["id"].as_str().unwrap()), json!({})).await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let sent = post(&http, format!("{base}/api/chats/{cid}/messages"), json!({"content": "[[tokens:5000]] [[delay_ms:2]]"})).await;
+    let aid = sent["assistant_message_id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
+    assert!(status.success(), "{status:?}");
+    // Restart: the reply is cancelled with the reason, its partial text kept, its final frame journaled.
+    let mut child = spawn(&dir.path().join("data"), &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let msgs: Value = http.get(format!("{base}/api/chats/{cid}/messages")).send().await.unwrap().json().await.unwrap();
+    let reply = msgs.as_array().unwrap().iter().find(|m| m["id"] == aid.as_str()).unwrap();
+    assert_eq!(reply["status"], "cancelled");
+    assert_eq!(reply["error"], "server shutting down");
+    let content = reply["content"].as_str().unwrap();
+    assert!(content.starts_with("tok0 tok1 "), "{reply}");
+    let session: Value = http.get(format!("{base}/api/sessions/{}", s["id"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
+    assert!(session["last_seq"].as_u64().unwrap() > 5);
+    assert!(fake.requests().iter().any(|r| r.stream && r.disconnected), "upstream aborted");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn open_bind_without_token_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn(dir.path(), "http://127.0.0.1:9/v1", &["--host", "0.0.0.0"]);
+    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exits");
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("BOOCODE_TOKEN") && err.contains("--insecure-no-auth"), "{err}");
+}
+
+#[test]
+fn bad_config_file_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("boocode.toml"), "port = \"not a number\"\n").unwrap();
+    let mut child = spawn(dir.path(), "http://127.0.0.1:9/v1", &[]);
+    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exits");
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("boocode.toml"), "{err}");
+}
