@@ -24,8 +24,13 @@ fn spawn(data: &std::path::Path, llm: &str, extra: &[&str]) -> Child {
 
 fn ready_url(child: &mut Child) -> String {
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("boocode listening on ").unwrap_or_else(|| panic!("ready line: {line:?}"));
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("boocode listening on ")
+        .unwrap_or_else(|| panic!("ready line: {line:?}"));
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     url.to_owned()
 }
@@ -54,33 +59,83 @@ async fn sigterm_mid_reply_cancels_persists_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
-    assert!(Command::new("git").args(["init", "-q"]).current_dir(&repo).status().unwrap().success());
+    assert!(
+        Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&repo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let mut child = spawn(&dir.path().join("data"), &fake.url(), &[]);
     let base = ready_url(&mut child);
     let http = reqwest::Client::new();
     let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
-    let s = post(&http, format!("{base}/api/projects/{}/sessions", p["id"].as_str().unwrap()), json!({"model": "fake-model"})).await;
-    let c = post(&http, format!("{base}/api/sessions/{}/chats", s["id"].as_str().unwrap()), json!({})).await;
+    let s = post(
+        &http,
+        format!("{base}/api/projects/{}/sessions", p["id"].as_str().unwrap()),
+        json!({"model": "fake-model"}),
+    )
+    .await;
+    let c = post(
+        &http,
+        format!("{base}/api/sessions/{}/chats", s["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
     let cid = c["id"].as_str().unwrap().to_owned();
-    let sent = post(&http, format!("{base}/api/chats/{cid}/messages"), json!({"content": "[[tokens:5000]] [[delay_ms:2]]"})).await;
+    let sent = post(
+        &http,
+        format!("{base}/api/chats/{cid}/messages"),
+        json!({"content": "[[tokens:5000]] [[delay_ms:2]]"}),
+    )
+    .await;
     let aid = sent["assistant_message_id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(600)).await;
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
     assert!(status.success(), "{status:?}");
     // Restart: the reply is cancelled with the reason, its partial text kept, its final frame journaled.
     let mut child = spawn(&dir.path().join("data"), &fake.url(), &[]);
     let base = ready_url(&mut child);
-    let msgs: Value = http.get(format!("{base}/api/chats/{cid}/messages")).send().await.unwrap().json().await.unwrap();
-    let reply = msgs.as_array().unwrap().iter().find(|m| m["id"] == aid.as_str()).unwrap();
+    let msgs: Value = http
+        .get(format!("{base}/api/chats/{cid}/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reply = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == aid.as_str())
+        .unwrap();
     assert_eq!(reply["status"], "cancelled");
     assert_eq!(reply["error"], "server shutting down");
     let content = reply["content"].as_str().unwrap();
     assert!(content.starts_with("tok0 tok1 "), "{reply}");
-    let session: Value = http.get(format!("{base}/api/sessions/{}", s["id"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
+    let session: Value = http
+        .get(format!("{base}/api/sessions/{}", s["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(session["last_seq"].as_u64().unwrap() > 5);
-    assert!(fake.requests().iter().any(|r| r.stream && r.disconnected), "upstream aborted");
+    assert!(
+        fake.requests().iter().any(|r| r.stream && r.disconnected),
+        "upstream aborted"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -93,7 +148,10 @@ fn open_bind_without_token_refuses_to_start() {
     assert!(!status.success());
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert!(err.contains("BOOCODE_TOKEN") && err.contains("--insecure-no-auth"), "{err}");
+    assert!(
+        err.contains("BOOCODE_TOKEN") && err.contains("--insecure-no-auth"),
+        "{err}"
+    );
 }
 
 #[test]

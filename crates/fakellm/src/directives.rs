@@ -12,6 +12,8 @@ pub struct Directives {
     pub first_delay_ms: u64,
     pub tokens: Option<usize>,
     pub fail: Option<u16>,
+    /// Fails only non-streamed requests (titles), with this status.
+    pub title_fail: Option<u16>,
     pub drop_after: Option<usize>,
     pub stream_error: bool,
     pub garbage: bool,
@@ -50,6 +52,7 @@ impl Directives {
                 "rate" => d.delay_ms = num().filter(|r| *r > 0).map_or(0, |r| 1000 / r),
                 "tokens" => d.tokens = num().map(|n| n as usize),
                 "fail" => d.fail = num().and_then(|n| u16::try_from(n).ok()),
+                "title_fail" => d.title_fail = num().and_then(|n| u16::try_from(n).ok()),
                 "drop_after" => d.drop_after = num().map(|n| n as usize),
                 "stream_error" => d.stream_error = true,
                 "garbage" => d.garbage = true,

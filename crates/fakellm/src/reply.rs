@@ -119,7 +119,10 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
         let n = state.counter.fetch_add(1, Ordering::Relaxed) % state.options.script.len();
         directives = Directives::parse(&state.options.script[n]);
     }
-    if let Some(code) = directives.fail {
+    if let Some(code) = directives
+        .fail
+        .or(directives.title_fail.filter(|_| !stream))
+    {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return error_response(status, &format!("fakellm scripted failure {code}"));
     }

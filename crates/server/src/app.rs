@@ -141,9 +141,9 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         {
             tracing::warn!("some turns did not end within {TURN_GRACE:?}");
         }
+        // Every frame published so far is journaled once this returns; the writer can then go.
         broker.flush().await;
-        drop(broker);
-        let _ = tokio::time::timeout(Duration::from_secs(2), journal).await;
+        journal.abort();
         match tokio::time::timeout(Duration::from_secs(2), serve).await {
             Ok(Ok(result)) => result.map_err(ServerError::Io),
             _ => Ok(()),

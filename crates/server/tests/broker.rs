@@ -12,7 +12,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 async fn store_with_session() -> (tempfile::TempDir, Arc<dyn Store>, SessionId) {
     let dir = tempfile::tempdir().unwrap();
-    let store = boocode_store::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap();
+    let store = boocode_store::open(&format!("sqlite://{}", dir.path().join("b.db").display()))
+        .await
+        .unwrap();
     let project = Project {
         id: ProjectId::new(),
         name: "p".into(),
@@ -35,7 +37,11 @@ async fn store_with_session() -> (tempfile::TempDir, Arc<dyn Store>, SessionId) 
 }
 
 fn delta(n: usize) -> FrameBody {
-    FrameBody::Delta { message_id: MessageId("m".into()), chat_id: ChatId("c".into()), content: format!("{n}") }
+    FrameBody::Delta {
+        message_id: MessageId("m".into()),
+        chat_id: ChatId("c".into()),
+        content: format!("{n}"),
+    }
 }
 
 fn seqs(sub: &Subscription) -> Vec<u64> {
@@ -59,7 +65,10 @@ async fn replay_reads_past_the_ring_from_the_journal() {
     assert_eq!(seqs(&sub), (11..=3000).collect::<Vec<_>>());
     let sub = broker.subscribe(&sid, Some(3000)).await.unwrap();
     assert!(seqs(&sub).is_empty());
-    assert!(matches!(broker.subscribe(&sid, Some(3001)).await.unwrap(), Subscription::Resync));
+    assert!(matches!(
+        broker.subscribe(&sid, Some(3001)).await.unwrap(),
+        Subscription::Resync
+    ));
 }
 
 #[tokio::test]
@@ -72,10 +81,16 @@ async fn a_fresh_broker_continues_numbering_and_resyncs_pruned_gaps() {
         }
         broker.flush().await;
     }
-    store.prune_frames(20, Utc::now() + chrono::Duration::minutes(1)).await.unwrap();
+    store
+        .prune_frames(20, Utc::now() + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
     let (broker, _writer) = Broker::start(store.clone());
     assert_eq!(broker.publish(&sid, delta(50)).await.unwrap(), 51);
-    assert!(matches!(broker.subscribe(&sid, Some(5)).await.unwrap(), Subscription::Resync));
+    assert!(matches!(
+        broker.subscribe(&sid, Some(5)).await.unwrap(),
+        Subscription::Resync
+    ));
     let sub = broker.subscribe(&sid, Some(40)).await.unwrap();
     assert_eq!(seqs(&sub), (41..=51).collect::<Vec<_>>());
 }

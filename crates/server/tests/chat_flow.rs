@@ -239,20 +239,29 @@ async fn auto_naming_fires_once_with_the_sessions_model() {
 async fn failed_naming_leaves_the_name_alone() {
     let kit = Kit::start().await;
     let (_, _, cid) = kit.seed(Some("fake-model")).await;
-    // The reply streams fine, but the title request (same prompt, not streamed) is told to fail.
-    kit.ok(
-        "PATCH",
-        &format!("/api/chats/{cid}"),
-        Some(json!({"name": "New chat"})),
-    )
-    .await;
-    let (_, aid) = kit.post(&cid, "[[reply:ok]] [[title:]]").await;
+    // The reply streams fine, but the title request (not streamed) is told to fail.
+    let (_, aid) = kit.post(&cid, "[[reply:ok]] [[title_fail:500]]").await;
+    kit.wait_done(&cid, &aid).await;
+    for _ in 0..50 {
+        if kit.fake.requests().iter().any(|r| !r.stream) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        kit.fake.requests().iter().any(|r| !r.stream),
+        "a title was requested"
+    );
+    let chat = kit.ok("GET", &format!("/api/chats/{cid}"), None).await;
+    assert_eq!(chat["name"], "New chat");
+    // An answer that cleans to nothing also keeps the name.
+    let (_, _, cid) = kit.seed(Some("fake-model")).await;
+    let (_, aid) = kit.post(&cid, "[[reply:ok]] [[title:\"...\"]]").await;
     kit.wait_done(&cid, &aid).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        kit.ok("GET", &format!("/api/chats/{cid}"), None).await["name"],
-        "New chat"
-    );
+    let chat = kit.ok("GET", &format!("/api/chats/{cid}"), None).await;
+    assert_eq!(chat["name"], "New chat");
 }
 
 #[tokio::test]
