@@ -83,16 +83,14 @@ async fn direct_one(http: reqwest::Client, url: String) -> Sample {
             let Ok(v) = serde_json::from_str::<Value>(data) else {
                 continue;
             };
-            if let Some(c) = v
+            let content = v
                 .pointer("/choices/0/delta/content")
-                .and_then(Value::as_str)
-            {
-                if let Some(l) = stamp_latency(c, at) {
-                    if s.ttft_ms.is_empty() {
-                        s.ttft_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    s.delta_ms.push(l);
+                .and_then(Value::as_str);
+            if let Some(l) = content.and_then(|c| stamp_latency(c, at)) {
+                if s.ttft_ms.is_empty() {
+                    s.ttft_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
                 }
+                s.delta_ms.push(l);
             }
         }
     }
