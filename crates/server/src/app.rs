@@ -157,7 +157,15 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
 }
 
 fn router(state: AppState, config: &Config) -> Router {
-    let guard_state = Guard::new(&config.allowed_hosts, config.token.clone());
+    // An IP literal cannot be DNS-rebound, so the address boocode is bound to is always a valid Host.
+    let mut hosts = config.allowed_hosts.clone();
+    if !config.host.is_unspecified() {
+        hosts.push(match config.host {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        });
+    }
+    let guard_state = Guard::new(&hosts, config.token.clone());
     crate::api::routes()
         .fallback(crate::assets::serve)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -2,6 +2,7 @@
 //! falls more than `CLIENT_QUEUE` frames behind is disconnected and reconnects with `since`; it never
 //! slows the turn that produces the frames.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
@@ -25,11 +26,12 @@ pub struct WsQuery {
 pub async fn frames(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<WsQuery>,
+    query: Result<Query<WsQuery>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let session = SessionId(id);
     state.store.get_session(&session).await?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let upgrade = upgrade.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let sub = state
         .broker

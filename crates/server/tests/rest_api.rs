@@ -360,3 +360,19 @@ async fn model_falls_back_to_default_then_to_the_loaded_one() {
         "the loaded model"
     );
 }
+
+#[tokio::test]
+async fn bad_since_is_400() {
+    let kit = Kit::start().await;
+    let (_, sid, _) = kit.seed(None).await;
+    for q in ["since=abc", "since=-1"] {
+        let (status, v) = kit
+            .call("GET", &format!("/api/sessions/{sid}/ws?{q}"), None)
+            .await;
+        assert_eq!((status, code(&v)), (400, "bad_request"), "{q}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("since"),
+            "{v}"
+        );
+    }
+}

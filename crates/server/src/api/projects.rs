@@ -99,6 +99,11 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let id = ProjectId(id);
     let sessions = state.store.list_sessions(&id).await?;
+    for s in &sessions {
+        for chat in state.store.list_chats(&s.id).await? {
+            state.chat.stop(&chat.id);
+        }
+    }
     state.store.delete_project(&id).await?;
     for s in sessions {
         state.broker.forget(&s.id);
