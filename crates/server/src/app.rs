@@ -125,7 +125,17 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     };
     let app = router(state, &config);
     let addr = listener.local_addr()?;
-    tracker.spawn(prune_loop(store, shutdown.clone()));
+    tracker.spawn(prune_loop(store.clone(), shutdown.clone()));
+    if let Some(notices) = store.frame_notices().await? {
+        let follower = broker.clone();
+        let stop = shutdown.clone();
+        tracker.spawn(async move {
+            tokio::select! {
+                () = follower.follow_remote(notices) => {}
+                () = stop.cancelled() => {}
+            }
+        });
+    }
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app.into_make_service())

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use boocode_protocol::{Frame, FrameBody, SessionId};
-use boocode_store::{Store, StoredFrame};
+use boocode_store::{FrameNotice, Store, StoredFrame};
 use chrono::Utc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -200,6 +200,61 @@ impl Broker {
             return Ok(Subscription::Resync);
         }
         Ok(Subscription::Stream { backlog, live })
+    }
+
+    /// Fans out frames other processes journaled (PostgreSQL `NOTIFY frames`) to this process's clients,
+    /// and keeps local numbering after them. Sessions nobody here follows are skipped.
+    pub async fn follow_remote(self, mut notices: mpsc::UnboundedReceiver<FrameNotice>) {
+        while let Some(notice) = notices.recv().await {
+            let known = self
+                .channels
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&notice.session_id).cloned());
+            let Some(channel) = known else { continue };
+            if let Err(e) = self
+                .catch_up(&notice.session_id, &channel, notice.seq)
+                .await
+            {
+                tracing::warn!(error = %e, session = %notice.session_id, "remote frames not fanned out");
+            }
+        }
+    }
+
+    async fn catch_up(
+        &self,
+        session: &SessionId,
+        channel: &Channel,
+        upto: u64,
+    ) -> Result<(), BrokerError> {
+        let have = channel
+            .state
+            .lock()
+            .map_err(|_| BrokerError::Poisoned)?
+            .next_seq
+            - 1;
+        if upto <= have {
+            return Ok(());
+        }
+        let frames = self.store.frames_after(session, have, upto - have).await?;
+        let mut state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
+        for f in frames {
+            // Frames published here meanwhile already advanced the counter; take only the next one.
+            if f.seq != state.next_seq {
+                continue;
+            }
+            state.next_seq += 1;
+            let numbered = NumberedFrame {
+                seq: f.seq,
+                text: f.body,
+            };
+            if state.ring.len() == RING_CAPACITY {
+                state.ring.pop_front();
+            }
+            state.ring.push_back(numbered.clone());
+            let _ = channel.live.send(numbered);
+        }
+        Ok(())
     }
 
     /// Forgets a deleted session's in-memory state.

@@ -282,3 +282,45 @@ async fn busy_chat_rejects_a_second_message() {
         .await;
     kit.wait_done(&cid, &aid).await;
 }
+
+#[tokio::test]
+async fn frames_cross_processes_through_postgres() {
+    let Ok(url) = std::env::var("BOOCODE_TEST_DATABASE_URL") else {
+        eprintln!(
+            "BOOCODE_TEST_DATABASE_URL unset: cross-process frame test skipped (needs PostgreSQL)"
+        );
+        return;
+    };
+    let a = Kit::start_with(Some(url.clone()), |_| {}).await;
+    let b = Kit::start_with(Some(url), |_| {}).await;
+    let (_, sid, cid) = a.seed(Some("fake-model")).await;
+    // The client follows the session on B; the turn runs on A.
+    let mut ws = b.ws(&sid, Some(0)).await;
+    let (_, aid) = a.post(&cid, "[[reply:across the journal]]").await;
+    let frames = frames_until(&mut ws, is_complete_of(&aid)).await;
+    let s = seqs(&frames);
+    assert_eq!(s, (1..=s.len() as u64).collect::<Vec<_>>());
+    let text: String = frames
+        .iter()
+        .filter(|f| f["type"] == "delta" && f["message_id"] == aid.as_str())
+        .map(|f| f["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "across the journal");
+    // B numbers its own frames after A's.
+    let renamed = b
+        .ok(
+            "PATCH",
+            &format!("/api/chats/{cid}"),
+            Some(json!({"name": "From B"})),
+        )
+        .await;
+    assert_eq!(renamed["name"], "From B");
+    let more = frames_until(&mut ws, |f| {
+        f["type"] == "chat_updated" && f["chat"]["name"] == "From B"
+    })
+    .await;
+    // A's auto-naming frame may come in between; numbering stays contiguous across both processes.
+    let next = seqs(&more);
+    let want: Vec<u64> = (s.last().unwrap() + 1..).take(next.len()).collect();
+    assert_eq!(next, want);
+}

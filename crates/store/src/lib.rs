@@ -18,7 +18,7 @@ use boocode_protocol::{
 use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
-pub use model::{MessageFinish, StoredFrame};
+pub use model::{FrameNotice, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -91,6 +91,12 @@ pub trait Store: Send + Sync + 'static {
     async fn first_seq(&self, session: &SessionId) -> Result<Option<u64>>;
     /// Drops frames that are both older than `older_than` and beyond the newest `keep` of their session.
     async fn prune_frames(&self, keep: u64, older_than: DateTime<Utc>) -> Result<u64>;
+
+    /// Notices of frames journaled by any process sharing this database, so each process can fan them
+    /// out to its own clients. `None` for engines used by a single process (SQLite).
+    async fn frame_notices(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<FrameNotice>>>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`), creating and migrating it as needed.

@@ -22,3 +22,26 @@ pub struct MessageFinish {
     pub usage: Option<Usage>,
     pub finished_at: DateTime<Utc>,
 }
+
+/// "Session `session_id` has journaled frames up to `seq`", as sent between processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameNotice {
+    pub session_id: SessionId,
+    pub seq: u64,
+}
+
+impl FrameNotice {
+    /// The NOTIFY payload: `session_id:seq`.
+    pub fn to_payload(&self) -> String {
+        format!("{}:{}", self.session_id, self.seq)
+    }
+
+    /// Parses a NOTIFY payload; `None` when it is not ours.
+    pub fn from_payload(payload: &str) -> Option<Self> {
+        let (session, seq) = payload.rsplit_once(':')?;
+        Some(Self {
+            session_id: SessionId(session.to_owned()),
+            seq: seq.parse().ok()?,
+        })
+    }
+}

@@ -41,4 +41,58 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// `NOTIFY frames` once per session in the batch, delivered when the transaction commits.
+    async fn announce_frames(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        frames: &[crate::StoredFrame],
+    ) -> crate::Result<()> {
+        let mut newest: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for f in frames {
+            let seq = newest.entry(f.session_id.as_str()).or_default();
+            *seq = (*seq).max(f.seq);
+        }
+        for (session, seq) in newest {
+            let notice = crate::FrameNotice {
+                session_id: session.to_owned().into(),
+                seq,
+            };
+            sqlx::query("SELECT pg_notify('frames', $1)")
+                .bind(notice.to_payload())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `LISTEN frames` on a dedicated connection; sqlx reconnects it after a drop (notices sent
+    /// meanwhile are lost, and the next notice of a session catches it up from the journal).
+    async fn listen_frames(
+        &self,
+    ) -> crate::Result<Option<tokio::sync::mpsc::UnboundedReceiver<crate::FrameNotice>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen("frames").await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        if let Some(notice) = crate::FrameNotice::from_payload(n.payload())
+                            && tx.send(notice).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "frame listener failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
 crate::queries::impl_store!(PgStore, PgRow, "postgres");

@@ -485,6 +485,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                self.announce_frames(&mut tx, frames).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -520,6 +521,12 @@ macro_rules! impl_store {
                     .fetch_one(self.reader())
                     .await?;
                 Ok(to_u64(row.try_get("seq")?))
+            }
+
+            async fn frame_notices(
+                &self,
+            ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<crate::FrameNotice>>> {
+                self.listen_frames().await
             }
 
             async fn prune_frames(&self, keep: u64, older_than: DateTime<Utc>) -> Result<u64> {

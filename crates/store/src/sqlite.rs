@@ -60,4 +60,21 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// One process owns an SQLite file: nobody else to tell.
+    async fn announce_frames(
+        &self,
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        _frames: &[crate::StoredFrame],
+    ) -> crate::Result<()> {
+        Ok(())
+    }
+
+    async fn listen_frames(
+        &self,
+    ) -> crate::Result<Option<tokio::sync::mpsc::UnboundedReceiver<crate::FrameNotice>>> {
+        Ok(None)
+    }
+}
+
 crate::queries::impl_store!(SqliteStore, SqliteRow, "sqlite");
