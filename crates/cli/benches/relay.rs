@@ -7,8 +7,10 @@
 //! resident memory idle and after load. Run: `cargo bench -p boocode-cli --bench relay`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use boocode_fakellm::{FakeLlm, FakeOptions};
@@ -149,29 +151,16 @@ struct Boocode {
 
 fn start_boocode(data: &std::path::Path, llm: &str) -> Boocode {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_boocode"))
-        .args(["serve", "--port", "0", "--data-dir"])
-        .arg(data)
-        .args(["--llm-url", llm])
-        .env("BOOCODE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let startup = started.elapsed();
-    let base = line
-        .trim()
-        .strip_prefix("boocode listening on ")
-        .unwrap()
-        .to_owned();
+    let mut child = support::spawn_serve(data, llm, &[]);
+    let base = support::ready_url(&mut child);
+    // Drain stderr so a chatty server can never block on a full pipe during the run.
+    if let Some(mut err) = child.stderr.take() {
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    }
     Boocode {
+        startup: started.elapsed(),
         child,
         base,
-        startup,
     }
 }
 
@@ -220,15 +209,7 @@ async fn main() {
     let idle_rss = rss_kib(server.child.id());
 
     let repo = dir.path().join("repo");
-    std::fs::create_dir_all(&repo).unwrap();
-    assert!(
-        Command::new("git")
-            .args(["init", "-q"])
-            .current_dir(&repo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    support::git_init(&repo);
     let base = server.base.clone();
     let project = post_json(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
     let pid = project["id"].as_str().unwrap().to_owned();

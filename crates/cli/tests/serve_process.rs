@@ -1,50 +1,14 @@
 //! The real `boocode` binary as a child process: ready line, SIGTERM mid-reply, refusal to bind openly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
 
 use boocode_fakellm::{FakeLlm, FakeOptions};
 use serde_json::{Value, json};
-
-fn spawn(data: &std::path::Path, llm: &str, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_boocode"))
-        .args(["serve", "--port", "0", "--data-dir"])
-        .arg(data)
-        .args(["--llm-url", llm])
-        .args(extra)
-        .env_remove("BOOCODE_TOKEN")
-        .env("BOOCODE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn ready_url(child: &mut Child) -> String {
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("boocode listening on ")
-        .unwrap_or_else(|| panic!("ready line: {line:?}"));
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    url.to_owned()
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
+use support::{git_init, ready_url, spawn_serve, stderr_of, wait_exit};
 
 async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
     let resp = http.post(url).json(&body).send().await.unwrap();
@@ -58,16 +22,8 @@ async fn sigterm_mid_reply_cancels_persists_and_exits_zero() {
     let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    std::fs::create_dir_all(&repo).unwrap();
-    assert!(
-        Command::new("git")
-            .args(["init", "-q"])
-            .current_dir(&repo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut child = spawn(&dir.path().join("data"), &fake.url(), &[]);
+    git_init(&repo);
+    let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
     let base = ready_url(&mut child);
     let http = reqwest::Client::new();
     let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
@@ -103,7 +59,7 @@ async fn sigterm_mid_reply_cancels_persists_and_exits_zero() {
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
     assert!(status.success(), "{status:?}");
     // Restart: the reply is cancelled with the reason, its partial text kept, its final frame journaled.
-    let mut child = spawn(&dir.path().join("data"), &fake.url(), &[]);
+    let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
     let base = ready_url(&mut child);
     let msgs: Value = http
         .get(format!("{base}/api/chats/{cid}/messages"))
@@ -143,11 +99,10 @@ async fn sigterm_mid_reply_cancels_persists_and_exits_zero() {
 #[test]
 fn open_bind_without_token_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn(dir.path(), "http://127.0.0.1:9/v1", &["--host", "0.0.0.0"]);
+    let mut child = spawn_serve(dir.path(), "http://127.0.0.1:9/v1", &["--host", "0.0.0.0"]);
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exits");
     assert!(!status.success());
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let err = stderr_of(&mut child);
     assert!(
         err.contains("BOOCODE_TOKEN") && err.contains("--insecure-no-auth"),
         "{err}"
@@ -158,10 +113,9 @@ fn open_bind_without_token_refuses_to_start() {
 fn bad_config_file_is_a_clear_start_up_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("boocode.toml"), "port = \"not a number\"\n").unwrap();
-    let mut child = spawn(dir.path(), "http://127.0.0.1:9/v1", &[]);
+    let mut child = spawn_serve(dir.path(), "http://127.0.0.1:9/v1", &[]);
     let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exits");
     assert!(!status.success());
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let err = stderr_of(&mut child);
     assert!(err.contains("boocode.toml"), "{err}");
 }

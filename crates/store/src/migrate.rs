@@ -33,9 +33,9 @@ where
     String: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    let (set, lock) = match dialect {
-        Dialect::Sqlite => (SQLITE, None),
-        Dialect::Postgres => (POSTGRES, None),
+    let set = match dialect {
+        Dialect::Sqlite => SQLITE,
+        Dialect::Postgres => POSTGRES,
     };
     let mut conn = pool.acquire().await?;
     if let Dialect::Postgres = dialect {
@@ -56,7 +56,26 @@ where
             Dialect::Postgres => "BEGIN",
         };
         sqlx::raw_sql(begin).execute(&mut *conn).await?;
-        let outcome = apply_one(&mut conn, version, name, sql, lock).await;
+        let outcome: Result<(), sqlx::Error> = async {
+            let applied = sqlx::query("SELECT COUNT(*) FROM boocode_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_one(&mut *conn)
+                .await?;
+            if applied.try_get::<i64, _>(0usize)? > 0 {
+                return Ok(());
+            }
+            sqlx::raw_sql(sql).execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO boocode_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(version)
+            .bind(name.to_owned())
+            .bind(chrono::Utc::now().to_rfc3339())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+        .await;
         let end = if outcome.is_ok() {
             "COMMIT"
         } else {
@@ -73,40 +92,5 @@ where
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
-}
-
-async fn apply_one<DB>(
-    conn: &mut DB::Connection,
-    version: i64,
-    name: &str,
-    sql: &'static str,
-    lock: Option<&'static str>,
-) -> std::result::Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
-    i64: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB> + for<'q> sqlx::Encode<'q, DB>,
-    String: sqlx::Type<DB> + for<'q> sqlx::Encode<'q, DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-{
-    if let Some(lock) = lock {
-        sqlx::raw_sql(lock).execute(&mut *conn).await?;
-    }
-    let applied = sqlx::query("SELECT COUNT(*) FROM boocode_migrations WHERE version = $1")
-        .bind(version)
-        .fetch_one(&mut *conn)
-        .await?;
-    if applied.try_get::<i64, _>(0usize)? > 0 {
-        return Ok(());
-    }
-    sqlx::raw_sql(sql).execute(&mut *conn).await?;
-    sqlx::query("INSERT INTO boocode_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-        .bind(version)
-        .bind(name.to_owned())
-        .bind(chrono::Utc::now().to_rfc3339())
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
