@@ -119,3 +119,62 @@ fn bad_config_file_is_a_clear_start_up_error() {
     let err = stderr_of(&mut child);
     assert!(err.contains("boocode.toml"), "{err}");
 }
+
+#[tokio::test]
+async fn kill_9_mid_reply_keeps_flushed_text_and_marks_it_interrupted() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    git_init(&repo);
+    let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let http = reqwest::Client::new();
+    let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
+    let pid = p["id"].as_str().unwrap();
+    let s = post(
+        &http,
+        format!("{base}/api/projects/{pid}/sessions"),
+        json!({"model": "fake-model"}),
+    )
+    .await;
+    let c = post(
+        &http,
+        format!("{base}/api/sessions/{}/chats", s["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let body = json!({"content": "[[tokens:5000]] [[delay_ms:2]]"});
+    let sent = post(&http, format!("{base}/api/chats/{cid}/messages"), body).await;
+    let aid = sent["assistant_message_id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let msgs: Value = http
+        .get(format!("{base}/api/chats/{cid}/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reply = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == aid.as_str())
+        .unwrap();
+    assert_eq!(reply["status"], "error", "{reply}");
+    assert_eq!(reply["error"], "interrupted by restart");
+    // At most one checkpoint interval (250 ms) of text is lost: after 800 ms there is text.
+    assert!(
+        reply["content"].as_str().unwrap().starts_with("tok0 "),
+        "{reply}"
+    );
+    assert_eq!(msgs[0]["content"], "[[tokens:5000]] [[delay_ms:2]]");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
