@@ -125,7 +125,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     };
     let app = router(state, &config);
     let addr = listener.local_addr()?;
-    tracker.spawn(prune_loop(store.clone(), shutdown.clone()));
+    tracker.spawn(prune_loop(store.clone(), broker.clone(), shutdown.clone()));
     if let Some(notices) = store.frame_notices().await? {
         let follower = broker.clone();
         let stop = shutdown.clone();

@@ -33,6 +33,7 @@ struct Channel {
 struct ChannelState {
     next_seq: u64,
     ring: VecDeque<NumberedFrame>,
+    last_active: std::time::Instant,
 }
 
 enum JournalMsg {
@@ -101,6 +102,7 @@ impl Broker {
                 state: Mutex::new(ChannelState {
                     next_seq: last + 1,
                     ring: VecDeque::new(),
+                    last_active: std::time::Instant::now(),
                 }),
                 live: broadcast::channel(CLIENT_QUEUE).0,
             })
@@ -257,6 +259,24 @@ impl Broker {
         Ok(())
     }
 
+    /// Drops the in-memory state of sessions nobody follows and nothing published to for `idle`; their
+    /// frames stay in the journal. `idle` must exceed the journal tick so no unwritten seq is forgotten.
+    pub fn evict_idle(&self, idle: Duration) -> usize {
+        let Ok(mut map) = self.channels.lock() else {
+            return 0;
+        };
+        let before = map.len();
+        map.retain(|_, c| {
+            let quiet = c
+                .state
+                .lock()
+                .map(|s| s.last_active.elapsed() >= idle)
+                .unwrap_or(false);
+            !(quiet && c.live.receiver_count() == 0)
+        });
+        before - map.len()
+    }
+
     /// Forgets a deleted session's in-memory state.
     pub fn forget(&self, session: &SessionId) {
         if let Ok(mut map) = self.channels.lock() {
@@ -329,12 +349,21 @@ async fn write_batch(store: &dyn Store, batch: &mut Vec<StoredFrame>) {
     batch.clear();
 }
 
-/// Drops journaled frames beyond retention (≥ 10,000 per session or 10 minutes) once a minute.
-pub async fn prune_loop(store: Arc<dyn Store>, stop: tokio_util::sync::CancellationToken) {
+/// Once a minute: drops journaled frames beyond retention (≥ 10,000 per session or 10 minutes) and the
+/// in-memory rings of sessions idle for 10 minutes.
+pub async fn prune_loop(
+    store: Arc<dyn Store>,
+    broker: Broker,
+    stop: tokio_util::sync::CancellationToken,
+) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        let evicted = broker.evict_idle(Duration::from_secs(600));
+        if evicted > 0 {
+            tracing::debug!(evicted, "idle session rings released");
         }
         let horizon = Utc::now() - chrono::Duration::minutes(10);
         match store.prune_frames(10_000, horizon).await {

@@ -110,3 +110,29 @@ async fn a_slow_client_is_cut_off_and_never_blocks_publishing() {
     assert!(matches!(live.recv().await, Err(RecvError::Lagged(_))));
     drop(fast);
 }
+
+#[tokio::test]
+async fn idle_sessions_release_their_ring_and_resume_numbering() {
+    let (_dir, store, sid) = store_with_session().await;
+    let (broker, _writer) = Broker::start(store);
+    for n in 0..5 {
+        broker.publish(&sid, delta(n)).await.unwrap();
+    }
+    broker.flush().await;
+    let followed = broker.subscribe(&sid, None).await.unwrap();
+    assert_eq!(
+        broker.evict_idle(std::time::Duration::ZERO),
+        0,
+        "a followed session stays"
+    );
+    drop(followed);
+    assert_eq!(
+        broker.evict_idle(std::time::Duration::from_secs(60)),
+        0,
+        "recently active stays"
+    );
+    assert_eq!(broker.evict_idle(std::time::Duration::ZERO), 1);
+    assert_eq!(broker.publish(&sid, delta(5)).await.unwrap(), 6);
+    let sub = broker.subscribe(&sid, Some(2)).await.unwrap();
+    assert_eq!(seqs(&sub), vec![3, 4, 5, 6]);
+}
