@@ -1,0 +1,15 @@
+//! The workspace: session worktrees, their commits and diffs, applying a reviewed diff to the project, and
+//! the path guard every agent path goes through. Git runs as argument vectors with repo-planted programs
+//! (fsmonitor, hooks, external diff, pagers) neutralised. Knows nothing of the database, HTTP or agents.
+
+mod change;
+mod error;
+mod git;
+mod guard;
+mod worktree;
+
+pub use change::{ChangeStats, apply_to_project, commit_turn, diff_since, reset_to};
+pub use error::WorkspaceError;
+pub use git::Git;
+pub use guard::resolve_in_worktree;
+pub use worktree::{Worktree, create_worktree, project_head, prune_worktrees, remove_worktree};

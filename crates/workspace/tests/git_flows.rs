@@ -1,0 +1,276 @@
+//! Worktrees, commits, diffs, apply and reset against real git repositories, including hostile ones.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use boocode_workspace::*;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "core.hooksPath=/dev/null",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn repo(parent: &Path) -> PathBuf {
+    let p = parent.join("project");
+    std::fs::create_dir_all(&p).unwrap();
+    git(&p, &["init", "-q", "-b", "main"]);
+    std::fs::write(p.join("README.md"), "line one\nline two\nline three\n").unwrap();
+    git(&p, &["add", "-A"]);
+    git(&p, &["commit", "-q", "-m", "first"]);
+    p
+}
+
+const SID: &str = "01a2f000-0000-7000-8000-0000000000aa";
+
+#[tokio::test]
+async fn worktree_commit_diff_apply_and_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let wts = dir.path().join("data/worktrees");
+    let wt = create_worktree(&project, &wts, SID).await.unwrap();
+    assert_eq!(wt.path, wts.join(SID));
+    assert_eq!(wt.branch, format!("boocode/{SID}"));
+    assert_eq!(wt.base_commit, git(&project, &["rev-parse", "HEAD"]));
+    assert!(wt.path.join("README.md").exists());
+
+    assert_eq!(
+        commit_turn(&wt.path, "nothing").await.unwrap(),
+        None,
+        "nothing to commit"
+    );
+    std::fs::write(wt.path.join("hello.txt"), "hi\n").unwrap();
+    std::fs::write(wt.path.join("blob.bin"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
+    let head = commit_turn(&wt.path, "turn 1").await.unwrap().unwrap();
+    let author = git(&wt.path, &["log", "-1", "--format=%an <%ae>"]);
+    assert_eq!(author, "boocode <boocode@localhost>");
+    let (diff, stats, diff_head) = diff_since(&wt.path, &wt.base_commit).await.unwrap();
+    assert_eq!(diff_head, head);
+    assert!(
+        diff.contains("hello.txt") && diff.contains("GIT binary patch"),
+        "{diff}"
+    );
+    assert_eq!((stats.files_changed, stats.insertions), (2, 1));
+    assert!(
+        !project.join("hello.txt").exists(),
+        "the project is untouched until accept"
+    );
+
+    apply_to_project(&project, &diff).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(project.join("hello.txt")).unwrap(),
+        "hi\n"
+    );
+    assert_eq!(
+        std::fs::read(project.join("blob.bin")).unwrap(),
+        vec![0u8, 159, 146, 150, 255, 0, 1]
+    );
+
+    remove_worktree(&project, &wt.path, &wt.branch)
+        .await
+        .unwrap();
+    assert!(!wt.path.exists());
+    assert!(
+        git(&project, &["branch", "--list", &wt.branch]).is_empty(),
+        "branch removed"
+    );
+    assert!(!git(&project, &["worktree", "list"]).contains(SID));
+}
+
+#[tokio::test]
+async fn reject_resets_the_worktree() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let wt = create_worktree(&project, &dir.path().join("wt"), SID)
+        .await
+        .unwrap();
+    std::fs::write(wt.path.join("README.md"), "changed\n").unwrap();
+    commit_turn(&wt.path, "turn").await.unwrap();
+    std::fs::write(wt.path.join("untracked.txt"), "x").unwrap();
+    reset_to(&wt.path, &wt.base_commit).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(wt.path.join("README.md")).unwrap(),
+        "line one\nline two\nline three\n"
+    );
+    assert!(!wt.path.join("untracked.txt").exists());
+    assert_eq!(git(&wt.path, &["rev-parse", "HEAD"]), wt.base_commit);
+}
+
+#[tokio::test]
+async fn conflicting_or_dirty_accept_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let wt = create_worktree(&project, &dir.path().join("wt"), SID)
+        .await
+        .unwrap();
+    std::fs::write(
+        wt.path.join("README.md"),
+        "line one\nline TWO by agent\nline three\n",
+    )
+    .unwrap();
+    std::fs::write(wt.path.join("new.txt"), "new\n").unwrap();
+    commit_turn(&wt.path, "turn").await.unwrap();
+    let (diff, _, _) = diff_since(&wt.path, &wt.base_commit).await.unwrap();
+
+    // The user committed a different edit of the same line.
+    std::fs::write(
+        project.join("README.md"),
+        "line one\nline 2 by user\nline three\n",
+    )
+    .unwrap();
+    git(&project, &["commit", "-q", "-am", "user edit"]);
+    let before_status = git(&project, &["status", "--porcelain"]);
+    let err = apply_to_project(&project, &diff).await.unwrap_err();
+    assert!(matches!(err, WorkspaceError::Conflict(_)), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(project.join("README.md")).unwrap(),
+        "line one\nline 2 by user\nline three\n"
+    );
+    assert!(!project.join("new.txt").exists());
+    assert_eq!(git(&project, &["status", "--porcelain"]), before_status);
+
+    // An uncommitted local edit of the touched file.
+    git(&project, &["reset", "-q", "--hard", "HEAD~1"]);
+    std::fs::write(project.join("README.md"), "local work in progress\n").unwrap();
+    let err = apply_to_project(&project, &diff).await.unwrap_err();
+    assert!(matches!(err, WorkspaceError::Conflict(_)), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(project.join("README.md")).unwrap(),
+        "local work in progress\n"
+    );
+    assert!(!project.join("new.txt").exists());
+}
+
+#[tokio::test]
+async fn three_way_merges_a_shifted_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let body: String = (1..=40).map(|n| format!("line {n}\n")).collect();
+    std::fs::write(project.join("long.txt"), &body).unwrap();
+    git(&project, &["add", "-A"]);
+    git(&project, &["commit", "-q", "-m", "long"]);
+    let wt = create_worktree(&project, &dir.path().join("wt"), SID)
+        .await
+        .unwrap();
+    std::fs::write(
+        wt.path.join("long.txt"),
+        body.replace("line 30\n", "line thirty\n"),
+    )
+    .unwrap();
+    commit_turn(&wt.path, "turn").await.unwrap();
+    let (diff, _, _) = diff_since(&wt.path, &wt.base_commit).await.unwrap();
+    // The user changed lines next to the hunk's context, so the plain patch no longer applies.
+    let user = body
+        .replace("line 28\n", "line 28 (user)\n")
+        .replace("line 32\n", "line 32 (user)\n");
+    std::fs::write(project.join("long.txt"), &user).unwrap();
+    git(&project, &["commit", "-q", "-am", "user"]);
+    apply_to_project(&project, &diff).await.unwrap();
+    let merged = std::fs::read_to_string(project.join("long.txt")).unwrap();
+    assert!(
+        merged.contains("line thirty")
+            && merged.contains("line 28 (user)")
+            && merged.contains("line 32 (user)")
+    );
+}
+
+#[tokio::test]
+async fn missing_repo_or_commits_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let err = create_worktree(&plain, &dir.path().join("wt"), SID)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WorkspaceError::NotARepository(_)), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    git(&empty, &["init", "-q"]);
+    let err = create_worktree(&empty, &dir.path().join("wt"), SID)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WorkspaceError::NoCommits(_)), "{err}");
+    assert!(err.to_string().contains("first commit"));
+    let project = repo(dir.path());
+    for bad in ["../../etc", "-rf", "a/b", ""] {
+        assert!(
+            create_worktree(&project, &dir.path().join("wt"), bad)
+                .await
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+    assert!(!dir.path().join("etc").exists());
+}
+
+#[tokio::test]
+async fn planted_programs_never_run_and_hostile_names_are_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let marker = dir.path().join("PWNED");
+    let script = dir.path().join("evil.sh");
+    std::fs::write(&script, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+    git(
+        &project,
+        &["config", "core.fsmonitor", script.to_str().unwrap()],
+    );
+    git(
+        &project,
+        &["config", "diff.external", script.to_str().unwrap()],
+    );
+    for hook in [
+        "post-checkout",
+        "pre-commit",
+        "post-commit",
+        "reference-transaction",
+    ] {
+        let hooks = project.join(".git/hooks");
+        std::fs::copy(&script, hooks.join(hook)).unwrap();
+    }
+    let wt = create_worktree(&project, &dir.path().join("wt"), SID)
+        .await
+        .unwrap();
+    for name in ["-rf", "--output=x", "$(touch PWNED2)", "a b; touch PWNED3"] {
+        std::fs::write(wt.path.join(name), "x\n").unwrap();
+    }
+    commit_turn(&wt.path, "$(touch PWNED4) --amend")
+        .await
+        .unwrap();
+    let (diff, stats, _) = diff_since(&wt.path, &wt.base_commit).await.unwrap();
+    assert_eq!(stats.files_changed, 4);
+    apply_to_project(&project, &diff).await.unwrap();
+    assert!(project.join("-rf").exists() && project.join("$(touch PWNED2)").exists());
+    reset_to(&wt.path, &wt.base_commit).await.unwrap();
+    remove_worktree(&project, &wt.path, &wt.branch)
+        .await
+        .unwrap();
+    for m in ["PWNED", "PWNED2", "PWNED3", "PWNED4", "x"] {
+        assert!(
+            !dir.path().join(m).exists() && !project.join(m).exists() && !wt.path.join(m).exists(),
+            "{m} was created"
+        );
+    }
+    assert!(!marker.exists(), "a planted program ran");
+}
