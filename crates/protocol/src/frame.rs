@@ -5,6 +5,7 @@ use ts_rs::TS;
 
 use crate::dto::{Chat, MessageStatus, Role, ToolCall, Usage};
 use crate::ids::{ChatId, MessageId, SessionId};
+use crate::task::{PendingChange, Task};
 
 /// One numbered frame. A replayed frame is byte-identical to the live one because both are
 /// the same serialized text, produced once when the frame is numbered.
@@ -62,6 +63,12 @@ pub enum FrameBody {
     },
     ChatUpdated {
         chat: Chat,
+    },
+    TaskUpdated {
+        task: Task,
+    },
+    PendingChange {
+        change: PendingChange,
     },
     AgentCommands {
         task_id: String,

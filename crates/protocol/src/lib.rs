@@ -5,9 +5,11 @@ pub mod dto;
 pub mod event;
 pub mod frame;
 pub mod ids;
+pub mod task;
 pub mod typescript;
 
 pub use dto::*;
 pub use event::*;
 pub use frame::*;
 pub use ids::*;
+pub use task::*;

@@ -6,7 +6,9 @@ mod migrate;
 mod model;
 mod postgres;
 mod queries;
+mod queries_tasks;
 mod sqlite;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -21,6 +23,9 @@ pub use error::StoreError;
 pub use model::{FrameNotice, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use tasks::{
+    ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
+};
 
 /// Result of every store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -28,7 +33,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Persistence for everything boocode keeps. Both engines implement the same contract and pass the same
 /// test suite (`tests/store_suite.rs`); callers hold an `Arc<dyn Store>` and never know which one it is.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TaskStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for health and logs.
     fn backend(&self) -> &'static str;
     /// A cheap round trip, for readiness.

@@ -12,16 +12,30 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "task_queue",
+        include_str!("../migrations/sqlite/0002_task_queue.sql"),
+    ),
+];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "task_queue",
+        include_str!("../migrations/postgres/0002_task_queue.sql"),
+    ),
+];
 
 /// Applies every migration not yet recorded.
 pub(crate) async fn run_migrations<DB>(pool: &Pool<DB>, dialect: Dialect) -> Result<()>

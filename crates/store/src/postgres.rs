@@ -95,4 +95,43 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// `NOTIFY tasks_new`, delivered to every worker when the enqueuing transaction commits.
+    async fn announce_task(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> crate::Result<()> {
+        sqlx::query("SELECT pg_notify('tasks_new', '')")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// `LISTEN tasks_new`; a lost notice is covered by the dispatcher's poll.
+    async fn listen_tasks(
+        &self,
+    ) -> crate::Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen("tasks_new").await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(_) => {
+                        if tx.send(()).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "task listener failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
 crate::queries::impl_store!(PgStore, PgRow, "postgres");
+crate::queries_tasks::impl_task_store!(PgStore, PgRow, " FOR UPDATE SKIP LOCKED");

@@ -77,4 +77,21 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The enqueuing process wakes its own dispatcher; nobody else shares the file.
+    async fn announce_task(
+        &self,
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ) -> crate::Result<()> {
+        Ok(())
+    }
+
+    async fn listen_tasks(
+        &self,
+    ) -> crate::Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>> {
+        Ok(None)
+    }
+}
+
 crate::queries::impl_store!(SqliteStore, SqliteRow, "sqlite");
+crate::queries_tasks::impl_task_store!(SqliteStore, SqliteRow, "");

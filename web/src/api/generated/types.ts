@@ -72,11 +72,35 @@ export type LlmHealth = { url: string, reachable: boolean, };
 
 export type AgentsHealth = { pool_size: number, backends: Array<string>, };
 
-export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, });
+export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, });
 
-export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, };
+export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, };
 
 export type ControlFrame = { "type": "resync" };
 
 export type AgentCommand = { name: string, description: string, input_hint?: string, };
+
+export type TaskState = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+export type ExecutionPath = "native" | "acp" | "opencode_server" | "pty";
+
+export type ChangeStatus = "pending" | "superseded" | "accepted" | "rejected";
+
+export type Task = { id: TaskId, project_id: ProjectId, session_id: SessionId, chat_id: ChatId, 
+/**
+ * The assistant message the turn writes into, once it started.
+ */
+message_id: MessageId | null, input: string, agent: string, model: string | null, mode_id: string | null, thinking_option_id: string | null, feature_values: unknown, state: TaskState, execution_path: ExecutionPath | null, output_summary: string | null, 
+/**
+ * Why the task failed, when it did.
+ */
+error: string | null, cost_tokens: number | null, worker_id: string | null, created_at: string, started_at: string | null, ended_at: string | null, };
+
+export type CreateTaskRequest = { project_id: ProjectId, session_id?: SessionId, chat_id?: ChatId, input: string, agent: string, model?: string, mode_id?: string, thinking_option_id?: string, feature_values: unknown, };
+
+export type PendingChange = { id: ChangeId, session_id: SessionId, task_id: TaskId | null, agent: string | null, 
+/**
+ * The unified diff (binary-safe); left out of frames.
+ */
+diff?: string, files_changed: number, insertions: number, deletions: number, status: ChangeStatus, created_at: string, resolved_at: string | null, };
 

@@ -1,0 +1,131 @@
+//! The task queue, session worktrees and pending changes: the half of the store the dispatcher and the
+//! review flow use. A supertrait of `Store`, so callers still hold one `Arc<dyn Store>`.
+
+use async_trait::async_trait;
+use boocode_protocol::{ChangeId, ChangeStatus, PendingChange, SessionId, Task, TaskId, TaskState};
+use chrono::{DateTime, Utc};
+
+use crate::Result;
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub session_id: Option<SessionId>,
+    pub state: Option<TaskState>,
+    pub limit: Option<u64>,
+}
+
+/// A task this worker now runs; `generation` fences every later write (a worker that lost its lease
+/// cannot overwrite the new owner's result).
+#[derive(Debug, Clone)]
+pub struct ClaimedTask {
+    pub task: Task,
+    pub generation: u64,
+}
+
+/// What a lease renewal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    /// Still ours; `cancel_requested` when someone asked the task to stop.
+    Held { cancel_requested: bool },
+    /// Another worker (or recovery) took the task over.
+    Lost,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone)]
+pub struct TaskOutcome {
+    pub state: TaskState,
+    pub output_summary: Option<String>,
+    pub error: Option<String>,
+    pub cost_tokens: Option<u64>,
+}
+
+/// A session's worktree row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionWorktree {
+    pub session_id: SessionId,
+    pub worktree_path: String,
+    pub branch: String,
+    /// The last accepted state: diffs start here, reject returns here.
+    pub base_commit: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A change to record after a turn.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    pub id: ChangeId,
+    pub session_id: SessionId,
+    pub task_id: Option<TaskId>,
+    pub agent: Option<String>,
+    pub diff: String,
+    pub files_changed: u64,
+    pub insertions: u64,
+    pub deletions: u64,
+    pub head_commit: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Queue, worktree and change persistence.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Enqueues a task (PostgreSQL: `NOTIFY tasks_new` in the same transaction).
+    async fn insert_task(&self, task: &Task) -> Result<()>;
+    async fn get_task(&self, id: &TaskId) -> Result<Task>;
+    /// Newest first.
+    async fn list_tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>>;
+    /// Atomically claims the oldest pending task of a session with nothing running.
+    async fn claim_task(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedTask>>;
+    /// Extends the lease if the task is still ours.
+    async fn renew_lease(
+        &self,
+        id: &TaskId,
+        generation: u64,
+        lease_until: DateTime<Utc>,
+    ) -> Result<LeaseState>;
+    /// Records the message a running task writes into; `false` when the lease was lost.
+    async fn set_task_message(
+        &self,
+        id: &TaskId,
+        generation: u64,
+        message: &boocode_protocol::MessageId,
+    ) -> Result<bool>;
+    /// Writes the outcome if the lease is still ours; `None` when it was lost.
+    async fn finish_task(
+        &self,
+        id: &TaskId,
+        generation: u64,
+        outcome: &TaskOutcome,
+    ) -> Result<Option<Task>>;
+    /// Cancels a pending task at once; flags a running one for its worker; final tasks are unchanged.
+    async fn request_cancel(&self, id: &TaskId) -> Result<Task>;
+    /// Fails running tasks whose lease expired before `now` ("interrupted by restart").
+    async fn recover_expired_tasks(&self, now: DateTime<Utc>) -> Result<Vec<Task>>;
+    /// Wake-ups for tasks enqueued by any process sharing the database (`None` for SQLite, where the
+    /// enqueuing process wakes its own dispatcher).
+    async fn task_notices(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>>;
+
+    async fn get_worktree(&self, session: &SessionId) -> Result<Option<SessionWorktree>>;
+    async fn insert_worktree(&self, worktree: &SessionWorktree) -> Result<()>;
+    async fn set_worktree_base(&self, session: &SessionId, commit: &str) -> Result<()>;
+    /// Every worktree with its project's path, for start-up pruning.
+    async fn list_worktrees(&self) -> Result<Vec<(SessionWorktree, String)>>;
+
+    /// Inserts a pending change, marking the session's earlier pending ones superseded.
+    async fn insert_change(&self, change: &NewChange) -> Result<PendingChange>;
+    /// Newest first, with diffs.
+    async fn list_changes(
+        &self,
+        session: &SessionId,
+        status: Option<ChangeStatus>,
+    ) -> Result<Vec<PendingChange>>;
+    /// A change with its diff and the commit it ends at.
+    async fn get_change(&self, id: &ChangeId) -> Result<(PendingChange, Option<String>)>;
+    /// Moves a pending change to `status`; a change that is not pending is a conflict.
+    async fn resolve_change(&self, id: &ChangeId, status: ChangeStatus) -> Result<PendingChange>;
+}
