@@ -12,6 +12,24 @@ pub struct TurnInput {
     pub model: String,
     /// The conversation so far, oldest first, ending with the new user message.
     pub history: Vec<ChatMessage>,
+    /// The directory tools work in (a session worktree for coding tasks).
+    pub workdir: Option<std::path::PathBuf>,
+    pub tools: crate::tools::ToolAccess,
+    /// Most model round trips that end in tool calls before the turn stops.
+    pub max_steps: usize,
+}
+
+impl TurnInput {
+    /// A tool-less turn (chat).
+    pub fn chat(model: String, history: Vec<ChatMessage>) -> Self {
+        Self {
+            model,
+            history,
+            workdir: None,
+            tools: crate::tools::ToolAccess::None,
+            max_steps: 0,
+        }
+    }
 }
 
 /// The channel a backend reports through, and the token that tells it to stop. Events are unbounded so a

@@ -4,6 +4,7 @@
 
 mod backend;
 mod native;
+pub mod tools;
 
 pub use backend::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
 pub use native::NativeBackend;

@@ -1,11 +1,15 @@
-//! The native backend: boocode's own loop over the model server. For chat it is a single streamed
-//! completion; the coding tools arrive with the coding-task work.
+//! The native backend: boocode's own loop over the model server. Each step streams one completion; if
+//! the model calls tools, they run (through the path guard, in the turn's workdir), their results go back,
+//! and the next step starts — up to `max_steps`. Chat is the tool-less case: one step.
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
-use boocode_llm::{ChatRequest, LlmClient, StreamEvent};
-use boocode_protocol::{AgentEvent, Usage};
+use boocode_llm::{ChatMessage, ChatRequest, LlmClient, StreamEvent, ToolCallRequest};
+use boocode_protocol::{AgentEvent, ToolCall, Usage};
 
 use crate::backend::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
+use crate::tools::{self, ToolAccess};
 
 /// Runs turns directly against an OpenAI-compatible server.
 #[derive(Debug, Clone)]
@@ -13,10 +17,98 @@ pub struct NativeBackend {
     llm: LlmClient,
 }
 
+enum Step {
+    Cancelled,
+    Done {
+        text: String,
+        calls: Vec<ToolCallRequest>,
+    },
+}
+
 impl NativeBackend {
     /// A backend over `llm`.
     pub fn new(llm: LlmClient) -> Self {
         Self { llm }
+    }
+
+    /// One streamed completion: text and reasoning are emitted as they come; tool calls at the end.
+    async fn step(
+        &self,
+        request: &ChatRequest,
+        ctx: &TurnContext,
+        usage: &mut Usage,
+    ) -> Result<Step, AgentError> {
+        // Dropping the stream (on cancel) closes the connection, which stops generation upstream.
+        let mut stream = tokio::select! {
+            s = self.llm.stream_chat(request) => s?,
+            () = ctx.cancelled() => return Ok(Step::Cancelled),
+        };
+        let mut text = String::new();
+        let mut calls = Vec::new();
+        loop {
+            let next = tokio::select! {
+                n = stream.next() => n,
+                () = ctx.cancelled() => return Ok(Step::Cancelled),
+            };
+            match next {
+                None | Some(Ok(StreamEvent::Done { .. })) => return Ok(Step::Done { text, calls }),
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(StreamEvent::Content(content))) => {
+                    text.push_str(&content);
+                    ctx.emit(AgentEvent::Text { content });
+                }
+                Some(Ok(StreamEvent::Reasoning(content))) => {
+                    ctx.emit(AgentEvent::Reasoning { content })
+                }
+                Some(Ok(StreamEvent::Usage(u))) => {
+                    // The window fills with the last prompt; completions add up over the steps.
+                    usage.prompt_tokens = u.prompt_tokens;
+                    usage.completion_tokens += u.completion_tokens;
+                    ctx.emit(AgentEvent::Usage { usage: *usage });
+                }
+                Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,
+            }
+        }
+    }
+
+    async fn run_tool(
+        &self,
+        call: &ToolCallRequest,
+        access: ToolAccess,
+        workdir: Option<&PathBuf>,
+        ctx: &TurnContext,
+    ) -> String {
+        let input: serde_json::Value = serde_json::from_str(&call.arguments)
+            .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone()));
+        let (title, kind) = tools::describe(&call.name, &input);
+        let mut record = ToolCall {
+            call_id: call.id.clone(),
+            title,
+            kind: kind.to_owned(),
+            status: "in_progress".into(),
+            raw_input: Some(input),
+            raw_output: None,
+        };
+        ctx.emit(AgentEvent::ToolCall {
+            tool_call: record.clone(),
+        });
+        let result = match workdir {
+            Some(dir) => {
+                let (name, args, dir) = (call.name.clone(), call.arguments.clone(), dir.clone());
+                tokio::task::spawn_blocking(move || tools::execute(&name, &args, access, &dir))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("tool crashed: {e}")))
+            }
+            None => Err("no working directory for tools in this turn".into()),
+        };
+        let (status, output) = match result {
+            Ok(out) => ("completed", out),
+            Err(err) => ("failed", format!("error: {err}")),
+        };
+        record.status = status.into();
+        record.raw_output = Some(serde_json::Value::String(output.clone()));
+        ctx.emit(AgentEvent::ToolUpdate { tool_call: record });
+        output
     }
 }
 
@@ -27,43 +119,49 @@ impl AgentBackend for NativeBackend {
     }
 
     async fn prompt(&self, input: TurnInput, ctx: &TurnContext) -> Result<TurnOutcome, AgentError> {
-        let request = ChatRequest {
-            model: input.model,
-            messages: input.history,
-            ..Default::default()
-        };
-        // Dropping the stream (on cancel) closes the connection, which stops generation upstream.
-        let mut stream = tokio::select! {
-            s = self.llm.stream_chat(&request) => s?,
-            () = ctx.cancelled() => return Ok(TurnOutcome::Cancelled),
-        };
-        loop {
-            let next = tokio::select! {
-                n = stream.next() => n,
-                () = ctx.cancelled() => return Ok(TurnOutcome::Cancelled),
+        let specs = tools::specs(input.tools);
+        let mut messages = input.history;
+        let mut usage = Usage::default();
+        for step in 0..=input.max_steps {
+            let request = ChatRequest {
+                model: input.model.clone(),
+                messages: messages.clone(),
+                tools: specs.clone(),
+                ..Default::default()
             };
-            match next {
-                None | Some(Ok(StreamEvent::Done { .. })) => return Ok(TurnOutcome::Completed),
-                Some(Err(e)) => return Err(e.into()),
-                Some(Ok(StreamEvent::Content(content))) => ctx.emit(AgentEvent::Text { content }),
-                Some(Ok(StreamEvent::Reasoning(content))) => {
-                    ctx.emit(AgentEvent::Reasoning { content });
-                }
-                Some(Ok(StreamEvent::Usage(u))) => ctx.emit(AgentEvent::Usage {
-                    usage: Usage {
-                        prompt_tokens: u.prompt_tokens,
-                        completion_tokens: u.completion_tokens,
-                        context_limit: None,
-                    },
-                }),
-                // Chat offers no tools; a model that calls one anyway gets its text kept, the call ignored.
-                Some(Ok(StreamEvent::ToolCalls(calls))) => {
+            let (text, calls) = match self.step(&request, ctx, &mut usage).await? {
+                Step::Cancelled => return Ok(TurnOutcome::Cancelled),
+                Step::Done { text, calls } => (text, calls),
+            };
+            if calls.is_empty() || input.tools == ToolAccess::None {
+                if !calls.is_empty() {
                     tracing::debug!(
                         count = calls.len(),
                         "ignoring tool calls in a tool-less turn"
                     );
                 }
+                return Ok(TurnOutcome::Completed);
+            }
+            if step == input.max_steps {
+                ctx.emit(AgentEvent::Text {
+                    content: format!(
+                        "\n\n(Stopped: reached the limit of {} tool steps.)",
+                        input.max_steps
+                    ),
+                });
+                return Ok(TurnOutcome::Completed);
+            }
+            messages.push(ChatMessage::assistant_calls(text, &calls));
+            for call in &calls {
+                if ctx.is_cancelled() {
+                    return Ok(TurnOutcome::Cancelled);
+                }
+                let output = self
+                    .run_tool(call, input.tools, input.workdir.as_ref(), ctx)
+                    .await;
+                messages.push(ChatMessage::tool_result(call.id.clone(), output));
             }
         }
+        Ok(TurnOutcome::Completed)
     }
 }

@@ -48,6 +48,20 @@ fn last_user_text(body: &Value) -> String {
     }
 }
 
+fn tool_results_follow_user(body: &Value) -> bool {
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return false;
+    };
+    let last_user = messages
+        .iter()
+        .rposition(|m| m.get("role") == Some(&json!("user")));
+    last_user.is_some_and(|at| {
+        messages[at..]
+            .iter()
+            .any(|m| m.get("role") == Some(&json!("tool")))
+    })
+}
+
 fn reply_tokens(d: &Directives) -> Vec<String> {
     if let Some(n) = d.tokens.filter(|_| !d.stamp) {
         return (0..n).map(|i| format!("tok{i} ")).collect();
@@ -115,6 +129,10 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
         return error_response(StatusCode::NOT_FOUND, &format!("model '{model}' not found"));
     }
     let mut directives = Directives::parse(&last_user_text(&body));
+    // Tools are called once: when their results follow the user's message, answer in text.
+    if tool_results_follow_user(&body) {
+        directives.tools.clear();
+    }
     if !directives.any && !state.options.script.is_empty() {
         let n = state.counter.fetch_add(1, Ordering::Relaxed) % state.options.script.len();
         directives = Directives::parse(&state.options.script[n]);

@@ -16,4 +16,6 @@ pub use models::RemoteModel;
 pub use stream::{ChatStream, StreamEvent};
 pub use think::ThinkSplitter;
 pub use tools::{ToolCallAccumulator, ToolCallRequest};
-pub use wire::{ChatMessage, ChatRequest, Completion, TokenUsage, ToolSpec};
+pub use wire::{
+    ChatMessage, ChatRequest, Completion, TokenUsage, ToolSpec, WireFunction, WireToolCall,
+};

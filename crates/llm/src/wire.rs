@@ -3,11 +3,32 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One message of the conversation sent to the model.
+/// One message of the conversation sent to the model: text, an assistant turn that called tools, or a
+/// tool's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub role: String,
     pub content: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<WireToolCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+/// A tool call as sent back to the model in history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireToolCall {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub function: WireFunction,
+}
+
+/// Name and JSON arguments of a called function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireFunction {
+    pub name: String,
+    pub arguments: String,
 }
 
 impl ChatMessage {
@@ -16,6 +37,35 @@ impl ChatMessage {
         Self {
             role: role.to_owned(),
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+
+    /// The assistant's turn that asked for `calls`.
+    pub fn assistant_calls(content: impl Into<String>, calls: &[crate::ToolCallRequest]) -> Self {
+        let tool_calls = calls
+            .iter()
+            .map(|c| WireToolCall {
+                id: c.id.clone(),
+                kind: "function".into(),
+                function: WireFunction {
+                    name: c.name.clone(),
+                    arguments: c.arguments.clone(),
+                },
+            })
+            .collect();
+        Self {
+            tool_calls,
+            ..Self::new("assistant", content)
+        }
+    }
+
+    /// A tool's result for the call `id`.
+    pub fn tool_result(id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            tool_call_id: Some(id.into()),
+            ..Self::new("tool", content)
         }
     }
 }

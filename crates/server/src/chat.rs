@@ -197,10 +197,7 @@ impl ChatService {
                 context_limit: inner.catalog.context_limit(&model).await,
             };
             let turn_model = model.clone();
-            let input = TurnInput {
-                model,
-                history: conversation,
-            };
+            let input = TurnInput::chat(model, conversation);
             let summary = record_turn(run, inner.backend.as_ref(), input).await;
             this.forget(&chat.id);
             if first_exchange && summary.status == MessageStatus::Complete {
