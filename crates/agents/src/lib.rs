@@ -4,7 +4,9 @@
 
 mod backend;
 mod native;
+mod pool;
 pub mod tools;
 
 pub use backend::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
 pub use native::NativeBackend;
+pub use pool::{AgentPool, PoolError};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use boocode_agents::NativeBackend;
+use boocode_agents::{AgentBackend, AgentPool, NativeBackend};
 use boocode_llm::{LlmClient, LlmConfig};
 use boocode_store::Store;
 use tokio::net::TcpListener;
@@ -17,12 +17,30 @@ use tokio_util::task::TaskTracker;
 
 use crate::broker::{Broker, prune_loop};
 use crate::chat::{ChatDeps, ChatService, SHUTDOWN_REASON};
+use crate::coding::CodingDeps;
 use crate::config::Config;
+use crate::dispatcher::Dispatcher;
 use crate::models::ModelCatalog;
 use crate::security::{Guard, guard};
 
 /// How long running turns get to end after shutdown is requested.
-const TURN_GRACE: Duration = Duration::from_secs(7);
+const TURN_GRACE: Duration = Duration::from_secs(5);
+/// How long coding turns may run on before shutdown cancels them.
+const TASK_GRACE: Duration = Duration::from_secs(2);
+
+/// `git worktree prune` for every project with worktrees, dropping records of deleted directories.
+async fn prune_worktrees(store: &dyn Store) {
+    let Ok(worktrees) = store.list_worktrees().await else {
+        return;
+    };
+    let projects: std::collections::BTreeSet<String> =
+        worktrees.into_iter().map(|(_, p)| p).collect();
+    for project in projects {
+        if let Err(e) = boocode_workspace::prune_worktrees(std::path::Path::new(&project)).await {
+            tracing::warn!(%project, error = %e, "git worktree prune failed");
+        }
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -32,6 +50,9 @@ pub struct AppState {
     pub llm: LlmClient,
     pub catalog: ModelCatalog,
     pub chat: ChatService,
+    pub dispatcher: Dispatcher,
+    pub change_locks: crate::api::changes::ChangeLocks,
+    pub worktrees_dir: std::path::PathBuf,
     pub shutdown: CancellationToken,
 }
 
@@ -105,12 +126,40 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let (broker, journal) = Broker::start(store.clone());
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let native: Arc<dyn AgentBackend> = Arc::new(NativeBackend::new(llm.clone()));
+    let mut pool = AgentPool::new();
+    pool.register("native", native.clone());
+    for name in &config.disabled_agents {
+        pool.disable(name);
+    }
+    let worktrees_dir = config.data_dir.join("worktrees");
+    let dispatcher = Dispatcher::new(
+        CodingDeps {
+            store: store.clone(),
+            broker: broker.clone(),
+            catalog: catalog.clone(),
+            default_model: config.default_model.clone(),
+            worktrees_dir: worktrees_dir.clone(),
+            max_steps: config.max_tool_steps,
+        },
+        Arc::new(pool),
+        config.max_parallel_tasks,
+        tracker.clone(),
+    );
+    // SQLite has one process: every task still `running` belongs to a process that is gone.
+    let horizon = if store.backend() == "sqlite" {
+        chrono::Utc::now() + chrono::Duration::days(365)
+    } else {
+        chrono::Utc::now()
+    };
+    dispatcher.recover(horizon).await;
+    prune_worktrees(store.as_ref()).await;
     let chat = ChatService::new(ChatDeps {
         store: store.clone(),
         broker: broker.clone(),
         llm: llm.clone(),
         catalog: catalog.clone(),
-        backend: Arc::new(NativeBackend::new(llm.clone())),
+        backend: native,
         default_model: config.default_model.clone(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
@@ -121,8 +170,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         llm,
         catalog,
         chat: chat.clone(),
+        dispatcher: dispatcher.clone(),
+        change_locks: Default::default(),
+        worktrees_dir,
         shutdown: shutdown.clone(),
     };
+    let notices = store.task_notices().await?;
+    tracker.spawn(dispatcher.clone().run(notices));
     let app = router(state, &config);
     let addr = listener.local_addr()?;
     tracker.spawn(prune_loop(store.clone(), broker.clone(), shutdown.clone()));
@@ -143,8 +197,16 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         let serve = tokio::spawn(async move { serve.await });
         stop.cancelled().await;
         tracing::info!("shutting down: cancelling running turns");
+        dispatcher.stop_claiming();
         chat.cancel_all(SHUTDOWN_REASON);
         tracker.close();
+        // Coding turns get a moment to finish on their own before they are cancelled.
+        if tokio::time::timeout(TASK_GRACE, tracker.wait())
+            .await
+            .is_err()
+        {
+            dispatcher.cancel_all(SHUTDOWN_REASON);
+        }
         if tokio::time::timeout(TURN_GRACE, tracker.wait())
             .await
             .is_err()

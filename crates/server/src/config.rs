@@ -33,6 +33,9 @@ struct ConfigFile {
     default_model: Option<String>,
     allowed_hosts: Option<Vec<String>>,
     max_body_bytes: Option<usize>,
+    max_parallel_tasks: Option<usize>,
+    max_tool_steps: Option<usize>,
+    disabled_agents: Option<Vec<String>>,
 }
 
 /// The resolved configuration the server runs with.
@@ -51,6 +54,12 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     pub insecure_no_auth: bool,
     pub max_body_bytes: usize,
+    /// Sessions whose tasks run at the same time (one GPU rarely wants many).
+    pub max_parallel_tasks: usize,
+    /// Model round trips ending in tool calls per native coding turn.
+    pub max_tool_steps: usize,
+    /// Agents known but refused.
+    pub disabled_agents: Vec<String>,
 }
 
 /// A configuration that cannot be used.
@@ -98,6 +107,9 @@ impl Config {
             },
             insecure_no_auth: o.insecure_no_auth,
             max_body_bytes: file.max_body_bytes.unwrap_or(4 * 1024 * 1024),
+            max_parallel_tasks: file.max_parallel_tasks.unwrap_or(4).max(1),
+            max_tool_steps: file.max_tool_steps.unwrap_or(25),
+            disabled_agents: file.disabled_agents.unwrap_or_default(),
             data_dir,
         };
         config.validate()?;
@@ -118,6 +130,9 @@ impl Config {
             allowed_hosts: Vec::new(),
             insecure_no_auth: false,
             max_body_bytes: 4 * 1024 * 1024,
+            max_parallel_tasks: 4,
+            max_tool_steps: 25,
+            disabled_agents: Vec::new(),
         }
     }
 

@@ -34,6 +34,9 @@ pub struct TurnTarget {
 pub struct TurnSummary {
     pub status: MessageStatus,
     pub content: String,
+    /// Why the turn failed or was cancelled, when it says.
+    pub error: Option<String>,
+    pub usage: Option<Usage>,
 }
 
 /// Why a turn was cancelled, when it was.
@@ -171,6 +174,8 @@ impl Recorder {
         TurnSummary {
             status,
             content: finish.content,
+            error: finish.error,
+            usage: finish.usage,
         }
     }
 }

@@ -20,8 +20,13 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
             reachable,
         },
         agents: AgentsHealth {
-            pool_size: 0,
-            backends: vec!["native".into()],
+            pool_size: state.dispatcher.pool().len() as u64,
+            backends: state
+                .dispatcher
+                .pool()
+                .enabled()
+                .map(str::to_owned)
+                .collect(),
         },
     })
 }

@@ -1,10 +1,12 @@
 //! REST routes (DESIGN.md §5). Handlers validate, call the store or a service, and map errors through
 //! `ApiError`; none of them frames or persists a turn themselves.
 
+pub mod changes;
 mod chats;
 mod health;
 mod projects;
 mod sessions;
+mod tasks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -47,4 +49,10 @@ pub fn routes() -> Router<AppState> {
             get(chats::messages).post(chats::post_message),
         )
         .route("/api/chats/{id}/stop", post(chats::stop))
+        .route("/api/tasks", get(tasks::list).post(tasks::create))
+        .route("/api/tasks/{id}", get(tasks::get))
+        .route("/api/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/api/sessions/{id}/changes", get(changes::list))
+        .route("/api/changes/{id}/accept", post(changes::accept))
+        .route("/api/changes/{id}/reject", post(changes::reject))
 }

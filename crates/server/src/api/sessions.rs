@@ -81,10 +81,27 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = SessionId(id);
+    let session = state.store.get_session(&id).await?;
     for chat in state.store.list_chats(&id).await? {
         state.chat.stop(&chat.id);
     }
+    state.dispatcher.cancel_session(&id, "session deleted");
+    let worktree = state.store.get_worktree(&id).await?;
     state.store.delete_session(&id).await?;
     state.broker.forget(&id);
+    if let Some(w) = worktree {
+        let project = state.store.get_project(&session.project_id).await?;
+        boocode_workspace::remove_worktree(
+            std::path::Path::new(&project.path),
+            std::path::Path::new(&w.worktree_path),
+            &w.branch,
+        )
+        .await
+        .map_err(|e| {
+            ApiError::internal(format!(
+                "session deleted, but its worktree was not removed: {e}"
+            ))
+        })?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

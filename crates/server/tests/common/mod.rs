@@ -238,3 +238,61 @@ pub fn is_complete_of(id: &str) -> impl Fn(&Value) -> bool + '_ {
 pub fn seqs(frames: &[Value]) -> Vec<u64> {
     frames.iter().filter_map(|f| f["seq"].as_u64()).collect()
 }
+
+/// A git repo with one commit (README.md), for coding tasks.
+pub fn committed_repo(parent: &Path, name: &str) -> PathBuf {
+    let path = git_repo(parent, name);
+    std::fs::write(path.join("README.md"), "# demo\n").unwrap();
+    git(&path, &["add", "-A"]);
+    git(&path, &["commit", "-q", "-m", "first"]);
+    path
+}
+
+/// Runs git in `dir` with a throwaway identity.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+impl Kit {
+    /// Enqueues a task; returns it.
+    pub async fn task(&self, body: Value) -> Value {
+        let (status, v) = self.call("POST", "/api/tasks", Some(body)).await;
+        assert_eq!(status, 201, "{v}");
+        v
+    }
+
+    /// Polls a task until it reaches a final state.
+    pub async fn wait_task(&self, id: &str) -> Value {
+        for _ in 0..600 {
+            let t = self.ok("GET", &format!("/api/tasks/{id}"), None).await;
+            if matches!(
+                t["state"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            ) {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("task {id} never finished");
+    }
+
+    /// A project over a committed repo; returns (project id, repo path).
+    pub async fn coding_project(&self, name: &str) -> (String, PathBuf) {
+        let repo = committed_repo(self.dir.path(), name);
+        let p = self
+            .ok("POST", "/api/projects", Some(json!({"path": repo})))
+            .await;
+        (p["id"].as_str().unwrap().to_owned(), repo)
+    }
+}

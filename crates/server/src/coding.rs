@@ -1,0 +1,274 @@
+//! One coding turn (DESIGN.md §8): the session's worktree (created on first use), the turn itself through
+//! the turn recorder with the write tools on, then everything the turn changed committed and offered as a
+//! pending change that supersedes the previous one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use boocode_agents::tools::ToolAccess;
+use boocode_agents::{AgentBackend, TurnInput};
+use boocode_llm::ChatMessage;
+use boocode_protocol::{
+    ChangeId, FrameBody, Message, MessageId, MessageStatus, Project, Role, Session, TaskState,
+};
+use boocode_store::{ClaimedTask, NewChange, SessionWorktree, Store, TaskOutcome};
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::models::ModelCatalog;
+use crate::recorder::{CancelReason, TurnRun, TurnTarget, publish_user_message, record_turn};
+
+const SYSTEM_PROMPT: &str = "You are boocode's coding agent. You work in a git worktree of the user's \
+project; every path is relative to its root. Use the tools to read the code before changing it, change \
+only what the task needs, and prefer edit_file for small changes. When you are done, reply with a short \
+summary of what you changed and why.";
+
+/// What a coding turn needs from the server.
+#[derive(Clone)]
+pub struct CodingDeps {
+    pub store: Arc<dyn Store>,
+    pub broker: Broker,
+    pub catalog: ModelCatalog,
+    pub default_model: Option<String>,
+    pub worktrees_dir: PathBuf,
+    pub max_steps: usize,
+}
+
+fn failed(reason: impl Into<String>) -> TaskOutcome {
+    TaskOutcome {
+        state: TaskState::Failed,
+        output_summary: None,
+        error: Some(reason.into()),
+        cost_tokens: None,
+    }
+}
+
+/// The session's worktree, created from the project's HEAD on first use.
+pub async fn ensure_worktree(
+    store: &dyn Store,
+    worktrees_dir: &Path,
+    session: &Session,
+    project: &Project,
+) -> Result<SessionWorktree, String> {
+    if let Some(existing) = store
+        .get_worktree(&session.id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if Path::new(&existing.worktree_path).exists() {
+            return Ok(existing);
+        }
+        return Err(format!(
+            "the session's worktree {} is gone; start a new session",
+            existing.worktree_path
+        ));
+    }
+    let created = boocode_workspace::create_worktree(
+        Path::new(&project.path),
+        worktrees_dir,
+        session.id.as_str(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let row = SessionWorktree {
+        session_id: session.id.clone(),
+        worktree_path: created.path.to_string_lossy().into_owned(),
+        branch: created.branch,
+        base_commit: created.base_commit,
+        created_at: Utc::now(),
+    };
+    store
+        .insert_worktree(&row)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(row)
+}
+
+/// Runs a claimed task's turn and records its change; returns the task's outcome.
+pub async fn run_coding_turn(
+    deps: &CodingDeps,
+    claimed: &ClaimedTask,
+    backend: Arc<dyn AgentBackend>,
+    cancel: CancellationToken,
+    reason: CancelReason,
+) -> TaskOutcome {
+    let task = &claimed.task;
+    let store = deps.store.as_ref();
+    let (session, project) = match (
+        store.get_session(&task.session_id).await,
+        store.get_project(&task.project_id).await,
+    ) {
+        (Ok(s), Ok(p)) => (s, p),
+        (Err(e), _) | (_, Err(e)) => return failed(e.to_string()),
+    };
+    if !Path::new(&project.path).is_dir() {
+        return failed(format!(
+            "the project directory {} no longer exists",
+            project.path
+        ));
+    }
+    let worktree = match ensure_worktree(store, &deps.worktrees_dir, &session, &project).await {
+        Ok(w) => w,
+        Err(e) => return failed(e),
+    };
+    let chosen = task
+        .model
+        .clone()
+        .or(session.model.clone())
+        .or(project.default_model.clone())
+        .or(deps.default_model.clone());
+    let model = match chosen {
+        Some(m) => m,
+        None => match deps.catalog.fallback_model().await {
+            Some(m) => m,
+            None => return failed("no model chosen and the model server lists none"),
+        },
+    };
+    let history = store.list_messages(&task.chat_id).await.unwrap_or_default();
+    let now = Utc::now();
+    let user = Message {
+        id: MessageId::new(),
+        session_id: session.id.clone(),
+        chat_id: task.chat_id.clone(),
+        role: Role::User,
+        content: task.input.clone(),
+        reasoning: String::new(),
+        status: MessageStatus::Complete,
+        error: None,
+        model: None,
+        agent: None,
+        tokens_prompt: None,
+        tokens_completion: None,
+        created_at: now,
+        finished_at: Some(now),
+        tool_calls: Vec::new(),
+    };
+    let assistant = Message {
+        id: MessageId::new(),
+        role: Role::Assistant,
+        content: String::new(),
+        status: MessageStatus::Streaming,
+        model: Some(model.clone()),
+        agent: Some(task.agent.clone()),
+        finished_at: None,
+        ..user.clone()
+    };
+    if let Err(e) = store.insert_exchange(&user, &assistant).await {
+        return failed(e.to_string());
+    }
+    publish_user_message(&deps.broker, &user).await;
+    match store
+        .set_task_message(&task.id, claimed.generation, &assistant.id)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return failed("lease lost before the turn started"),
+        Err(e) => return failed(e.to_string()),
+    }
+    let mut conversation = vec![ChatMessage::new("system", SYSTEM_PROMPT)];
+    conversation.extend(
+        history
+            .iter()
+            .filter(|m| !m.content.is_empty() && m.status != MessageStatus::Streaming)
+            .map(|m| ChatMessage::new(m.role.as_str(), m.content.clone())),
+    );
+    conversation.push(ChatMessage::new("user", task.input.clone()));
+    let run = TurnRun {
+        store: deps.store.clone(),
+        broker: deps.broker.clone(),
+        target: TurnTarget {
+            session_id: session.id.clone(),
+            chat_id: task.chat_id.clone(),
+            message_id: assistant.id.clone(),
+            model: Some(model.clone()),
+            agent: Some(task.agent.clone()),
+        },
+        cancel,
+        cancel_reason: reason,
+        context_limit: deps.catalog.context_limit(&model).await,
+    };
+    let input = TurnInput {
+        model,
+        history: conversation,
+        workdir: Some(PathBuf::from(&worktree.worktree_path)),
+        tools: ToolAccess::ReadWrite,
+        max_steps: deps.max_steps,
+    };
+    let summary = record_turn(run, backend.as_ref(), input).await;
+    // Whatever the turn wrote is kept and offered for review, even when it failed or was stopped.
+    let change_error = record_change(deps, claimed, &worktree).await.err();
+    let cost = summary.usage.map(|u| u.prompt_tokens + u.completion_tokens);
+    let output_summary =
+        Some(summary.content.chars().take(500).collect::<String>()).filter(|s| !s.is_empty());
+    let (state, error) = match (summary.status, change_error) {
+        (MessageStatus::Complete, None) => (TaskState::Completed, None),
+        (MessageStatus::Complete, Some(e)) => (
+            TaskState::Failed,
+            Some(format!("could not record the change: {e}")),
+        ),
+        (MessageStatus::Cancelled, _) => (
+            TaskState::Cancelled,
+            summary.error.or(Some("cancelled".into())),
+        ),
+        _ => (TaskState::Failed, summary.error),
+    };
+    TaskOutcome {
+        state,
+        output_summary,
+        error,
+        cost_tokens: cost,
+    }
+}
+
+/// Commits the worktree and, if this turn changed anything, stores the diff since the last accepted state.
+async fn record_change(
+    deps: &CodingDeps,
+    claimed: &ClaimedTask,
+    worktree: &SessionWorktree,
+) -> Result<(), String> {
+    let task = &claimed.task;
+    let path = Path::new(&worktree.worktree_path);
+    let message = format!("boocode task {}", task.id);
+    let committed = boocode_workspace::commit_turn(path, &message)
+        .await
+        .map_err(|e| e.to_string())?;
+    if committed.is_none() {
+        return Ok(());
+    }
+    let (diff, stats, head) = boocode_workspace::diff_since(path, &worktree.base_commit)
+        .await
+        .map_err(|e| e.to_string())?;
+    if diff.trim().is_empty() {
+        return Ok(());
+    }
+    let change = NewChange {
+        id: ChangeId::new(),
+        session_id: task.session_id.clone(),
+        task_id: Some(task.id.clone()),
+        agent: Some(task.agent.clone()),
+        diff,
+        files_changed: stats.files_changed,
+        insertions: stats.insertions,
+        deletions: stats.deletions,
+        head_commit: head,
+        created_at: Utc::now(),
+    };
+    let mut stored = deps
+        .store
+        .insert_change(&change)
+        .await
+        .map_err(|e| e.to_string())?;
+    stored.diff = None;
+    if let Err(e) = deps
+        .broker
+        .publish(
+            &task.session_id,
+            FrameBody::PendingChange { change: stored },
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "pending_change frame not published");
+    }
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! The dispatcher (DESIGN.md §9): wakes on an in-process notify (SQLite), `LISTEN tasks_new`
+//! (PostgreSQL) or a 2 s poll; claims the oldest runnable task atomically, at most one per session and
+//! up to `max_parallel` sessions at once; renews the task's lease while it runs and stops the turn when
+//! the lease is lost or a cancel is requested; a worker whose lease was lost cannot write the outcome.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use boocode_agents::AgentPool;
+use boocode_protocol::{FrameBody, MessageStatus, SessionId, Task, TaskId, TaskState};
+use boocode_store::{ClaimedTask, LeaseState, MessageFinish, TaskOutcome};
+use chrono::Utc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::coding::{CodingDeps, run_coding_turn};
+use crate::recorder::CancelReason;
+
+const POLL: Duration = Duration::from_secs(2);
+const LEASE: Duration = Duration::from_secs(30);
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+const RECOVER_EVERY: Duration = Duration::from_secs(15);
+
+struct Running {
+    session: SessionId,
+    cancel: CancellationToken,
+    reason: CancelReason,
+}
+
+/// Shared dispatcher handle; cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    deps: CodingDeps,
+    pool: Arc<AgentPool>,
+    worker_id: String,
+    max_parallel: usize,
+    wake: Notify,
+    running: Mutex<HashMap<TaskId, Running>>,
+    tracker: TaskTracker,
+    stop_claiming: CancellationToken,
+}
+
+fn lease_until() -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_else(|_| chrono::Duration::seconds(30))
+}
+
+impl Dispatcher {
+    /// A dispatcher; `run` starts it.
+    pub fn new(
+        deps: CodingDeps,
+        pool: Arc<AgentPool>,
+        max_parallel: usize,
+        tracker: TaskTracker,
+    ) -> Self {
+        let worker_id = format!(
+            "boocode-{}-{}",
+            std::process::id(),
+            &uuid::Uuid::now_v7().simple().to_string()[20..]
+        );
+        Self {
+            inner: Arc::new(Inner {
+                deps,
+                pool,
+                worker_id,
+                max_parallel,
+                wake: Notify::new(),
+                running: Mutex::default(),
+                tracker,
+                stop_claiming: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// The agent pool tasks resolve against.
+    pub fn pool(&self) -> &AgentPool {
+        &self.inner.pool
+    }
+
+    /// Nudges the claim loop (a task was enqueued or a slot freed).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    fn running_count(&self) -> usize {
+        self.inner
+            .running
+            .lock()
+            .map(|r| r.len())
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Stops a task running here; `false` when it is not running in this process.
+    pub fn cancel(&self, id: &TaskId, why: &str) -> bool {
+        let Ok(running) = self.inner.running.lock() else {
+            return false;
+        };
+        let Some(r) = running.get(id) else {
+            return false;
+        };
+        if let Ok(mut reason) = r.reason.lock() {
+            reason.get_or_insert_with(|| why.to_owned());
+        }
+        r.cancel.cancel();
+        true
+    }
+
+    /// Stops every task of a session running here (the session is being deleted).
+    pub fn cancel_session(&self, session: &SessionId, why: &str) {
+        let ids: Vec<TaskId> = self
+            .inner
+            .running
+            .lock()
+            .map(|r| {
+                r.iter()
+                    .filter(|(_, t)| &t.session == session)
+                    .map(|(id, _)| id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in ids {
+            self.cancel(&id, why);
+        }
+    }
+
+    /// Stops claiming; running tasks go on until `cancel_all`.
+    pub fn stop_claiming(&self) {
+        self.inner.stop_claiming.cancel();
+    }
+
+    /// Cancels every task running here, saying why.
+    pub fn cancel_all(&self, why: &str) {
+        let ids: Vec<TaskId> = self
+            .inner
+            .running
+            .lock()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.cancel(&id, why);
+        }
+    }
+
+    async fn publish_task(&self, task: Task) {
+        let session = task.session_id.clone();
+        if let Err(e) = self
+            .inner
+            .deps
+            .broker
+            .publish(&session, FrameBody::TaskUpdated { task })
+            .await
+        {
+            tracing::warn!(error = %e, "task_updated not published");
+        }
+    }
+
+    /// Fails tasks whose worker died (lease expired before `horizon`) and closes their messages.
+    pub async fn recover(&self, horizon: chrono::DateTime<Utc>) {
+        let store = &self.inner.deps.store;
+        let recovered = match store.recover_expired_tasks(horizon).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "task recovery failed");
+                return;
+            }
+        };
+        for task in recovered {
+            tracing::info!(task = %task.id, "task interrupted by a dead worker marked failed");
+            if let Some(message_id) = &task.message_id
+                && let Ok(m) = store.get_message(message_id).await
+                && m.status == MessageStatus::Streaming
+            {
+                let finish = MessageFinish {
+                    status: MessageStatus::Error,
+                    content: m.content,
+                    reasoning: m.reasoning,
+                    error: Some("interrupted by restart".into()),
+                    usage: None,
+                    finished_at: Utc::now(),
+                };
+                if let Err(e) = store.finish_message(message_id, &finish).await {
+                    tracing::warn!(error = %e, "interrupted message not closed");
+                }
+            }
+            self.publish_task(task).await;
+        }
+    }
+
+    /// The claim loop; returns when claiming stops.
+    pub async fn run(self, mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<()>>) {
+        let mut recover = tokio::time::interval(RECOVER_EVERY);
+        recover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            self.fill().await;
+            let notice = async {
+                match notices.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = self.inner.stop_claiming.cancelled() => return,
+                () = self.inner.wake.notified() => {}
+                Some(()) = notice => {}
+                () = tokio::time::sleep(POLL) => {}
+                _ = recover.tick() => self.recover(Utc::now()).await,
+            }
+        }
+    }
+
+    async fn fill(&self) {
+        while !self.inner.stop_claiming.is_cancelled()
+            && self.running_count() < self.inner.max_parallel
+        {
+            match self
+                .inner
+                .deps
+                .store
+                .claim_task(&self.inner.worker_id, lease_until())
+                .await
+            {
+                Ok(Some(claimed)) => self.start(claimed).await,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming a task failed; retrying on the next tick");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn start(&self, claimed: ClaimedTask) {
+        let cancel = CancellationToken::new();
+        let reason = CancelReason::default();
+        if let Ok(mut running) = self.inner.running.lock() {
+            running.insert(
+                claimed.task.id.clone(),
+                Running {
+                    session: claimed.task.session_id.clone(),
+                    cancel: cancel.clone(),
+                    reason: reason.clone(),
+                },
+            );
+        }
+        self.publish_task(claimed.task.clone()).await;
+        let this = self.clone();
+        self.inner.tracker.spawn(async move {
+            let id = claimed.task.id.clone();
+            let outcome = this.drive(&claimed, cancel, reason).await;
+            let finished = this.inner.deps.store.finish_task(&id, claimed.generation, &outcome).await;
+            if let Ok(mut running) = this.inner.running.lock() {
+                running.remove(&id);
+            }
+            match finished {
+                Ok(Some(task)) => this.publish_task(task).await,
+                Ok(None) => tracing::warn!(task = %id, "lease lost: another worker owns this task; outcome dropped"),
+                Err(e) => tracing::error!(task = %id, error = %e, "task outcome not saved"),
+            }
+            this.wake();
+        });
+    }
+
+    /// Runs the turn while renewing the lease; a lost lease or a cancel request stops the turn.
+    async fn drive(
+        &self,
+        claimed: &ClaimedTask,
+        cancel: CancellationToken,
+        reason: CancelReason,
+    ) -> TaskOutcome {
+        let task = &claimed.task;
+        let backend = match self.inner.pool.resolve(&task.agent) {
+            Ok(b) => b,
+            Err(e) => {
+                return TaskOutcome {
+                    state: TaskState::Failed,
+                    output_summary: None,
+                    error: Some(e.to_string()),
+                    cost_tokens: None,
+                };
+            }
+        };
+        let turn = run_coding_turn(
+            &self.inner.deps,
+            claimed,
+            backend,
+            cancel.clone(),
+            reason.clone(),
+        );
+        tokio::pin!(turn);
+        let mut renew =
+            tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
+        loop {
+            tokio::select! {
+                outcome = &mut turn => return outcome,
+                _ = renew.tick() => {
+                    let why = match self.inner.deps.store.renew_lease(&task.id, claimed.generation, lease_until()).await {
+                        Ok(LeaseState::Held { cancel_requested: false }) => None,
+                        Ok(LeaseState::Held { cancel_requested: true }) => Some("cancelled by the user"),
+                        Ok(LeaseState::Lost) => Some("lease lost to another worker"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "lease renewal failed; retrying");
+                            None
+                        }
+                    };
+                    if let Some(why) = why {
+                        if let Ok(mut r) = reason.lock() {
+                            r.get_or_insert_with(|| why.to_owned());
+                        }
+                        cancel.cancel();
+                    }
+                }
+            }
+        }
+    }
+}

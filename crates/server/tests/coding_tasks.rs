@@ -1,0 +1,411 @@
+//! Coding tasks end to end: the real server, fakellm scripting tool calls, real git repositories.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn write(path: &str, content: &str) -> String {
+    format!(
+        r#"[[tool:write_file {{"path":"{path}","content":"{content}"}}]] [[reply:Wrote {path}.]]"#
+    )
+}
+
+fn worktree(kit: &Kit, session: &str) -> PathBuf {
+    kit.dir.path().join("data/worktrees").join(session)
+}
+
+async fn changes(kit: &Kit, session: &str) -> Vec<Value> {
+    kit.ok("GET", &format!("/api/sessions/{session}/changes"), None)
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn write_review_supersede_accept() {
+    let kit = Kit::start().await;
+    let (pid, repo) = kit.coding_project("app").await;
+    let t1 = kit.task(json!({"project_id": pid, "input": write("a.txt", "hi"), "agent": "native", "model": "fake-model"})).await;
+    assert_eq!(t1["state"], "pending");
+    let sid = t1["session_id"].as_str().unwrap().to_owned();
+    let mut ws = kit.ws(&sid, Some(0)).await;
+    let done = kit.wait_task(t1["id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert!(
+        done["output_summary"]
+            .as_str()
+            .unwrap()
+            .contains("Wrote a.txt")
+    );
+    assert_eq!(
+        std::fs::read_to_string(worktree(&kit, &sid).join("a.txt")).unwrap(),
+        "hi"
+    );
+    assert!(
+        !repo.join("a.txt").exists(),
+        "the project is untouched before review"
+    );
+    let list = changes(&kit, &sid).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0]["agent"].as_str(), list[0]["status"].as_str()),
+        (Some("native"), Some("pending"))
+    );
+    assert_eq!(list[0]["files_changed"], 1);
+    assert!(list[0]["diff"].as_str().unwrap().contains("+hi"));
+    // The turn is a message with its tool call, framed like chat.
+    let frames = frames_until(&mut ws, |f| f["type"] == "pending_change").await;
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "tool_call" && f["tool_call"]["status"] == "completed")
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "task_updated" && f["task"]["state"] == "running")
+    );
+    assert!(
+        frames.last().unwrap()["change"].get("diff").is_none(),
+        "frames carry no diff body"
+    );
+    let msgs = kit
+        .ok(
+            "GET",
+            &format!("/api/chats/{}/messages", t1["chat_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(msgs[1]["tool_calls"][0]["title"], "Write a.txt");
+
+    let t2 = kit.task(json!({"project_id": pid, "session_id": sid, "input": write("b.txt", "two"), "agent": "native", "model": "fake-model"})).await;
+    assert_eq!(
+        t2["chat_id"], t1["chat_id"],
+        "the session's coder chat is reused"
+    );
+    kit.wait_task(t2["id"].as_str().unwrap()).await;
+    let list = changes(&kit, &sid).await;
+    assert_eq!(
+        list.iter()
+            .map(|c| c["status"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["pending", "superseded"]
+    );
+    assert_eq!(
+        list[0]["files_changed"], 2,
+        "the diff accumulates since the last accepted state"
+    );
+    let pending = kit
+        .ok(
+            "GET",
+            &format!("/api/sessions/{sid}/changes?status=pending"),
+            None,
+        )
+        .await;
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+    let (status, v) = kit
+        .call(
+            "POST",
+            &format!("/api/changes/{}/accept", list[1]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "a superseded change cannot be accepted"
+    );
+    let accepted = kit
+        .ok(
+            "POST",
+            &format!("/api/changes/{}/accept", list[0]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(accepted["status"], "accepted");
+    assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "hi");
+    assert_eq!(std::fs::read_to_string(repo.join("b.txt")).unwrap(), "two");
+    let (status, _) = kit
+        .call(
+            "POST",
+            &format!("/api/changes/{}/accept", list[0]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "accepted once");
+    // After an accept the next diff starts from the accepted state.
+    let t3 = kit.task(json!({"project_id": pid, "session_id": sid, "input": write("c.txt", "3"), "agent": "native", "model": "fake-model"})).await;
+    kit.wait_task(t3["id"].as_str().unwrap()).await;
+    assert_eq!(changes(&kit, &sid).await[0]["files_changed"], 1);
+}
+
+#[tokio::test]
+async fn reject_restores_and_conflicts_change_nothing() {
+    let kit = Kit::start().await;
+    let (pid, repo) = kit.coding_project("app").await;
+    let t = kit.task(json!({"project_id": pid, "input": write("README.md", "agent version"), "agent": "native", "model": "fake-model"})).await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    kit.wait_task(t["id"].as_str().unwrap()).await;
+    let change = changes(&kit, &sid).await[0].clone();
+    let cid = change["id"].as_str().unwrap();
+    // The user edits the same file meanwhile: accepting must refuse and touch nothing.
+    std::fs::write(repo.join("README.md"), "user version\n").unwrap();
+    let (status, v) = kit
+        .call("POST", &format!("/api/changes/{cid}/accept"), None)
+        .await;
+    assert_eq!(status, 409, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was changed")
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README.md")).unwrap(),
+        "user version\n"
+    );
+    assert_eq!(changes(&kit, &sid).await[0]["status"], "pending");
+    let rejected = kit
+        .ok("POST", &format!("/api/changes/{cid}/reject"), None)
+        .await;
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(
+        std::fs::read_to_string(worktree(&kit, &sid).join("README.md")).unwrap(),
+        "# demo\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README.md")).unwrap(),
+        "user version\n"
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_session_removes_worktree_and_branch() {
+    let kit = Kit::start().await;
+    let (pid, repo) = kit.coding_project("app").await;
+    let t = kit.task(json!({"project_id": pid, "input": write("x.txt", "x"), "agent": "native", "model": "fake-model"})).await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert!(worktree(&kit, &sid).exists());
+    assert!(git(&repo, &["branch", "--list", &format!("boocode/{sid}")]).contains(&sid));
+    let (status, _) = kit
+        .call("DELETE", &format!("/api/sessions/{sid}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert!(!worktree(&kit, &sid).exists());
+    assert!(git(&repo, &["branch", "--list", &format!("boocode/{sid}")]).is_empty());
+    assert!(!git(&repo, &["worktree", "list"]).contains(&sid));
+    let (status, _) = kit
+        .call(
+            "GET",
+            &format!("/api/tasks/{}", t["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "the session's tasks went with it");
+}
+
+#[tokio::test]
+async fn one_task_at_a_time_per_session_sessions_in_parallel() {
+    let kit = Kit::start().await;
+    let (pid, _) = kit.coding_project("app").await;
+    let slow = "[[tokens:30]] [[delay_ms:10]]";
+    let a1 = kit
+        .task(json!({"project_id": pid, "input": slow, "agent": "native", "model": "fake-model"}))
+        .await;
+    let sa = a1["session_id"].as_str().unwrap();
+    let a2 = kit.task(json!({"project_id": pid, "session_id": sa, "input": slow, "agent": "native", "model": "fake-model"})).await;
+    let b = kit
+        .task(json!({"project_id": pid, "input": slow, "agent": "native", "model": "fake-model"}))
+        .await;
+    let (a1, a2, b) = (
+        kit.wait_task(a1["id"].as_str().unwrap()).await,
+        kit.wait_task(a2["id"].as_str().unwrap()).await,
+        kit.wait_task(b["id"].as_str().unwrap()).await,
+    );
+    let at =
+        |t: &Value, k: &str| chrono::DateTime::parse_from_rfc3339(t[k].as_str().unwrap()).unwrap();
+    assert!(
+        at(&a2, "started_at") >= at(&a1, "ended_at"),
+        "same session: one after the other"
+    );
+    assert!(
+        at(&b, "started_at") < at(&a1, "ended_at"),
+        "other session: overlaps"
+    );
+    assert!(a1["cost_tokens"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_queueing() {
+    let kit = Kit::start_with(None, |c| c.disabled_agents = vec!["native".into()]).await;
+    let (pid, repo) = kit.coding_project("app").await;
+    let cases = [
+        (
+            json!({"project_id": pid, "input": "x", "agent": "native"}),
+            400,
+            "disabled",
+        ),
+        (
+            json!({"project_id": pid, "input": "x", "agent": "nope"}),
+            400,
+            "unknown agent",
+        ),
+        (
+            json!({"project_id": "01a2f000-0000-7000-8000-000000000000", "input": "x", "agent": "native"}),
+            404,
+            "not found",
+        ),
+        (
+            json!({"project_id": pid, "input": "  ", "agent": "native"}),
+            400,
+            "input",
+        ),
+        (json!({"project_id": pid, "agent": "native"}), 400, "input"),
+        (
+            json!({"project_id": pid, "input": "x", "agent": "native", "bogus": 1}),
+            400,
+            "bogus",
+        ),
+    ];
+    for (body, status, needle) in cases {
+        let (got, v) = kit.call("POST", "/api/tasks", Some(body.clone())).await;
+        assert_eq!(got, status, "{body}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(needle),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(kit.ok("GET", "/api/tasks", None).await, json!([]));
+    let (status, _) = kit.call("GET", "/api/tasks?state=weird", None).await;
+    assert_eq!(status, 400);
+    let kit2 = Kit::start().await;
+    let (pid2, _) = kit2.coding_project("app2").await;
+    let other = kit2.task(json!({"project_id": pid2, "input": "[[reply:hi]]", "agent": "native", "model": "fake-model"})).await;
+    let (pid3, _) = kit2.coding_project("app3").await;
+    let (status, v) = kit2
+        .call("POST", "/api/tasks", Some(json!({"project_id": pid3, "session_id": other["session_id"], "input": "x", "agent": "native"})))
+        .await;
+    assert_eq!(status, 400, "{v}");
+    drop(repo);
+}
+
+#[tokio::test]
+async fn failures_keep_the_reason_and_the_worktree() {
+    let kit = Kit::start().await;
+    // A repository without commits cannot host a worktree.
+    let empty = git_repo(kit.dir.path(), "empty");
+    let p = kit
+        .ok("POST", "/api/projects", Some(json!({"path": empty})))
+        .await;
+    let t = kit
+        .task(
+            json!({"project_id": p["id"], "input": "x", "agent": "native", "model": "fake-model"}),
+        )
+        .await;
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "failed");
+    assert!(t["error"].as_str().unwrap().contains("no commits"), "{t}");
+
+    // The model server dies mid-turn, after a tool already wrote: failed, reason kept, work kept.
+    let (pid, _) = kit.coding_project("app").await;
+    let first = kit.task(json!({"project_id": pid, "input": write("kept.txt", "k"), "agent": "native", "model": "fake-model"})).await;
+    let sid = first["session_id"].as_str().unwrap().to_owned();
+    kit.wait_task(first["id"].as_str().unwrap()).await;
+    let t = kit.task(json!({"project_id": pid, "session_id": sid, "input": "[[tokens:50]] [[drop_after:5]]", "agent": "native", "model": "fake-model"})).await;
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "failed");
+    assert!(t["error"].as_str().unwrap().contains("cut off"), "{t}");
+    assert!(worktree(&kit, &sid).join("kept.txt").exists());
+    let msgs = kit
+        .ok(
+            "GET",
+            &format!("/api/chats/{}/messages", t["chat_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    let last = msgs.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["status"], "error");
+    assert!(last["content"].as_str().unwrap().starts_with("tok0"));
+
+    // The project directory disappears.
+    let (gone_id, gone) = kit.coding_project("gone").await;
+    std::fs::remove_dir_all(&gone).unwrap();
+    let (status, v) = kit
+        .call(
+            "POST",
+            "/api/tasks",
+            Some(json!({"project_id": gone_id, "input": "x", "agent": "native"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+}
+
+#[tokio::test]
+async fn cancel_pending_and_running() {
+    let kit = Kit::start().await;
+    let (pid, _) = kit.coding_project("app").await;
+    let running = kit.task(json!({"project_id": pid, "input": "[[tokens:2000]] [[delay_ms:5]]", "agent": "native", "model": "fake-model"})).await;
+    let sid = running["session_id"].as_str().unwrap();
+    let queued = kit.task(json!({"project_id": pid, "session_id": sid, "input": "x", "agent": "native", "model": "fake-model"})).await;
+    let rid = running["id"].as_str().unwrap();
+    for _ in 0..200 {
+        if kit.ok("GET", &format!("/api/tasks/{rid}"), None).await["state"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let q = kit
+        .ok(
+            "POST",
+            &format!("/api/tasks/{}/cancel", queued["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(q["state"], "cancelled");
+    kit.ok("POST", &format!("/api/tasks/{rid}/cancel"), None)
+        .await;
+    let r = kit.wait_task(rid).await;
+    assert_eq!(r["state"], "cancelled", "{r}");
+    let msgs = kit
+        .ok(
+            "GET",
+            &format!("/api/chats/{}/messages", r["chat_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    let reply = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == r["message_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(reply["status"], "cancelled");
+    assert!(
+        reply["content"].as_str().unwrap().starts_with("tok0"),
+        "partial text kept"
+    );
+    let again = kit
+        .ok("POST", &format!("/api/tasks/{rid}/cancel"), None)
+        .await;
+    assert_eq!(
+        again["state"], "cancelled",
+        "cancelling a finished task changes nothing"
+    );
+    let (status, _) = kit
+        .call(
+            "POST",
+            "/api/tasks/01a2f000-0000-7000-8000-000000000000/cancel",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
