@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use boocode_fakellm::{FakeLlm, FakeOptions};
 use serde_json::{Value, json};
-use support::{git_init, ready_url, spawn_serve, stderr_of, wait_exit};
+use support::{committed_repo, git_init, ready_url, spawn_serve, stderr_of, wait_exit};
 
 async fn post(http: &reqwest::Client, url: String, body: Value) -> Value {
     let resp = http.post(url).json(&body).send().await.unwrap();
@@ -175,6 +175,77 @@ async fn kill_9_mid_reply_keeps_flushed_text_and_marks_it_interrupted() {
         "{reply}"
     );
     assert_eq!(msgs[0]["content"], "[[tokens:5000]] [[delay_ms:2]]");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+async fn get(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn kill_9_mid_task_fails_it_keeps_the_text_and_the_next_task_runs() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    committed_repo(&repo);
+    let data = dir.path().join("data");
+    let mut child = spawn_serve(&data, &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let http = reqwest::Client::new();
+    let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
+    let body = json!({"project_id": p["id"], "input": "[[tokens:5000]] [[delay_ms:2]]", "agent": "native", "model": "fake-model"});
+    let task = post(&http, format!("{base}/api/tasks"), body).await;
+    let tid = task["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let mut child = spawn_serve(&data, &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let t = get(&http, format!("{base}/api/tasks/{tid}")).await;
+    assert_eq!(t["state"], "failed", "{t}");
+    assert_eq!(t["error"], "interrupted by restart");
+    let msgs = get(
+        &http,
+        format!(
+            "{base}/api/chats/{}/messages",
+            t["chat_id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let reply = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == t["message_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(reply["status"], "error");
+    assert!(
+        reply["content"].as_str().unwrap().starts_with("tok0 "),
+        "{reply}"
+    );
+    let body = json!({"project_id": p["id"], "session_id": t["session_id"], "input": "[[reply:next]]", "agent": "native", "model": "fake-model"});
+    let next = post(&http, format!("{base}/api/tasks"), body).await;
+    let mut state = Value::Null;
+    for _ in 0..200 {
+        state = get(
+            &http,
+            format!("{base}/api/tasks/{}", next["id"].as_str().unwrap()),
+        )
+        .await["state"]
+            .clone();
+        if state == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        state, "completed",
+        "the session is not stuck behind the dead task"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -409,3 +409,95 @@ async fn cancel_pending_and_running() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn two_workers_on_postgres_run_each_task_once() {
+    let Ok(url) = std::env::var("BOOCODE_TEST_DATABASE_URL") else {
+        eprintln!("BOOCODE_TEST_DATABASE_URL unset: two-worker test skipped (needs PostgreSQL)");
+        return;
+    };
+    // A database of its own: other tests' queued tasks must not be claimed here.
+    let url = fresh_database(&url).await;
+    let a = Kit::start_with(Some(url.clone()), |_| {}).await;
+    let b = Kit::start_with(Some(url), |_| {}).await;
+    let (pid, _) = a.coding_project("shared").await;
+    let mut sessions = Vec::new();
+    for _ in 0..4 {
+        let t = a.task(json!({"project_id": pid, "input": "[[reply:seed]]", "agent": "native", "model": "fake-model"})).await;
+        sessions.push(t["session_id"].as_str().unwrap().to_owned());
+    }
+    // A client of B follows a session whose tasks either worker may run.
+    let mut ws = b.ws(&sessions[0], Some(0)).await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let kit = if n % 2 == 0 { &a } else { &b };
+        let body = json!({"project_id": pid, "session_id": sessions[n % 4], "input": format!("[[reply:task {n}]]"), "agent": "native", "model": "fake-model"});
+        ids.push(kit.task(body).await["id"].as_str().unwrap().to_owned());
+    }
+    let mut workers = std::collections::BTreeSet::new();
+    for id in &ids {
+        let t = a.wait_task(id).await;
+        assert_eq!(t["state"], "completed", "{t}");
+        workers.insert(t["worker_id"].as_str().unwrap().to_owned());
+    }
+    // Exactly once: each task wrote one user and one assistant message.
+    for s in &sessions {
+        let chats = a.ok("GET", &format!("/api/sessions/{s}/chats"), None).await;
+        let msgs = a
+            .ok(
+                "GET",
+                &format!("/api/chats/{}/messages", chats[0]["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(
+            msgs.as_array().unwrap().len(),
+            2 * 4,
+            "seed + 3 tasks, each once"
+        );
+    }
+    assert_eq!(workers.len(), 2, "both workers took tasks: {workers:?}");
+    let frames = frames_until(&mut ws, |f| {
+        f["type"] == "task_updated"
+            && f["task"]["id"] == ids[8].as_str()
+            && f["task"]["state"] == "completed"
+    })
+    .await;
+    let s = seqs(&frames);
+    assert_eq!(
+        s,
+        (1..=s.len() as u64).collect::<Vec<_>>(),
+        "contiguous across workers"
+    );
+}
+
+async fn fresh_database(url: &str) -> String {
+    let name = format!("boocode_w_{}", uuid_like());
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let status = std::process::Command::new("psql")
+        .args([url, "-qc", &format!("CREATE DATABASE {name}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    format!("{base}/{name}")
+}
+
+#[tokio::test]
+async fn deleting_the_project_removes_its_worktrees() {
+    let kit = Kit::start().await;
+    let (pid, repo) = kit.coding_project("app").await;
+    let t = kit.task(json!({"project_id": pid, "input": write("y.txt", "y"), "agent": "native", "model": "fake-model"})).await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert!(worktree(&kit, &sid).exists());
+    let (status, _) = kit
+        .call("DELETE", &format!("/api/projects/{pid}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert!(!worktree(&kit, &sid).exists());
+    assert!(git(&repo, &["branch", "--list", "boocode/*"]).is_empty());
+    assert!(
+        repo.join("README.md").exists(),
+        "the project's own files stay"
+    );
+}

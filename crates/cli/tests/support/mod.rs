@@ -18,6 +18,31 @@ pub fn git_init(path: &Path) {
     assert!(status.success());
 }
 
+/// `git init` plus a first commit holding README.md (coding tasks need a HEAD).
+pub fn committed_repo(path: &Path) {
+    git_init(path);
+    std::fs::write(path.join("README.md"), "x\n").unwrap();
+    for args in [
+        &["add", "-A"][..],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "first",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
 /// `boocode serve --port 0` on `data`, talking to `llm`, stdout piped for the ready line.
 pub fn spawn_serve(data: &Path, llm: &str, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_boocode"))

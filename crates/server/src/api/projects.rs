@@ -98,13 +98,28 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = ProjectId(id);
+    let project = state.store.get_project(&id).await?;
     let sessions = state.store.list_sessions(&id).await?;
+    let mut worktrees = Vec::new();
     for s in &sessions {
         for chat in state.store.list_chats(&s.id).await? {
             state.chat.stop(&chat.id);
         }
+        state.dispatcher.cancel_session(&s.id, "project deleted");
+        worktrees.extend(state.store.get_worktree(&s.id).await?);
     }
     state.store.delete_project(&id).await?;
+    for w in worktrees {
+        let removed = boocode_workspace::remove_worktree(
+            FsPath::new(&project.path),
+            FsPath::new(&w.worktree_path),
+            &w.branch,
+        )
+        .await;
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, worktree = %w.worktree_path, "worktree of a deleted project not removed");
+        }
+    }
     for s in sessions {
         state.broker.forget(&s.id);
     }
