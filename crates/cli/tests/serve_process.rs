@@ -249,3 +249,64 @@ async fn kill_9_mid_task_fails_it_keeps_the_text_and_the_next_task_runs() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn sigterm_mid_task_stops_claiming_and_ends_it_with_the_reason() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    committed_repo(&repo);
+    let data = dir.path().join("data");
+    let mut child = spawn_serve(&data, &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let http = reqwest::Client::new();
+    let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
+    let body = json!({"project_id": p["id"], "input": r#"[[tool:write_file {"path":"partial.txt","content":"p"}]] [[tokens:5000]] [[delay_ms:2]]"#, "agent": "native", "model": "fake-model"});
+    let task = post(&http, format!("{base}/api/tasks"), body).await;
+    let tid = task["id"].as_str().unwrap().to_owned();
+    let sid = task["session_id"].as_str().unwrap().to_owned();
+    let queued = post(&http, format!("{base}/api/tasks"), json!({"project_id": p["id"], "session_id": sid, "input": "later", "agent": "native", "model": "fake-model"})).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
+    assert!(status.success(), "{status:?}");
+    let mut child = spawn_serve(&data, &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let t = get(&http, format!("{base}/api/tasks/{tid}")).await;
+    assert_eq!(
+        (t["state"].as_str(), t["error"].as_str()),
+        (Some("cancelled"), Some("server shutting down")),
+        "{t}"
+    );
+    // What the turn wrote before the shutdown is kept as a pending change.
+    let changes = get(&http, format!("{base}/api/sessions/{sid}/changes")).await;
+    assert!(
+        changes[0]["diff"].as_str().unwrap().contains("partial.txt"),
+        "{changes}"
+    );
+    // The queued task was not claimed during shutdown; the restarted server runs it.
+    let mut state = Value::Null;
+    for _ in 0..200 {
+        state = get(
+            &http,
+            format!("{base}/api/tasks/{}", queued["id"].as_str().unwrap()),
+        )
+        .await["state"]
+            .clone();
+        if state == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(state, "completed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -257,7 +257,10 @@ fn stream_steps(model: &str, body: &Value, d: &Directives) -> Vec<Step> {
             )));
         }
     }
-    let tokens = if d.stamp {
+    // A round that calls tools is short, as with real models: the reply comes after the results.
+    let tokens = if !d.tools.is_empty() {
+        Vec::new()
+    } else if d.stamp {
         vec![String::new(); d.tokens.unwrap_or(64)]
     } else {
         reply_tokens(d)

@@ -43,7 +43,12 @@ async fn wake_latency(database_url: Option<String>) -> (f64, f64) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         };
         let at = |k: &str| chrono::DateTime::parse_from_rfc3339(task[k].as_str().unwrap()).unwrap();
-        samples.push((at("started_at") - at("created_at")).num_microseconds().unwrap() as f64 / 1000.0);
+        samples.push(
+            (at("started_at") - at("created_at"))
+                .num_microseconds()
+                .unwrap() as f64
+                / 1000.0,
+        );
         // Let the task finish so the next sample measures an idle dispatcher.
         kit.wait_task(&id).await;
     }
@@ -71,7 +76,14 @@ async fn drain(store: Arc<dyn Store>) -> f64 {
             last_seq: 0,
         };
         store.insert_session(&s).await.unwrap();
-        let c = Chat { id: ChatId::new(), session_id: s.id.clone(), name: "c".into(), kind: ChatKind::Coder, status: OpenStatus::Open, created_at: Utc::now() };
+        let c = Chat {
+            id: ChatId::new(),
+            session_id: s.id.clone(),
+            name: "c".into(),
+            kind: ChatKind::Coder,
+            status: OpenStatus::Open,
+            created_at: Utc::now(),
+        };
         store.insert_chat(&c).await.unwrap();
         sessions.push((s.id, c.id));
     }
@@ -113,8 +125,16 @@ async fn drain(store: Arc<dyn Store>) -> f64 {
                 match store.claim_task(&format!("w{w}"), lease).await.unwrap() {
                     Some(c) => {
                         empty = 0;
-                        let outcome = TaskOutcome { state: TaskState::Completed, output_summary: None, error: None, cost_tokens: None };
-                        store.finish_task(&c.task.id, c.generation, &outcome).await.unwrap();
+                        let outcome = TaskOutcome {
+                            state: TaskState::Completed,
+                            output_summary: None,
+                            error: None,
+                            cost_tokens: None,
+                        };
+                        store
+                            .finish_task(&c.task.id, c.generation, &outcome)
+                            .await
+                            .unwrap();
                         done += 1;
                     }
                     None => {
@@ -136,7 +156,10 @@ async fn drain(store: Arc<dyn Store>) -> f64 {
 
 async fn fresh_pg(url: &str) -> String {
     let name = format!("boocode_bench_{}", common::uuid_like());
-    let status = std::process::Command::new("psql").args([url, "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
+    let status = std::process::Command::new("psql")
+        .args([url, "-qc", &format!("CREATE DATABASE {name}")])
+        .status()
+        .unwrap();
     assert!(status.success());
     format!("{}/{name}", url.rsplit_once('/').unwrap().0)
 }
@@ -149,7 +172,12 @@ async fn main() {
     let mut rows = Vec::new();
     let (p50, p99) = wake_latency(None).await;
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = boocode_store::open(&format!("sqlite://{}", dir.path().join("drain.db").display())).await.unwrap();
+    let sqlite = boocode_store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("drain.db").display()
+    ))
+    .await
+    .unwrap();
     let rate = drain(sqlite).await;
     rows.push(format!("| SQLite | {p50:.2} / {p99:.2} | {rate:.0} |"));
     match std::env::var("BOOCODE_TEST_DATABASE_URL") {
@@ -171,6 +199,7 @@ async fn main() {
         out.push('\n');
     }
     println!("{out}");
-    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-dispatch.md");
+    let target =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-dispatch.md");
     std::fs::write(target, &out).unwrap();
 }
