@@ -17,6 +17,10 @@ pub struct TurnInput {
     pub tools: crate::tools::ToolAccess,
     /// Most model round trips that end in tool calls before the turn stops.
     pub max_steps: usize,
+    /// The boocode session the turn belongs to: warm agents are kept per session.
+    pub session_key: Option<String>,
+    /// The agent mode the task asked for, if any.
+    pub mode_id: Option<String>,
 }
 
 impl TurnInput {
@@ -28,22 +32,88 @@ impl TurnInput {
             workdir: None,
             tools: crate::tools::ToolAccess::None,
             max_steps: 0,
+            session_key: None,
+            mode_id: None,
         }
     }
 }
 
 /// The channel a backend reports through, and the token that tells it to stop. Events are unbounded so a
 /// slow consumer never stalls the model stream; the turn recorder drains them as they come.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TurnContext {
     events: UnboundedSender<AgentEvent>,
     cancel: CancellationToken,
+    permissions: Option<std::sync::Arc<dyn PermissionAsker>>,
+}
+
+/// One choice of a permission request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PermissionChoice {
+    pub option_id: String,
+    pub name: String,
+    /// `allow_once`, `allow_always`, `reject_once` or `reject_always`.
+    pub kind: String,
+}
+
+/// What an agent asks the user.
+#[derive(Debug, Clone)]
+pub struct PermissionAsk {
+    pub tool_call: serde_json::Value,
+    pub options: Vec<PermissionChoice>,
+}
+
+/// The user's answer (or the timeout's, or the cancel's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PermissionAnswer {
+    Selected(String),
+    Cancelled,
+}
+
+impl PermissionAsk {
+    /// The option to pick to deny: `reject_once`, else `reject_always`; none means answer cancelled.
+    pub fn deny(&self) -> PermissionAnswer {
+        ["reject_once", "reject_always"]
+            .iter()
+            .find_map(|kind| self.options.iter().find(|o| o.kind == *kind))
+            .map_or(PermissionAnswer::Cancelled, |o| {
+                PermissionAnswer::Selected(o.option_id.clone())
+            })
+    }
+}
+
+/// Relays an agent's permission request to the user (the server persists, frames and waits for the
+/// REST answer); backends never see how.
+#[async_trait]
+pub trait PermissionAsker: Send + Sync {
+    async fn ask(&self, request: PermissionAsk) -> PermissionAnswer;
 }
 
 impl TurnContext {
     /// A context emitting into `events`, cancelled by `cancel`.
     pub fn new(events: UnboundedSender<AgentEvent>, cancel: CancellationToken) -> Self {
-        Self { events, cancel }
+        Self {
+            events,
+            cancel,
+            permissions: None,
+        }
+    }
+
+    /// The same context, relaying permission requests to `asker`.
+    pub fn with_permissions(mut self, asker: std::sync::Arc<dyn PermissionAsker>) -> Self {
+        self.permissions = Some(asker);
+        self
+    }
+
+    /// Asks the user; without a relay, or once the turn is cancelled, the request is denied.
+    pub async fn ask_permission(&self, request: PermissionAsk) -> PermissionAnswer {
+        let Some(asker) = &self.permissions else {
+            return request.deny();
+        };
+        tokio::select! {
+            answer = asker.ask(request.clone()) => answer,
+            () = self.cancelled() => PermissionAnswer::Cancelled,
+        }
     }
 
     /// Reports one event; a recorder that went away is not the backend's problem.
@@ -81,8 +151,12 @@ pub enum AgentError {
 /// One way of running turns. Chat and coding tasks both go through this; the caller records the events.
 #[async_trait]
 pub trait AgentBackend: Send + Sync + 'static {
-    /// Stable id (`native`, `opencode`, …).
-    fn name(&self) -> &'static str;
+    /// Stable id (`native`, `opencode`, a custom provider id…).
+    fn name(&self) -> &str;
     /// Runs one turn to its end, emitting events through `ctx`; returns promptly once cancelled.
     async fn prompt(&self, input: TurnInput, ctx: &TurnContext) -> Result<TurnOutcome, AgentError>;
+    /// Ends whatever the backend keeps warm for a boocode session (the session was deleted).
+    async fn close_session(&self, _session_key: &str) {}
+    /// Ends everything the backend keeps running (server shutdown).
+    async fn dispose(&self) {}
 }

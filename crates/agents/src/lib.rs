@@ -2,11 +2,15 @@
 //! today; ACP, opencode and PTY later). Backends know nothing of HTTP, the database or the broker: they
 //! only emit `AgentEvent`s through the `TurnContext` they are given.
 
+pub mod acp;
 mod backend;
 mod native;
 mod pool;
 pub mod tools;
 
-pub use backend::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
+pub use backend::{
+    AgentBackend, AgentError, PermissionAnswer, PermissionAsk, PermissionAsker, PermissionChoice,
+    TurnContext, TurnInput, TurnOutcome,
+};
 pub use native::NativeBackend;
 pub use pool::{AgentPool, PoolError};

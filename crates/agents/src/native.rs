@@ -114,7 +114,7 @@ impl NativeBackend {
 
 #[async_trait]
 impl AgentBackend for NativeBackend {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "native"
     }
 

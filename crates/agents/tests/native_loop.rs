@@ -26,6 +26,8 @@ async fn run(
         workdir: Some(dir.to_path_buf()),
         tools: access,
         max_steps,
+        session_key: None,
+        mode_id: None,
     };
     let outcome = backend.prompt(input, &ctx).await.unwrap();
     drop(ctx);

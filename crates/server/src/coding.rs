@@ -194,6 +194,8 @@ pub async fn run_coding_turn(
         workdir: Some(PathBuf::from(&worktree.worktree_path)),
         tools: ToolAccess::ReadWrite,
         max_steps: deps.max_steps,
+        session_key: Some(session.id.to_string()),
+        mode_id: task.mode_id.clone(),
     };
     let summary = record_turn(run, backend.as_ref(), input).await;
     // Whatever the turn wrote is kept and offered for review, even when it failed or was stopped.

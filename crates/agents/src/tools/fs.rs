@@ -7,7 +7,8 @@ use std::path::Path;
 
 use boocode_workspace::resolve_in_worktree;
 
-use super::{EditFile, ListDir, ViewFile, WriteFile, bounded};
+pub(crate) use super::WriteFile;
+use super::{EditFile, ListDir, ViewFile, bounded};
 
 fn guard(root: &Path, path: &str) -> Result<std::path::PathBuf, String> {
     resolve_in_worktree(root, path).map_err(|e| e.to_string())
@@ -95,7 +96,7 @@ fn write_nofollow(path: &Path, content: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-pub(super) fn write_file(root: &Path, args: WriteFile) -> Result<String, String> {
+pub(crate) fn write_file(root: &Path, args: WriteFile) -> Result<String, String> {
     let path = guard(root, &args.path)?;
     if path.is_dir() {
         return Err(format!("{} is a directory", args.path));

@@ -2,7 +2,7 @@
 //! every path resolved by the workspace path guard, bounded output. Read tools work anywhere under the
 //! root; write tools exist only with `ToolAccess::ReadWrite` (a session worktree).
 
-mod fs;
+pub(crate) mod fs;
 mod glob;
 mod search;
 

@@ -1,0 +1,12 @@
+//! The ACP backend (DESIGN.md §7): a warm agent process per (session, agent) speaking the Agent Client
+//! Protocol over stdio. The connection layer is ours (line-level logging, a dispatch loop that never
+//! waits on a handler, lenient parsing); message shapes follow the v1 schema.
+
+mod backend;
+pub mod process;
+pub mod rpc;
+mod session;
+pub mod translate;
+
+pub use backend::{AcpBackend, config_hash};
+pub use process::AgentSpec;

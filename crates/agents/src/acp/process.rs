@@ -1,0 +1,212 @@
+//! An agent process: spawned in the worktree, in its own process group, with a filtered environment (no
+//! boocode secrets), stderr logged with its last lines kept for error messages. Shutdown closes stdin,
+//! then SIGTERM, then SIGKILL to the whole group, so npm launchers and re-spawning CLIs leave no orphans.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncBufReadExt;
+use tokio::process::{Child, Command};
+
+use super::rpc::{Incoming, RpcConnection};
+
+const STDERR_LINES: usize = 40;
+
+/// How to launch one agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSpec {
+    pub id: String,
+    pub label: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    /// Said when the command is missing.
+    pub install_hint: Option<String>,
+}
+
+/// Why an agent could not be started.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SpawnError {
+    #[error("{label} is not installed (`{command}` was not found){}", hint.as_ref().map(|h| format!("; install it with `{h}`")).unwrap_or_default())]
+    NotInstalled {
+        label: String,
+        command: String,
+        hint: Option<String>,
+    },
+    #[error("could not start {label}: {message}")]
+    Failed { label: String, message: String },
+}
+
+/// A running agent and its JSON-RPC connection.
+pub struct AgentProcess {
+    child: Child,
+    pid: u32,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    pub conn: RpcConnection,
+}
+
+/// Variables an agent may inherit; everything else (boocode's token, database URL…) is withheld.
+const INHERITED: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TERM",
+    "NODE_EXTRA_CA_CERTS",
+];
+
+impl AgentProcess {
+    /// Starts `spec` in `cwd`; its private home is `home`.
+    pub fn spawn(
+        spec: &AgentSpec,
+        cwd: &Path,
+        home: &Path,
+    ) -> Result<(Self, tokio::sync::mpsc::UnboundedReceiver<Incoming>), SpawnError> {
+        let failed = |message: String| SpawnError::Failed {
+            label: spec.label.clone(),
+            message,
+        };
+        for dir in ["", ".config", ".cache", ".local/share", ".local/state"] {
+            std::fs::create_dir_all(home.join(dir))
+                .map_err(|e| failed(format!("creating {}: {e}", home.display())))?;
+        }
+        let mut cmd = Command::new(&spec.command);
+        cmd.args(&spec.args)
+            .current_dir(cwd)
+            .env_clear()
+            .envs(
+                INHERITED
+                    .iter()
+                    .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+            )
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .envs(&spec.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                SpawnError::NotInstalled {
+                    label: spec.label.clone(),
+                    command: spec.command.clone(),
+                    hint: spec.install_hint.clone(),
+                }
+            }
+            _ => failed(e.to_string()),
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(failed("no stdio pipes".into()));
+        };
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let sink = tail.clone();
+        let label = spec.id.clone();
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::debug!(agent = %label, "stderr: {line}");
+                if let Ok(mut t) = sink.lock() {
+                    if t.len() == STDERR_LINES {
+                        t.pop_front();
+                    }
+                    t.push_back(line);
+                }
+            }
+        });
+        let (conn, incoming) = RpcConnection::start(stdin, stdout, &spec.id);
+        tracing::info!(agent = %spec.id, pid, cwd = %cwd.display(), "agent started");
+        Ok((
+            Self {
+                child,
+                pid,
+                stderr: tail,
+                conn,
+            },
+            incoming,
+        ))
+    }
+
+    /// The process (and process group) id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The last lines the agent wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
+    }
+
+    /// Why the process is gone, if it is: its exit code or signal and its last stderr lines.
+    pub async fn exit_report(&mut self) -> String {
+        let status = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;
+        let code = match status {
+            Ok(Ok(s)) => match s.code() {
+                Some(c) => format!("exit code {c}"),
+                None => "killed by a signal".into(),
+            },
+            _ => "no exit status".into(),
+        };
+        let tail = self.stderr_tail();
+        if tail.is_empty() {
+            code
+        } else {
+            format!("{code}; stderr:\n{tail}")
+        }
+    }
+
+    /// Ends the agent: stdin closed, then SIGTERM, then SIGKILL to its group; reaped.
+    pub async fn shutdown(mut self) {
+        self.conn.close_input();
+        if tokio::time::timeout(Duration::from_secs(1), self.child.wait())
+            .await
+            .is_ok()
+        {
+            signal_group(self.pid, libc::SIGKILL);
+            return;
+        }
+        signal_group(self.pid, libc::SIGTERM);
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+            .await
+            .is_err()
+        {
+            signal_group(self.pid, libc::SIGKILL);
+            let _ = self.child.wait().await;
+        } else {
+            // Leftover children of the group go too.
+            signal_group(self.pid, libc::SIGKILL);
+        }
+        tracing::info!(pid = self.pid, "agent stopped");
+    }
+}
+
+/// Signals the process group `pid` leads (spawned with `process_group(0)`, so pgid == pid).
+#[allow(unsafe_code)]
+fn signal_group(pid: u32, signal: i32) {
+    let Ok(pgid) = i32::try_from(pid) else { return };
+    if pgid > 1 {
+        // SAFETY: killpg takes plain integers and has no memory-safety preconditions.
+        unsafe {
+            libc::killpg(pgid, signal);
+        }
+    }
+}
+
+/// Where an agent keeps its private home under the data dir.
+pub fn agent_home(data_dir: &Path, agent: &str) -> PathBuf {
+    data_dir.join("agents").join(agent).join("home")
+}

@@ -1,0 +1,283 @@
+//! fake-acp-agent: a scripted ACP agent for the cases real agents cannot produce on demand (DESIGN.md
+//! §14). Directives in the prompt script each turn: `[[say:T]]`, `[[think:T]]`, `[[write:PATH CONTENT]]`,
+//! `[[read:PATH]]`, `[[permission:PATH CONTENT]]`, `[[commands]]`, `[[plan]]`, `[[slow:N]]`, `[[crash]]`,
+//! `[[hang]]`, `[[malformed]]`, `[[unknown_update]]`, `[[unknown_method]]`, `[[pid]]`. Environment:
+//! `FAKE_ACP_EXIT_ON_INIT=1`, `FAKE_ACP_PROTOCOL=N`, `FAKE_ACP_SLOW_START_MS=N`, `FAKE_ACP_NO_LOAD=1`.
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::oneshot;
+
+type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+#[derive(Clone)]
+struct Agent {
+    out: Arc<Mutex<std::io::Stdout>>,
+    waiters: Waiters,
+    next_id: Arc<AtomicU64>,
+    cancelled: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+}
+
+impl Agent {
+    fn send(&self, msg: &Value) {
+        if let Ok(mut out) = self.out.lock() {
+            let _ = writeln!(out, "{msg}");
+            let _ = out.flush();
+        }
+    }
+
+    fn raw(&self, line: &str) {
+        if let Ok(mut out) = self.out.lock() {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+
+    fn respond(&self, id: &Value, result: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}));
+    }
+
+    fn error(&self, id: &Value, code: i64, message: &str) {
+        self.send(
+            &json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
+        );
+    }
+
+    fn update(&self, session: &str, update: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": session, "update": update}}));
+    }
+
+    fn say(&self, session: &str, text: &str) {
+        self.update(session, json!({"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": text}}));
+    }
+
+    async fn request(&self, method: &str, params: Value) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut w) = self.waiters.lock() {
+            w.insert(id, tx);
+        }
+        // String ids, as the SDK and codex-acp send them.
+        self.send(&json!({"jsonrpc": "2.0", "id": format!("req-{id}"), "method": method, "params": params}));
+        rx.await.unwrap_or(Value::Null)
+    }
+}
+
+fn directives(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("[[") {
+        let Some(len) = rest[start..].find("]]") else {
+            break;
+        };
+        let inner = &rest[start + 2..start + len];
+        rest = &rest[start + len + 2..];
+        let (name, arg) = inner.split_once(':').unwrap_or((inner, ""));
+        out.push((name.trim().to_owned(), arg.to_owned()));
+    }
+    out
+}
+
+async fn turn(agent: Agent, id: Value, session: String, text: String) {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    if let Ok(mut c) = agent.cancelled.lock() {
+        c.insert(session.clone(), cancelled.clone());
+    }
+    let script = directives(&text);
+    if script.is_empty() {
+        agent.say(&session, "Hello from fake-acp-agent.");
+    }
+    for (n, (name, arg)) in script.into_iter().enumerate() {
+        let call_id = format!("call-{n}");
+        match name.as_str() {
+            "say" => agent.say(&session, &arg),
+            "think" => agent.update(&session, json!({"sessionUpdate": "agent_thought_chunk", "content": {"type": "text", "text": arg}})),
+            "pid" => agent.say(&session, &format!("pid {} session {session}", std::process::id())),
+            "write" | "permission" => {
+                let (path, content) = arg.split_once(' ').unwrap_or((arg.as_str(), ""));
+                agent.update(&session, json!({"sessionUpdate": "tool_call", "toolCallId": call_id, "title": format!("Write {path}"),
+                    "kind": "edit", "status": "pending", "locations": [{"path": path}],
+                    "rawInput": {"path": path, "content": content}}));
+                if name == "permission" {
+                    let answer = agent
+                        .request("session/request_permission", json!({"sessionId": session,
+                            "toolCall": {"toolCallId": call_id, "title": format!("Write {path}"), "kind": "edit"},
+                            "options": [{"optionId": "yes-once", "name": "Allow", "kind": "allow_once"},
+                                        {"optionId": "no-once", "name": "Reject", "kind": "reject_once"}]}))
+                        .await;
+                    let outcome = answer.pointer("/result/outcome/outcome").and_then(Value::as_str).unwrap_or("error");
+                    let option = answer.pointer("/result/outcome/optionId").and_then(Value::as_str).unwrap_or("");
+                    agent.say(&session, &format!("permission {outcome} {option}"));
+                    if option != "yes-once" {
+                        agent.update(&session, json!({"sessionUpdate": "tool_call_update", "toolCallId": call_id, "status": "failed"}));
+                        continue;
+                    }
+                }
+                agent.update(&session, json!({"sessionUpdate": "tool_call_update", "toolCallId": call_id, "status": "in_progress"}));
+                let answer = agent.request("fs/write_text_file", json!({"sessionId": session, "path": path, "content": content})).await;
+                let (status, note) = match answer.get("error") {
+                    Some(err) => ("failed", format!("write failed: {}", err["message"].as_str().unwrap_or("?"))),
+                    None => ("completed", format!("wrote {path}")),
+                };
+                agent.update(&session, json!({"sessionUpdate": "tool_call_update", "toolCallId": call_id, "status": status,
+                    "content": [{"type": "diff", "path": path, "newText": content}], "rawOutput": {"note": note}}));
+                agent.say(&session, &note);
+            }
+            "read" => {
+                let answer = agent.request("fs/read_text_file", json!({"sessionId": session, "path": arg})).await;
+                match answer.get("error") {
+                    Some(err) => agent.say(&session, &format!("read failed: {}", err["message"].as_str().unwrap_or("?"))),
+                    None => {
+                        let content = answer.pointer("/result/content").and_then(Value::as_str).unwrap_or("");
+                        agent.say(&session, &format!("read {} bytes: {content}", content.len()));
+                    }
+                }
+            }
+            "commands" => agent.update(&session, json!({"sessionUpdate": "available_commands_update",
+                "availableCommands": [{"name": "review", "description": "Review the changes", "input": {"hint": "path"}}]})),
+            "plan" => agent.update(&session, json!({"sessionUpdate": "plan",
+                "entries": [{"content": "Read the code", "priority": "high", "status": "completed"},
+                            {"content": "Write the fix", "priority": "high", "status": "in_progress"}]})),
+            "usage" => agent.update(&session, json!({"sessionUpdate": "usage_update", "used": 1200, "size": 32768})),
+            "slow" => {
+                let n: usize = arg.trim().parse().unwrap_or(50);
+                for i in 0..n {
+                    if cancelled.load(Ordering::Relaxed) {
+                        agent.respond(&id, json!({"stopReason": "cancelled"}));
+                        return;
+                    }
+                    agent.say(&session, &format!("chunk{i} "));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            "crash" => {
+                eprintln!("fake-acp-agent: crashing on purpose (line 1)");
+                eprintln!("fake-acp-agent: last words before exit 17");
+                std::process::exit(17);
+            }
+            "hang" => std::future::pending::<()>().await,
+            "malformed" => agent.raw("{this is not json"),
+            "unknown_update" => agent.update(&session, json!({"sessionUpdate": "brand_new_thing", "stuff": 1})),
+            "unknown_method" => {
+                let answer = agent.request("craft/drainMidTurnQueue", json!({})).await;
+                let code = answer.pointer("/error/code").and_then(Value::as_i64).unwrap_or(0);
+                agent.say(&session, &format!("client answered {code}"));
+            }
+            _ => {}
+        }
+    }
+    let stop = if cancelled.load(Ordering::Relaxed) {
+        "cancelled"
+    } else {
+        "end_turn"
+    };
+    agent.respond(&id, json!({"stopReason": stop}));
+}
+
+#[tokio::main]
+async fn main() {
+    if let Some(ms) = std::env::var("FAKE_ACP_SLOW_START_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let agent = Agent {
+        out: Arc::new(Mutex::new(std::io::stdout())),
+        waiters: Arc::default(),
+        next_id: Arc::new(AtomicU64::new(1)),
+        cancelled: Arc::default(),
+    };
+    let sessions = AtomicU64::new(0);
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let id = msg.get("id").cloned();
+        let method = msg
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let params = msg.get("params").cloned().unwrap_or(Value::Null);
+        if method.is_empty() {
+            // A response to one of our requests.
+            let key = id
+                .as_ref()
+                .and_then(Value::as_str)
+                .and_then(|s| s.strip_prefix("req-"))
+                .and_then(|n| n.parse().ok());
+            if let Some(waiter) =
+                key.and_then(|k: u64| agent.waiters.lock().ok().and_then(|mut w| w.remove(&k)))
+            {
+                let _ = waiter.send(msg);
+            }
+            continue;
+        }
+        let Some(id) = id else {
+            if method == "session/cancel" {
+                let session = params["sessionId"].as_str().unwrap_or_default();
+                if let Some(flag) = agent
+                    .cancelled
+                    .lock()
+                    .ok()
+                    .and_then(|c| c.get(session).cloned())
+                {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+            continue;
+        };
+        match method.as_str() {
+            "initialize" => {
+                if std::env::var_os("FAKE_ACP_EXIT_ON_INIT").is_some() {
+                    eprintln!("fake-acp-agent: refusing to initialize");
+                    std::process::exit(3);
+                }
+                let version: u64 = std::env::var("FAKE_ACP_PROTOCOL")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                let load = std::env::var_os("FAKE_ACP_NO_LOAD").is_none();
+                agent.respond(&id, json!({"protocolVersion": version,
+                    "agentCapabilities": {"loadSession": load, "promptCapabilities": {}},
+                    "agentInfo": {"name": "fake-acp-agent", "version": env!("CARGO_PKG_VERSION")}, "authMethods": []}));
+            }
+            "session/new" => {
+                let n = sessions.fetch_add(1, Ordering::Relaxed);
+                agent.respond(&id, json!({"sessionId": format!("fake-{}-{n}", std::process::id()),
+                    "modes": {"currentModeId": "default", "availableModes": [{"id": "default", "name": "Default"}, {"id": "plan", "name": "Plan"}]}}));
+            }
+            "session/load" => {
+                let session = params["sessionId"].as_str().unwrap_or_default().to_owned();
+                agent.update(&session, json!({"sessionUpdate": "user_message_chunk", "content": {"type": "text", "text": "earlier question"}}));
+                agent.say(&session, "(replayed) ");
+                agent.respond(&id, json!({}));
+            }
+            "session/set_mode" | "session/set_config_option" => agent.respond(&id, json!({})),
+            "session/prompt" => {
+                let session = params["sessionId"].as_str().unwrap_or_default().to_owned();
+                let text: String = params["prompt"]
+                    .as_array()
+                    .map(|blocks| {
+                        blocks
+                            .iter()
+                            .filter_map(|b| b["text"].as_str())
+                            .collect::<Vec<_>>()
+                            .join("")
+                    })
+                    .unwrap_or_default();
+                tokio::spawn(turn(agent.clone(), id, session, text));
+            }
+            _ => agent.error(&id, -32601, &format!("method not found: {method}")),
+        }
+    }
+}
