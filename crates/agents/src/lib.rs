@@ -6,6 +6,7 @@ pub mod acp;
 mod backend;
 mod native;
 mod pool;
+pub mod providers;
 pub mod tools;
 
 pub use backend::{

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::agents::PermissionRequest;
 use crate::dto::{Chat, MessageStatus, Role, ToolCall, Usage};
 use crate::ids::{ChatId, MessageId, SessionId};
 use crate::task::{PendingChange, Task};
@@ -69,6 +70,12 @@ pub enum FrameBody {
     },
     PendingChange {
         change: PendingChange,
+    },
+    PermissionRequest {
+        request: PermissionRequest,
+    },
+    PermissionResolved {
+        request: PermissionRequest,
     },
     AgentCommands {
         task_id: String,

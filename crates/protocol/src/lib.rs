@@ -1,6 +1,7 @@
 //! Wire types only: REST DTOs, `Frame`, `AgentEvent` and ids. Knows nothing of storage, HTTP or agents;
 //! the web UI's TypeScript types are generated from here (see `typescript`).
 
+pub mod agents;
 pub mod dto;
 pub mod event;
 pub mod frame;
@@ -8,6 +9,7 @@ pub mod ids;
 pub mod task;
 pub mod typescript;
 
+pub use agents::*;
 pub use dto::*;
 pub use event::*;
 pub use frame::*;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use boocode_agents::{AgentBackend, AgentPool, NativeBackend};
+use boocode_agents::{AgentBackend, NativeBackend};
 use boocode_llm::{LlmClient, LlmConfig};
 use boocode_store::Store;
 use tokio::net::TcpListener;
@@ -21,6 +21,8 @@ use crate::coding::CodingDeps;
 use crate::config::Config;
 use crate::dispatcher::Dispatcher;
 use crate::models::ModelCatalog;
+use crate::permissions::PermissionRelay;
+use crate::providers::ProviderHub;
 use crate::security::{Guard, guard};
 
 /// How long running turns get to end after shutdown is requested.
@@ -51,6 +53,9 @@ pub struct AppState {
     pub catalog: ModelCatalog,
     pub chat: ChatService,
     pub dispatcher: Dispatcher,
+    pub providers: ProviderHub,
+    pub permissions: PermissionRelay,
+    pub disabled_agents: Vec<String>,
     pub change_locks: crate::api::changes::ChangeLocks,
     pub worktrees_dir: std::path::PathBuf,
     pub shutdown: CancellationToken,
@@ -127,11 +132,19 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let native: Arc<dyn AgentBackend> = Arc::new(NativeBackend::new(llm.clone()));
-    let mut pool = AgentPool::new();
-    pool.register("native", native.clone());
-    for name in &config.disabled_agents {
-        pool.disable(name);
-    }
+    let providers = ProviderHub::new(
+        config.data_dir.clone(),
+        Duration::from_secs(config.agent_idle_secs),
+        native.clone(),
+    );
+    let pool = providers.build_pool(&config.disabled_agents);
+    let permissions = PermissionRelay::new(
+        store.clone(),
+        broker.clone(),
+        Duration::from_secs(config.permission_timeout_secs),
+    );
+    // Their agents are gone: nobody can answer requests left open by the last run.
+    store.expire_permissions().await?;
     let worktrees_dir = config.data_dir.join("worktrees");
     let dispatcher = Dispatcher::new(
         CodingDeps {
@@ -141,6 +154,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
             default_model: config.default_model.clone(),
             worktrees_dir: worktrees_dir.clone(),
             max_steps: config.max_tool_steps,
+            permissions: permissions.clone(),
         },
         Arc::new(pool),
         config.max_parallel_tasks,
@@ -171,6 +185,9 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         catalog,
         chat: chat.clone(),
         dispatcher: dispatcher.clone(),
+        providers: providers.clone(),
+        permissions,
+        disabled_agents: config.disabled_agents.clone(),
         change_locks: Default::default(),
         worktrees_dir,
         shutdown: shutdown.clone(),
@@ -214,6 +231,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
             tracing::warn!("some turns did not end within {TURN_GRACE:?}");
         }
         // Every frame published so far is journaled once this returns; the writer can then go.
+        providers.dispose().await;
         broker.flush().await;
         journal.abort();
         match tokio::time::timeout(Duration::from_secs(2), serve).await {

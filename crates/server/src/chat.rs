@@ -195,6 +195,7 @@ impl ChatService {
                 cancel,
                 cancel_reason: reason,
                 context_limit: inner.catalog.context_limit(&model).await,
+                permissions: None,
             };
             let turn_model = model.clone();
             let input = TurnInput::chat(model, conversation);

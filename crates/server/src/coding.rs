@@ -33,6 +33,7 @@ pub struct CodingDeps {
     pub default_model: Option<String>,
     pub worktrees_dir: PathBuf,
     pub max_steps: usize,
+    pub permissions: crate::permissions::PermissionRelay,
 }
 
 fn failed(reason: impl Into<String>) -> TaskOutcome {
@@ -187,6 +188,10 @@ pub async fn run_coding_turn(
         cancel,
         cancel_reason: reason,
         context_limit: deps.catalog.context_limit(&model).await,
+        permissions: Some(
+            deps.permissions
+                .asker(session.id.clone(), Some(task.id.clone())),
+        ),
     };
     let input = TurnInput {
         model,

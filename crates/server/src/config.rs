@@ -36,6 +36,8 @@ struct ConfigFile {
     max_parallel_tasks: Option<usize>,
     max_tool_steps: Option<usize>,
     disabled_agents: Option<Vec<String>>,
+    permission_timeout_secs: Option<u64>,
+    agent_idle_secs: Option<u64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -60,6 +62,10 @@ pub struct Config {
     pub max_tool_steps: usize,
     /// Agents known but refused.
     pub disabled_agents: Vec<String>,
+    /// How long an agent's permission request waits for an answer before it is denied.
+    pub permission_timeout_secs: u64,
+    /// How long a warm agent process may sit idle before it is stopped.
+    pub agent_idle_secs: u64,
 }
 
 /// A configuration that cannot be used.
@@ -110,6 +116,8 @@ impl Config {
             max_parallel_tasks: file.max_parallel_tasks.unwrap_or(4).max(1),
             max_tool_steps: file.max_tool_steps.unwrap_or(25),
             disabled_agents: file.disabled_agents.unwrap_or_default(),
+            permission_timeout_secs: file.permission_timeout_secs.unwrap_or(300),
+            agent_idle_secs: file.agent_idle_secs.unwrap_or(600),
             data_dir,
         };
         config.validate()?;
@@ -133,6 +141,8 @@ impl Config {
             max_parallel_tasks: 4,
             max_tool_steps: 25,
             disabled_agents: Vec::new(),
+            permission_timeout_secs: 300,
+            agent_idle_secs: 600,
         }
     }
 

@@ -37,7 +37,7 @@ pub struct Dispatcher {
 
 struct Inner {
     deps: CodingDeps,
-    pool: Arc<AgentPool>,
+    pool: std::sync::RwLock<Arc<AgentPool>>,
     worker_id: String,
     max_parallel: usize,
     wake: Notify,
@@ -66,7 +66,7 @@ impl Dispatcher {
         Self {
             inner: Arc::new(Inner {
                 deps,
-                pool,
+                pool: std::sync::RwLock::new(pool),
                 worker_id,
                 max_parallel,
                 wake: Notify::new(),
@@ -78,8 +78,18 @@ impl Dispatcher {
     }
 
     /// The agent pool tasks resolve against.
-    pub fn pool(&self) -> &AgentPool {
-        &self.inner.pool
+    pub fn pool(&self) -> Arc<AgentPool> {
+        match self.inner.pool.read() {
+            Ok(p) => p.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
+    }
+
+    /// Installs a new pool (providers changed); running turns keep their backend.
+    pub fn set_pool(&self, pool: AgentPool) {
+        if let Ok(mut p) = self.inner.pool.write() {
+            *p = Arc::new(pool);
+        }
     }
 
     /// Nudges the claim loop (a task was enqueued or a slot freed).
@@ -273,7 +283,7 @@ impl Dispatcher {
         reason: CancelReason,
     ) -> TaskOutcome {
         let task = &claimed.task;
-        let backend = match self.inner.pool.resolve(&task.agent) {
+        let backend = match self.pool().resolve(&task.agent) {
             Ok(b) => b,
             Err(e) => {
                 return TaskOutcome {

@@ -13,6 +13,8 @@ pub mod dispatcher;
 mod error;
 mod extract;
 mod models;
+pub mod permissions;
+pub mod providers;
 pub mod recorder;
 mod security;
 pub mod title;

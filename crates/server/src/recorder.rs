@@ -190,6 +190,8 @@ pub struct TurnRun {
     pub cancel_reason: CancelReason,
     /// The model's window, reported with the usage.
     pub context_limit: Option<u64>,
+    /// Where the backend's permission requests go (coding turns); `None` denies them.
+    pub permissions: Option<Arc<dyn boocode_agents::PermissionAsker>>,
 }
 
 /// Runs one turn on `backend`, persisting and framing everything it emits.
@@ -216,7 +218,10 @@ pub async fn record_turn(
     })
     .await;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let ctx = TurnContext::new(tx, run.cancel.clone());
+    let mut ctx = TurnContext::new(tx, run.cancel.clone());
+    if let Some(asker) = run.permissions.clone() {
+        ctx = ctx.with_permissions(asker);
+    }
     let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = {

@@ -2,7 +2,10 @@
 //! review flow use. A supertrait of `Store`, so callers still hold one `Arc<dyn Store>`.
 
 use async_trait::async_trait;
-use boocode_protocol::{ChangeId, ChangeStatus, PendingChange, SessionId, Task, TaskId, TaskState};
+use boocode_protocol::{
+    ChangeId, ChangeStatus, PendingChange, PermissionId, PermissionRequest, SessionId, Task,
+    TaskId, TaskState,
+};
 use chrono::{DateTime, Utc};
 
 use crate::Result;
@@ -128,4 +131,15 @@ pub trait TaskStore: Send + Sync {
     async fn get_change(&self, id: &ChangeId) -> Result<(PendingChange, Option<String>)>;
     /// Moves a pending change to `status`; a change that is not pending is a conflict.
     async fn resolve_change(&self, id: &ChangeId, status: ChangeStatus) -> Result<PendingChange>;
+
+    async fn insert_permission(&self, request: &PermissionRequest) -> Result<()>;
+    async fn get_permission(&self, id: &PermissionId) -> Result<PermissionRequest>;
+    /// Records the decision once; an already decided request is a conflict.
+    async fn decide_permission(
+        &self,
+        id: &PermissionId,
+        decision: &str,
+    ) -> Result<PermissionRequest>;
+    /// Closes requests nobody can answer any more (their agent is gone after a restart).
+    async fn expire_permissions(&self) -> Result<u64>;
 }

@@ -425,3 +425,55 @@ async fn concurrent_claimers_run_each_task_once() {
         assert_eq!(seen.into_iter().collect::<HashSet<_>>(), ids);
     }
 }
+
+#[tokio::test]
+async fn permission_requests_are_decided_once() {
+    for (store, _dir) in engines().await {
+        let (_, s) = seeded(store.as_ref(), 1).await;
+        let request = PermissionRequest {
+            id: PermissionId::new(),
+            session_id: s[0].0.clone(),
+            task_id: None,
+            tool_call: serde_json::json!({"toolCallId": "t1", "title": "Write a.txt"}),
+            options: vec![PermissionOption {
+                option_id: "yes".into(),
+                name: "Allow".into(),
+                kind: "allow_once".into(),
+            }],
+            decision: None,
+            created_at: Utc::now(),
+            decided_at: None,
+        };
+        store.insert_permission(&request).await.unwrap();
+        let got = store.get_permission(&request.id).await.unwrap();
+        assert_eq!(
+            (got.tool_call, got.options, got.decision),
+            (request.tool_call.clone(), request.options.clone(), None)
+        );
+        let decided = store.decide_permission(&request.id, "yes").await.unwrap();
+        assert_eq!(decided.decision.as_deref(), Some("yes"));
+        assert!(matches!(
+            store.decide_permission(&request.id, "no").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.get_permission(&PermissionId::new()).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        let open = PermissionRequest {
+            id: PermissionId::new(),
+            ..request
+        };
+        store.insert_permission(&open).await.unwrap();
+        assert!(store.expire_permissions().await.unwrap() >= 1);
+        assert_eq!(
+            store
+                .get_permission(&open.id)
+                .await
+                .unwrap()
+                .decision
+                .as_deref(),
+            Some("expired")
+        );
+    }
+}

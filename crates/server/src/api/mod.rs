@@ -1,6 +1,7 @@
 //! REST routes (DESIGN.md §5). Handlers validate, call the store or a service, and map errors through
 //! `ApiError`; none of them frames or persists a turn themselves.
 
+mod agents;
 pub mod changes;
 mod chats;
 mod health;
@@ -55,4 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sessions/{id}/changes", get(changes::list))
         .route("/api/changes/{id}/accept", post(changes::accept))
         .route("/api/changes/{id}/reject", post(changes::reject))
+        .route("/api/providers/snapshot", get(agents::snapshot))
+        .route(
+            "/api/providers/config",
+            get(agents::get_config).patch(agents::patch_config),
+        )
+        .route("/api/permissions/{id}", post(agents::answer_permission))
 }

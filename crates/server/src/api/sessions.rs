@@ -86,6 +86,7 @@ pub async fn delete(
         state.chat.stop(&chat.id);
     }
     state.dispatcher.cancel_session(&id, "session deleted");
+    state.providers.close_session(id.as_str()).await;
     let worktree = state.store.get_worktree(&id).await?;
     state.store.delete_session(&id).await?;
     state.broker.forget(&id);

@@ -115,6 +115,7 @@ pub async fn create(
         }
         None => coder_chat(&state, &session.id).await?,
     };
+    let agent_is_native = req.agent == "native";
     let task = Task {
         id: TaskId::new(),
         project_id: project.id,
@@ -128,7 +129,11 @@ pub async fn create(
         thinking_option_id: req.thinking_option_id,
         feature_values: req.feature_values,
         state: TaskState::Pending,
-        execution_path: Some(boocode_protocol::ExecutionPath::Native),
+        execution_path: Some(if agent_is_native {
+            boocode_protocol::ExecutionPath::Native
+        } else {
+            boocode_protocol::ExecutionPath::Acp
+        }),
         output_summary: None,
         error: None,
         cost_tokens: None,

@@ -41,10 +41,30 @@ impl Kit {
         Self::start_with(None, |_| {}).await
     }
 
+    /// SQLite, with `files` written into the data dir before the server starts.
+    pub async fn start_with_files(
+        files: &[(&str, String)],
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::start_inner(None, files, tweak).await
+    }
+
     /// PostgreSQL when `database_url` is given; `tweak` adjusts the config.
     pub async fn start_with(database_url: Option<String>, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_inner(database_url, &[], tweak).await
+    }
+
+    async fn start_inner(
+        database_url: Option<String>,
+        files: &[(&str, String)],
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join("data").join(name), content).unwrap();
+        }
         let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
         let mut config = Config::for_data_dir(&dir.path().join("data"), &fake.url());
         if let Some(url) = &database_url {

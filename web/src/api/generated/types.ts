@@ -72,9 +72,9 @@ export type LlmHealth = { url: string, reachable: boolean, };
 
 export type AgentsHealth = { pool_size: number, backends: Array<string>, };
 
-export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, });
+export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, });
 
-export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, };
+export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, };
 
 export type ControlFrame = { "type": "resync" };
 
@@ -103,4 +103,40 @@ export type PendingChange = { id: ChangeId, session_id: SessionId, task_id: Task
  * The unified diff (binary-safe); left out of frames.
  */
 diff?: string, files_changed: number, insertions: number, deletions: number, status: ChangeStatus, created_at: string, resolved_at: string | null, };
+
+export type ProviderOverride = { enabled?: boolean, label?: string, command?: string, args?: Array<string>, env?: { [key in string]: string }, 
+/**
+ * `acp` or `opencode_server`.
+ */
+backend?: string, };
+
+export type ProvidersFile = { providers: { [key in string]: ProviderOverride }, };
+
+export type PatchProvidersRequest = { providers: { [key in string]: ProviderOverride | null }, };
+
+export type ProviderInfo = { id: string, label: string, 
+/**
+ * `native`, `acp` or `opencode_server`.
+ */
+backend: string, enabled: boolean, installed: boolean, command: string | null, install_path: string | null, version: string | null, models: Array<string>, modes: Array<string>, commands: Array<AgentCommand>, error: string | null, last_probed_at: string | null, };
+
+export type ProvidersSnapshot = { providers: Array<ProviderInfo>, 
+/**
+ * Why `providers.json` was ignored, when it was.
+ */
+config_error: string | null, };
+
+export type PermissionOption = { option_id: string, name: string, 
+/**
+ * `allow_once`, `allow_always`, `reject_once` or `reject_always`.
+ */
+kind: string, };
+
+export type PermissionRequest = { id: PermissionId, session_id: SessionId, task_id: TaskId | null, tool_call: unknown, options: Array<PermissionOption>, 
+/**
+ * The chosen option id, or `cancelled` / `timeout` / `expired`.
+ */
+decision: string | null, created_at: string, decided_at: string | null, };
+
+export type AnswerPermissionRequest = { option_id: string, };
 

@@ -1,0 +1,297 @@
+//! The provider registry (DESIGN.md §7): built-in agents plus custom ACP entries from
+//! `<data dir>/providers.json`. An override replaces a built-in's settings wholesale; a custom id with a
+//! `command` is an ACP agent. A broken file never stops the server: the built-ins stay, with the error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::acp::AgentSpec;
+
+pub use boocode_protocol::{ProviderOverride, ProvidersFile};
+
+/// How a provider runs turns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderKind {
+    Native,
+    Acp(AgentSpec),
+}
+
+/// A provider as resolved from built-ins and overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub id: String,
+    pub label: String,
+    pub kind: ProviderKind,
+    pub enabled: bool,
+    /// Where the command was found, if it was.
+    pub install_path: Option<PathBuf>,
+}
+
+impl Provider {
+    /// Whether the agent's program exists (always for native).
+    pub fn installed(&self) -> bool {
+        matches!(self.kind, ProviderKind::Native) || self.install_path.is_some()
+    }
+}
+
+/// All providers, plus why `providers.json` was ignored, if it was.
+#[derive(Debug, Clone)]
+pub struct ProviderRegistry {
+    pub providers: Vec<Provider>,
+    pub file_error: Option<String>,
+}
+
+struct Builtin {
+    id: &'static str,
+    label: &'static str,
+    command: &'static str,
+    args: &'static [&'static str],
+    hint: &'static str,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        id: "opencode",
+        label: "opencode",
+        command: "opencode",
+        args: &["acp"],
+        hint: "npm install -g opencode-ai",
+    },
+    Builtin {
+        id: "qwen",
+        label: "Qwen Code",
+        command: "qwen",
+        args: &["--acp"],
+        hint: "npm install -g @qwen-code/qwen-code",
+    },
+    Builtin {
+        id: "gemini",
+        label: "Gemini CLI",
+        command: "gemini",
+        args: &["--acp"],
+        hint: "npm install -g @google/gemini-cli",
+    },
+    Builtin {
+        id: "goose",
+        label: "goose",
+        command: "goose",
+        args: &["acp"],
+        hint: "install the goose CLI (block/goose releases)",
+    },
+    Builtin {
+        id: "claude",
+        label: "Claude Code",
+        command: "claude-agent-acp",
+        args: &[],
+        hint: "npm install -g @agentclientprotocol/claude-agent-acp",
+    },
+    Builtin {
+        id: "codex",
+        label: "Codex",
+        command: "codex-acp",
+        args: &[],
+        hint: "npm install -g @zed-industries/codex-acp",
+    },
+];
+
+/// `<data dir>/providers.json`.
+pub fn providers_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("providers.json")
+}
+
+/// Finds `command` on `PATH` (or checks it, when it names a path).
+pub fn which(command: &str) -> Option<PathBuf> {
+    let executable = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt as _;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if command.contains('/') {
+        let p = PathBuf::from(command);
+        return executable(&p).then_some(p);
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(command))
+        .find(|p| executable(p))
+}
+
+/// Reads and validates `providers.json`; a missing file is empty.
+pub fn read_file(path: &Path) -> Result<ProvidersFile, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            serde_json::from_str(&text).map_err(|e| format!("{} is invalid: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProvidersFile::default()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+impl ProviderRegistry {
+    /// Built-ins with `file`'s overrides applied.
+    pub fn resolve(file: &ProvidersFile, file_error: Option<String>) -> Self {
+        let mut providers = vec![Provider {
+            id: "native".into(),
+            label: "boocode native".into(),
+            kind: ProviderKind::Native,
+            enabled: true,
+            install_path: None,
+        }];
+        for b in BUILTINS {
+            let o = file.providers.get(b.id).cloned().unwrap_or_default();
+            let spec = AgentSpec {
+                id: b.id.into(),
+                label: o.label.clone().unwrap_or_else(|| b.label.into()),
+                command: o.command.clone().unwrap_or_else(|| b.command.into()),
+                args: o
+                    .args
+                    .clone()
+                    .unwrap_or_else(|| b.args.iter().map(|a| (*a).to_owned()).collect()),
+                env: o.env.clone().unwrap_or_default(),
+                install_hint: Some(b.hint.into()),
+            };
+            let install_path = which(&spec.command);
+            // Built-ins are on when installed, unless the file says otherwise.
+            let enabled = o.enabled.unwrap_or(install_path.is_some());
+            providers.push(Provider {
+                id: b.id.into(),
+                label: spec.label.clone(),
+                kind: ProviderKind::Acp(spec),
+                enabled,
+                install_path,
+            });
+        }
+        if let Some(o) = file.providers.get("native") {
+            providers[0].enabled = o.enabled.unwrap_or(true);
+        }
+        for (id, o) in &file.providers {
+            if providers.iter().any(|p| &p.id == id) {
+                continue;
+            }
+            let Some(command) = o.command.clone() else {
+                tracing::warn!(provider = %id, "custom provider without a command ignored");
+                continue;
+            };
+            let spec = AgentSpec {
+                id: id.clone(),
+                label: o.label.clone().unwrap_or_else(|| id.clone()),
+                command,
+                args: o.args.clone().unwrap_or_default(),
+                env: o.env.clone().unwrap_or_default(),
+                install_hint: None,
+            };
+            let install_path = which(&spec.command);
+            providers.push(Provider {
+                id: id.clone(),
+                label: spec.label.clone(),
+                kind: ProviderKind::Acp(spec),
+                enabled: o.enabled.unwrap_or(true),
+                install_path,
+            });
+        }
+        Self {
+            providers,
+            file_error,
+        }
+    }
+
+    /// Loads `<data dir>/providers.json`; a broken file leaves the built-ins and reports why.
+    pub fn load(data_dir: &Path) -> Self {
+        match read_file(&providers_path(data_dir)) {
+            Ok(file) => Self::resolve(&file, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "providers.json ignored");
+                Self::resolve(&ProvidersFile::default(), Some(e))
+            }
+        }
+    }
+}
+
+/// Tier-1 probe: `<command> --version`, first line, within 5 s.
+pub async fn probe_version(command: &Path) -> Result<String, String> {
+    let run = tokio::process::Command::new(command)
+        .arg("--version")
+        .env_clear()
+        .envs(std::env::var("PATH").ok().map(|p| ("PATH", p)))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(Duration::from_secs(5), run).await {
+        Ok(Ok(out)) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            Ok(text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim()
+                .to_owned())
+        }
+        Ok(Ok(out)) => Err(format!("--version exited with {}", out.status)),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("--version did not answer within 5 s".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_wholesale_and_customs_are_acp() {
+        let file: ProvidersFile = serde_json::from_str(
+            r#"{"providers": {
+                "qwen": {"enabled": true, "command": "/opt/qwen/bin/qwen"},
+                "mine": {"command": "sh", "args": ["-c", "exit 0"], "env": {"K": "V"}, "label": "Mine"},
+                "broken": {"label": "no command"},
+                "native": {"enabled": false}
+            }}"#,
+        )
+        .unwrap();
+        let reg = ProviderRegistry::resolve(&file, None);
+        let get = |id: &str| reg.providers.iter().find(|p| p.id == id).cloned();
+        let qwen = get("qwen").unwrap();
+        assert!(qwen.enabled, "explicitly enabled even though not installed");
+        assert!(!qwen.installed());
+        match &qwen.kind {
+            ProviderKind::Acp(spec) => {
+                assert_eq!(spec.command, "/opt/qwen/bin/qwen");
+                assert_eq!(
+                    spec.args,
+                    vec!["--acp".to_owned()],
+                    "unset fields keep the built-in's"
+                );
+            }
+            ProviderKind::Native => panic!("qwen is ACP"),
+        }
+        let mine = get("mine").unwrap();
+        assert!(mine.enabled && mine.installed());
+        assert_eq!(mine.label, "Mine");
+        assert!(get("broken").is_none());
+        assert!(!get("native").unwrap().enabled);
+        assert!(
+            !get("gemini").unwrap().enabled || which("gemini").is_some(),
+            "built-ins are on only when installed"
+        );
+    }
+
+    #[test]
+    fn broken_file_keeps_builtins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(providers_path(dir.path()), "{not json").unwrap();
+        let reg = ProviderRegistry::load(dir.path());
+        assert!(reg.file_error.as_deref().unwrap().contains("invalid"));
+        assert_eq!(reg.providers.len(), 1 + BUILTINS.len());
+        std::fs::write(
+            providers_path(dir.path()),
+            r#"{"providers": {"x": {"commnd": "typo"}}}"#,
+        )
+        .unwrap();
+        assert!(
+            ProviderRegistry::load(dir.path())
+                .file_error
+                .unwrap()
+                .contains("commnd")
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! ACP agents through the whole server: a custom provider running the fake agent, tasks, pending changes,
+//! permission requests answered over REST, warm reuse across turns, crashes and missing binaries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../server/tests/common/mod.rs"]
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+const FAKE: &str = env!("CARGO_BIN_EXE_fake-acp-agent");
+
+async fn kit_with_fake(tweak: impl FnOnce(&mut boocode_server::Config)) -> Kit {
+    Kit::start_with_files(
+        &[(
+            "providers.json",
+            json!({"providers": {
+                "fake": {"command": FAKE, "label": "Fake agent"},
+                "ghost": {"command": "/nonexistent/ghost-agent", "label": "Ghost"}
+            }})
+            .to_string(),
+        )],
+        tweak,
+    )
+    .await
+}
+
+fn task_body(pid: &str, session: Option<&str>, input: &str) -> Value {
+    json!({"project_id": pid, "session_id": session, "input": input, "agent": "fake"})
+}
+
+async fn reply_of(kit: &Kit, task: &Value) -> Value {
+    let msgs = kit
+        .ok(
+            "GET",
+            &format!("/api/chats/{}/messages", task["chat_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    msgs.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == task["message_id"])
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn agent_writes_land_in_a_pending_change_and_the_process_stays_warm() {
+    let kit = kit_with_fake(|_| {}).await;
+    let (pid, repo) = kit.coding_project("app").await;
+    let t1 = kit
+        .task(task_body(
+            &pid,
+            None,
+            "[[pid]] [[write:hello.txt hi from the agent]] [[write:../escape.txt x]]",
+        ))
+        .await;
+    assert_eq!(t1["execution_path"], "acp");
+    let sid = t1["session_id"].as_str().unwrap().to_owned();
+    let t1 = kit.wait_task(t1["id"].as_str().unwrap()).await;
+    assert_eq!(t1["state"], "completed", "{t1}");
+    let reply = reply_of(&kit, &t1).await;
+    let text = reply["content"].as_str().unwrap().to_owned();
+    assert!(
+        text.contains("wrote hello.txt") && text.contains("write failed"),
+        "{text}"
+    );
+    assert_eq!(reply["agent"], "fake");
+    assert!(
+        reply["tool_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["title"] == "Write hello.txt" && c["status"] == "completed")
+    );
+    assert!(!kit.dir.path().join("data/worktrees/escape.txt").exists());
+    let changes = kit
+        .ok("GET", &format!("/api/sessions/{sid}/changes"), None)
+        .await;
+    assert_eq!(changes[0]["agent"], "fake");
+    assert!(
+        changes[0]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+hi from the agent")
+    );
+    assert!(!repo.join("hello.txt").exists());
+    // The second turn reuses the same process and agent session.
+    let t2 = kit.task(task_body(&pid, Some(&sid), "[[pid]]")).await;
+    let t2 = kit.wait_task(t2["id"].as_str().unwrap()).await;
+    let second = reply_of(&kit, &t2).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        second.starts_with("pid ") && text.starts_with(&second),
+        "same pid and agent session: {text} vs {second}"
+    );
+    let first_pid = second.clone();
+    // Deleting the session stops its agent.
+    let pid_num: u32 = first_pid
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (status, _) = kit
+        .call("DELETE", &format!("/api/sessions/{sid}"), None)
+        .await;
+    assert_eq!(status, 204);
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{pid_num}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid_num}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("agent process {pid_num} outlived its session");
+}
+
+#[tokio::test]
+async fn permission_requests_are_answered_over_rest() {
+    let kit = kit_with_fake(|_| {}).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = kit
+        .task(task_body(&pid, None, "[[permission:granted.txt yes]]"))
+        .await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    let mut ws = kit.ws(&sid, Some(0)).await;
+    let frames = frames_until(&mut ws, |f| f["type"] == "permission_request").await;
+    let request = frames.last().unwrap()["request"].clone();
+    let rid = request["id"].as_str().unwrap().to_owned();
+    assert_eq!(request["options"].as_array().unwrap().len(), 2);
+    assert_eq!(request["task_id"], t["id"]);
+    let (status, v) = kit
+        .call(
+            "POST",
+            &format!("/api/permissions/{rid}"),
+            Some(json!({"option_id": "nope"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    let answered = kit
+        .ok(
+            "POST",
+            &format!("/api/permissions/{rid}"),
+            Some(json!({"option_id": "yes-once"})),
+        )
+        .await;
+    assert_eq!(answered["decision"], "yes-once");
+    let (status, _) = kit
+        .call(
+            "POST",
+            &format!("/api/permissions/{rid}"),
+            Some(json!({"option_id": "yes-once"})),
+        )
+        .await;
+    assert_eq!(status, 409, "answered once");
+    let (status, _) = kit
+        .call(
+            "POST",
+            "/api/permissions/01a2f000-0000-7000-8000-000000000000",
+            Some(json!({"option_id": "x"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    frames_until(&mut ws, |f| f["type"] == "permission_resolved").await;
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "completed");
+    assert!(
+        reply_of(&kit, &t).await["content"]
+            .as_str()
+            .unwrap()
+            .contains("permission selected yes-once")
+    );
+    assert!(
+        kit.dir
+            .path()
+            .join("data/worktrees")
+            .join(&sid)
+            .join("granted.txt")
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn unanswered_permissions_are_denied_after_the_timeout() {
+    let kit = kit_with_fake(|c| c.permission_timeout_secs = 1).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = kit
+        .task(task_body(&pid, None, "[[permission:denied.txt x]]"))
+        .await;
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "completed");
+    assert!(
+        reply_of(&kit, &t).await["content"]
+            .as_str()
+            .unwrap()
+            .contains("permission selected no-once")
+    );
+    assert!(
+        !kit.dir
+            .path()
+            .join("data/worktrees")
+            .join(t["session_id"].as_str().unwrap())
+            .join("denied.txt")
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn crashes_and_missing_agents_fail_the_task_with_the_reason() {
+    let kit = kit_with_fake(|_| {}).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = kit
+        .task(task_body(&pid, None, "[[say:partial]] [[crash]]"))
+        .await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "failed");
+    let err = t["error"].as_str().unwrap();
+    assert!(
+        err.contains("exited mid-turn") && err.contains("last words before exit 17"),
+        "{err}"
+    );
+    assert!(
+        reply_of(&kit, &t).await["content"]
+            .as_str()
+            .unwrap()
+            .contains("partial")
+    );
+    let next = kit
+        .task(task_body(&pid, Some(&sid), "[[say:fresh start]]"))
+        .await;
+    let next = kit.wait_task(next["id"].as_str().unwrap()).await;
+    assert_eq!(
+        next["state"], "completed",
+        "the next turn starts a fresh agent"
+    );
+
+    let ghost = kit
+        .task(json!({"project_id": pid, "input": "hi", "agent": "ghost"}))
+        .await;
+    let ghost = kit.wait_task(ghost["id"].as_str().unwrap()).await;
+    assert_eq!(ghost["state"], "failed");
+    assert!(
+        ghost["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not installed"),
+        "{ghost}"
+    );
+}
+
+#[tokio::test]
+async fn providers_snapshot_and_config() {
+    let kit = kit_with_fake(|_| {}).await;
+    let snap = kit.ok("GET", "/api/providers/snapshot?force=1", None).await;
+    let find = |id: &str| {
+        snap["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(find("native")["models"][0], "fake-model");
+    let fake = find("fake");
+    assert_eq!(
+        (
+            fake["backend"].as_str(),
+            fake["enabled"].as_bool(),
+            fake["installed"].as_bool()
+        ),
+        (Some("acp"), Some(true), Some(true))
+    );
+    assert!(fake["last_probed_at"].is_string());
+    let ghost = find("ghost");
+    assert_eq!(ghost["installed"], false);
+    assert!(ghost["error"].as_str().unwrap().contains("not installed"));
+    assert!(
+        find("qwen")["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("npm install")
+            || find("qwen")["installed"] == true
+    );
+    // PATCH replaces an id's override wholesale; null removes it.
+    let patched = kit
+        .ok(
+            "PATCH",
+            "/api/providers/config",
+            Some(
+                json!({"providers": {"fake": {"command": FAKE, "enabled": false}, "ghost": null}}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        patched["providers"]["fake"],
+        json!({"command": FAKE, "enabled": false})
+    );
+    assert!(patched["providers"].get("ghost").is_none());
+    let (status, v) = kit.call("POST", "/api/tasks", Some(json!({"project_id": kit.coding_project("p2").await.0, "input": "x", "agent": "fake"}))).await;
+    assert_eq!(status, 400, "a disabled agent is refused: {v}");
+    let (status, _) = kit
+        .call(
+            "PATCH",
+            "/api/providers/config",
+            Some(json!({"providers": {"custom": {"label": "no command"}}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = kit
+        .call(
+            "PATCH",
+            "/api/providers/config",
+            Some(json!({"providers": {"../x": {"command": "sh"}}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(kit.ok("GET", "/api/providers/config", None).await, patched);
+}
+
+#[tokio::test]
+async fn a_broken_providers_file_keeps_the_builtins() {
+    let kit = Kit::start_with_files(&[("providers.json", "{not json".into())], |_| {}).await;
+    let snap = kit.ok("GET", "/api/providers/snapshot", None).await;
+    assert!(snap["config_error"].as_str().unwrap().contains("invalid"));
+    assert!(
+        snap["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "native" && p["enabled"] == true)
+    );
+    let (status, _) = kit.call("GET", "/api/providers/config", None).await;
+    assert_eq!(status, 409);
+}

@@ -1,0 +1,103 @@
+//! Providers and permission requests on the wire (DESIGN.md §5, §7).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::frame::AgentCommand;
+use crate::ids::{PermissionId, SessionId, TaskId};
+
+/// One entry of `providers.json`: replaces a built-in's settings wholesale, or defines a custom ACP agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct ProviderOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    /// `acp` or `opencode_server`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+}
+
+/// `providers.json`, and the body of `GET /api/providers/config`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersFile {
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderOverride>,
+}
+
+/// `PATCH /api/providers/config`: each named id's override is replaced; `null` removes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PatchProvidersRequest {
+    pub providers: BTreeMap<String, Option<ProviderOverride>>,
+}
+
+/// A provider as `GET /api/providers/snapshot` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProviderInfo {
+    pub id: String,
+    pub label: String,
+    /// `native`, `acp` or `opencode_server`.
+    pub backend: String,
+    pub enabled: bool,
+    pub installed: bool,
+    pub command: Option<String>,
+    pub install_path: Option<String>,
+    pub version: Option<String>,
+    pub models: Vec<String>,
+    pub modes: Vec<String>,
+    pub commands: Vec<AgentCommand>,
+    pub error: Option<String>,
+    pub last_probed_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/providers/snapshot`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ProvidersSnapshot {
+    pub providers: Vec<ProviderInfo>,
+    /// Why `providers.json` was ignored, when it was.
+    pub config_error: Option<String>,
+}
+
+/// One choice an agent offers in a permission request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PermissionOption {
+    pub option_id: String,
+    pub name: String,
+    /// `allow_once`, `allow_always`, `reject_once` or `reject_always`.
+    pub kind: String,
+}
+
+/// An agent's request for the user's consent, persisted until answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct PermissionRequest {
+    pub id: PermissionId,
+    pub session_id: SessionId,
+    pub task_id: Option<TaskId>,
+    #[ts(type = "unknown")]
+    pub tool_call: serde_json::Value,
+    pub options: Vec<PermissionOption>,
+    /// The chosen option id, or `cancelled` / `timeout` / `expired`.
+    pub decision: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/permissions/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerPermissionRequest {
+    pub option_id: String,
+}

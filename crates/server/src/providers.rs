@@ -1,0 +1,269 @@
+//! The provider hub: the registry resolved from built-ins and `providers.json`, one backend per enabled
+//! provider (kept across config changes when its launch spec is unchanged, so warm agents survive), tier-1
+//! probes cached for 24 h, and the snapshot and config endpoints' logic.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use boocode_agents::acp::AcpBackend;
+use boocode_agents::providers::{
+    ProviderKind, ProviderRegistry, probe_version, providers_path, read_file,
+};
+use boocode_agents::{AgentBackend, AgentPool};
+use boocode_protocol::{PatchProvidersRequest, ProviderInfo, ProvidersFile, ProvidersSnapshot};
+use chrono::{DateTime, Utc};
+
+use crate::error::ApiError;
+use crate::models::ModelCatalog;
+
+const PROBE_TTL: Duration = Duration::from_secs(24 * 3600);
+
+type Probe = (Instant, DateTime<Utc>, Result<String, String>);
+/// A backend with the launch spec it was made from.
+type Backed = (ProviderKind, Arc<dyn AgentBackend>);
+
+/// Registry, backends and probes; cheap to clone.
+#[derive(Clone)]
+pub struct ProviderHub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data_dir: PathBuf,
+    idle: Duration,
+    native: Arc<dyn AgentBackend>,
+    registry: Mutex<ProviderRegistry>,
+    backends: Mutex<HashMap<String, Backed>>,
+    probes: tokio::sync::Mutex<HashMap<String, Probe>>,
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+impl ProviderHub {
+    /// Loads `providers.json` (a broken file keeps the built-ins) and creates the backends.
+    pub fn new(data_dir: PathBuf, idle: Duration, native: Arc<dyn AgentBackend>) -> Self {
+        let registry = ProviderRegistry::load(&data_dir);
+        Self {
+            inner: Arc::new(Inner {
+                data_dir,
+                idle,
+                native,
+                registry: Mutex::new(registry),
+                backends: Mutex::default(),
+                probes: tokio::sync::Mutex::default(),
+                write_lock: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// A pool for the current registry, reusing backends whose launch spec did not change. Backends no
+    /// longer in use are disposed in the background.
+    pub fn build_pool(&self, extra_disabled: &[String]) -> AgentPool {
+        let registry = self
+            .inner
+            .registry
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_else(|e| e.into_inner().clone());
+        let mut pool = AgentPool::new();
+        let mut backends = match self.inner.backends.lock() {
+            Ok(b) => b,
+            Err(e) => e.into_inner(),
+        };
+        let mut fresh: HashMap<String, Backed> = HashMap::new();
+        for provider in &registry.providers {
+            let backend = match backends.remove(&provider.id) {
+                Some((kind, backend)) if kind == provider.kind => backend,
+                old => {
+                    if let Some((_, stale)) = old {
+                        tokio::spawn(async move { stale.dispose().await });
+                    }
+                    match &provider.kind {
+                        ProviderKind::Native => self.inner.native.clone(),
+                        ProviderKind::Acp(spec) => AcpBackend::new(
+                            spec.clone(),
+                            self.inner.data_dir.clone(),
+                            self.inner.idle,
+                        )
+                            as Arc<dyn AgentBackend>,
+                    }
+                }
+            };
+            pool.register(&provider.id, backend.clone());
+            if !provider.enabled || extra_disabled.contains(&provider.id) {
+                pool.disable(&provider.id);
+            }
+            fresh.insert(provider.id.clone(), (provider.kind.clone(), backend));
+        }
+        for (_, (_, stale)) in backends.drain() {
+            tokio::spawn(async move { stale.dispose().await });
+        }
+        *backends = fresh;
+        pool
+    }
+
+    fn backends(&self) -> Vec<Arc<dyn AgentBackend>> {
+        self.inner
+            .backends
+            .lock()
+            .map(|b| b.values().map(|(_, x)| x.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Ends the warm agents of a deleted session.
+    pub async fn close_session(&self, session: &str) {
+        for backend in self.backends() {
+            backend.close_session(session).await;
+        }
+    }
+
+    /// Ends every agent process (shutdown).
+    pub async fn dispose(&self) {
+        for backend in self.backends() {
+            backend.dispose().await;
+        }
+    }
+
+    /// `GET /api/providers/snapshot`; `force` re-runs the probes.
+    pub async fn snapshot(&self, force: bool, catalog: &ModelCatalog) -> ProvidersSnapshot {
+        let registry = self
+            .inner
+            .registry
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_else(|e| e.into_inner().clone());
+        let native_models: Vec<String> = catalog
+            .list()
+            .await
+            .map(|m| m.into_iter().map(|m| m.id).collect())
+            .unwrap_or_default();
+        let mut probes = self.inner.probes.lock().await;
+        let mut out = Vec::new();
+        for p in &registry.providers {
+            let (backend, command) = match &p.kind {
+                ProviderKind::Native => ("native", None),
+                ProviderKind::Acp(spec) => (
+                    "acp",
+                    Some(
+                        format!("{} {}", spec.command, spec.args.join(" "))
+                            .trim()
+                            .to_owned(),
+                    ),
+                ),
+            };
+            let mut info = ProviderInfo {
+                id: p.id.clone(),
+                label: p.label.clone(),
+                backend: backend.into(),
+                enabled: p.enabled,
+                installed: p.installed(),
+                command,
+                install_path: p.install_path.as_ref().map(|x| x.display().to_string()),
+                version: None,
+                models: if matches!(p.kind, ProviderKind::Native) {
+                    native_models.clone()
+                } else {
+                    Vec::new()
+                },
+                modes: Vec::new(),
+                commands: Vec::new(),
+                error: None,
+                last_probed_at: None,
+            };
+            if let Some(path) = &p.install_path {
+                let stale = probes
+                    .get(&p.id)
+                    .is_none_or(|(at, _, _)| at.elapsed() > PROBE_TTL);
+                if force || stale {
+                    probes.insert(
+                        p.id.clone(),
+                        (Instant::now(), Utc::now(), probe_version(path).await),
+                    );
+                }
+                if let Some((_, at, result)) = probes.get(&p.id) {
+                    info.last_probed_at = Some(*at);
+                    match result {
+                        Ok(v) => info.version = Some(v.clone()),
+                        Err(e) => info.error = Some(e.clone()),
+                    }
+                }
+            } else if let ProviderKind::Acp(spec) = &p.kind {
+                info.error = Some(format!(
+                    "not installed (`{}` not found){}",
+                    spec.command,
+                    spec.install_hint
+                        .as_ref()
+                        .map(|h| format!("; install with `{h}`"))
+                        .unwrap_or_default()
+                ));
+            }
+            out.push(info);
+        }
+        ProvidersSnapshot {
+            providers: out,
+            config_error: registry.file_error,
+        }
+    }
+
+    /// `GET /api/providers/config`: the overrides as stored.
+    pub fn config(&self) -> Result<ProvidersFile, ApiError> {
+        read_file(&providers_path(&self.inner.data_dir)).map_err(ApiError::conflict)
+    }
+
+    /// `PATCH /api/providers/config`: replaces each named override, writes the file atomically and
+    /// reloads the registry. A broken file on disk is replaced by the patched overrides.
+    pub async fn patch(&self, patch: PatchProvidersRequest) -> Result<ProvidersFile, ApiError> {
+        let _held = self.inner.write_lock.lock().await;
+        let path = providers_path(&self.inner.data_dir);
+        let mut file = read_file(&path).unwrap_or_default();
+        for (id, entry) in patch.providers {
+            if id.trim().is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(ApiError::bad_request(format!(
+                    "provider id {id:?} must be letters, digits, - or _"
+                )));
+            }
+            match entry {
+                Some(o) => {
+                    let builtin = ProviderRegistry::resolve(&ProvidersFile::default(), None)
+                        .providers
+                        .iter()
+                        .any(|p| p.id == id);
+                    if !builtin && o.command.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                        return Err(ApiError::bad_request(format!(
+                            "custom provider {id:?} needs a command"
+                        )));
+                    }
+                    if let Some(b) = &o.backend
+                        && !matches!(b.as_str(), "acp" | "opencode_server")
+                    {
+                        return Err(ApiError::bad_request(format!(
+                            "backend {b:?} is not acp or opencode_server"
+                        )));
+                    }
+                    file.providers.insert(id, o);
+                }
+                None => {
+                    file.providers.remove(&id);
+                }
+            }
+        }
+        let text =
+            serde_json::to_string_pretty(&file).map_err(|e| ApiError::internal(e.to_string()))?;
+        std::fs::create_dir_all(&self.inner.data_dir)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| ApiError::internal(format!("writing {}: {e}", path.display())))?;
+        let reloaded = ProviderRegistry::resolve(&file, None);
+        if let Ok(mut registry) = self.inner.registry.lock() {
+            *registry = reloaded;
+        }
+        Ok(file)
+    }
+}
