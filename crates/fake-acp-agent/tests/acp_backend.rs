@@ -40,7 +40,12 @@ impl Fixture {
     fn new(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("wt")).unwrap();
-        let backend = AcpBackend::new(spec(env), dir.path().join("data"), Duration::from_secs(600));
+        let backend = AcpBackend::new(
+            spec(env),
+            dir.path().join("data"),
+            Duration::from_secs(600),
+            None,
+        );
         Self { dir, backend }
     }
 
@@ -331,7 +336,12 @@ async fn start_up_faults_are_clear_errors() {
         install_hint: Some("npm install -g definitely-not".into()),
         ..spec(&[])
     };
-    let backend = AcpBackend::new(missing, dir.path().join("data"), Duration::from_secs(60));
+    let backend = AcpBackend::new(
+        missing,
+        dir.path().join("data"),
+        Duration::from_secs(60),
+        None,
+    );
     let f = Fixture { dir, backend };
     let err = f.turn("hi").await.0.unwrap_err();
     assert!(

@@ -13,6 +13,13 @@ use serde_json::{Value, json};
 const FAKE: &str = env!("CARGO_BIN_EXE_fake-acp-agent");
 
 async fn kit_with_fake(tweak: impl FnOnce(&mut boocode_server::Config)) -> Kit {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
+                .unwrap_or_else(|_| "off".into()),
+        )
+        .with_test_writer()
+        .try_init();
     Kit::start_with_files(
         &[(
             "providers.json",
@@ -341,4 +348,84 @@ async fn a_broken_providers_file_keeps_the_builtins() {
     );
     let (status, _) = kit.call("GET", "/api/providers/config", None).await;
     assert_eq!(status, 409);
+}
+
+fn pid_and_session(text: &str) -> (String, String) {
+    let mut words = text.split_whitespace();
+    let pid = words
+        .by_ref()
+        .skip_while(|w| *w != "pid")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    let session = words
+        .skip_while(|w| *w != "session")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (pid, session)
+}
+
+async fn run(
+    kit: &Kit,
+    pid: &str,
+    session: Option<&str>,
+    input: &str,
+    agent: &str,
+) -> (Value, String) {
+    let t = kit
+        .task(json!({"project_id": pid, "session_id": session, "input": input, "agent": agent}))
+        .await;
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    let text = reply_of(kit, &t).await["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (t, text)
+}
+
+#[tokio::test]
+async fn agent_sessions_resume_after_a_restart_unless_they_crashed() {
+    let files = [(
+        "providers.json",
+        json!({"providers": {
+            "fake": {"command": FAKE},
+            "noload": {"command": FAKE, "env": {"FAKE_ACP_NO_LOAD": "1"}}
+        }})
+        .to_string(),
+    )];
+    let mut kit = Kit::start_with_files(&files, |_| {}).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let (t, before) = run(&kit, &pid, None, "[[pid]]", "fake").await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    let (_, noload_before) = run(&kit, &pid, Some(&sid), "[[pid]]", "noload").await;
+    kit.restart().await;
+    let (_, after) = run(&kit, &pid, Some(&sid), "[[pid]]", "fake").await;
+    let (p0, s0) = pid_and_session(&before);
+    let (p1, s1) = pid_and_session(&after);
+    assert_ne!(p0, p1, "a new process after the restart");
+    assert_eq!(
+        s0, s1,
+        "the agent's own session was loaded: {before} / {after}"
+    );
+    // An agent that cannot load sessions starts fresh and says so.
+    let (_, noload_after) = run(&kit, &pid, Some(&sid), "[[pid]]", "noload").await;
+    assert!(
+        noload_after.contains("cannot resume sessions"),
+        "{noload_after}"
+    );
+    assert_ne!(
+        pid_and_session(&noload_before).1,
+        pid_and_session(&noload_after).1
+    );
+    // A crashed session is never resumed, also not after a restart.
+    let (crashed, _) = run(&kit, &pid, Some(&sid), "[[crash]]", "fake").await;
+    assert_eq!(crashed["state"], "failed");
+    kit.restart().await;
+    let (_, fresh) = run(&kit, &pid, Some(&sid), "[[pid]]", "fake").await;
+    assert_ne!(
+        pid_and_session(&fresh).1,
+        s1,
+        "crashed sessions start fresh: {fresh}"
+    );
 }

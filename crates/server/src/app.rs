@@ -136,6 +136,9 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         config.data_dir.clone(),
         Duration::from_secs(config.agent_idle_secs),
         native.clone(),
+        Arc::new(crate::agent_memory::StoreMemory {
+            store: store.clone(),
+        }),
     );
     let pool = providers.build_pool(&config.disabled_agents);
     let permissions = PermissionRelay::new(
@@ -198,6 +201,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let addr = listener.local_addr()?;
     tracker.spawn(prune_loop(store.clone(), broker.clone(), shutdown.clone()));
     if let Some(notices) = store.frame_notices().await? {
+        broker.set_shared();
         let follower = broker.clone();
         let stop = shutdown.clone();
         tracker.spawn(async move {

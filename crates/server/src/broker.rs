@@ -68,7 +68,12 @@ pub struct Broker {
     store: Arc<dyn Store>,
     channels: Arc<Mutex<HashMap<SessionId, Arc<Channel>>>>,
     journal: mpsc::UnboundedSender<JournalMsg>,
+    /// Other processes may publish to the same sessions (PostgreSQL): catch up before numbering.
+    shared: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// A channel quiet for this long may have missed other processes' frames: catch up before numbering.
+const QUIET_BEFORE_CATCH_UP: Duration = Duration::from_millis(100);
 
 impl Broker {
     /// Starts the broker and its journal writer.
@@ -80,6 +85,7 @@ impl Broker {
                 store,
                 channels: Arc::default(),
                 journal: tx,
+                shared: Arc::default(),
             },
             writer,
         )
@@ -110,9 +116,26 @@ impl Broker {
         Ok(channel.clone())
     }
 
+    /// Marks the journal as shared with other processes (PostgreSQL), so a session quiet here first
+    /// takes in what others journaled before numbering its next frame.
+    pub fn set_shared(&self) {
+        self.shared
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Numbers, fans out and journals one frame; returns its `seq`.
     pub async fn publish(&self, session: &SessionId, body: FrameBody) -> Result<u64, BrokerError> {
         let channel = self.channel(session).await?;
+        if self.shared.load(std::sync::atomic::Ordering::Relaxed) {
+            let quiet = channel
+                .state
+                .lock()
+                .map(|s| s.last_active.elapsed() >= QUIET_BEFORE_CATCH_UP)
+                .unwrap_or(false);
+            if quiet {
+                self.catch_up(session, &channel, u64::MAX).await?;
+            }
+        }
         let mut state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
         let seq = state.next_seq;
         let frame = Frame {
@@ -238,7 +261,10 @@ impl Broker {
         if upto <= have {
             return Ok(());
         }
-        let frames = self.store.frames_after(session, have, upto - have).await?;
+        let frames = self
+            .store
+            .frames_after(session, have, (upto - have).min(10_000))
+            .await?;
         let mut state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
         for f in frames {
             // Frames published here meanwhile already advanced the counter; take only the next one.

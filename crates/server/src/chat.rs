@@ -199,7 +199,7 @@ impl ChatService {
             };
             let turn_model = model.clone();
             let input = TurnInput::chat(model, conversation);
-            let summary = record_turn(run, inner.backend.as_ref(), input).await;
+            let summary = record_turn(run, inner.backend.clone(), input).await;
             this.forget(&chat.id);
             if first_exchange && summary.status == MessageStatus::Complete {
                 this.auto_name(&chat, &turn_model, &user.content, &summary.content)

@@ -202,7 +202,7 @@ pub async fn run_coding_turn(
         session_key: Some(session.id.to_string()),
         mode_id: task.mode_id.clone(),
     };
-    let summary = record_turn(run, backend.as_ref(), input).await;
+    let summary = record_turn(run, backend.clone(), input).await;
     // Whatever the turn wrote is kept and offered for review, even when it failed or was stopped.
     let change_error = record_change(deps, claimed, &worktree).await.err();
     let cost = summary.usage.map(|u| u.prompt_tokens + u.completion_tokens);

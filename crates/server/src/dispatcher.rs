@@ -262,12 +262,26 @@ impl Dispatcher {
         self.inner.tracker.spawn(async move {
             let id = claimed.task.id.clone();
             let outcome = this.drive(&claimed, cancel, reason).await;
+            // Frame and journal the final state before the task is marked finished: the session's next
+            // task (perhaps on another worker) can only be claimed after that, so it numbers its frames
+            // after these.
+            let mut done = claimed.task.clone();
+            done.state = outcome.state;
+            done.output_summary = outcome.output_summary.clone();
+            done.error = outcome.error.clone();
+            done.cost_tokens = outcome.cost_tokens;
+            done.ended_at = Some(Utc::now());
+            if let Ok(Some(message)) = this.inner.deps.store.get_task(&id).await.map(|t| t.message_id) {
+                done.message_id = Some(message);
+            }
+            this.publish_task(done).await;
+            this.inner.deps.broker.flush().await;
             let finished = this.inner.deps.store.finish_task(&id, claimed.generation, &outcome).await;
             if let Ok(mut running) = this.inner.running.lock() {
                 running.remove(&id);
             }
             match finished {
-                Ok(Some(task)) => this.publish_task(task).await,
+                Ok(Some(_)) => {}
                 Ok(None) => tracing::warn!(task = %id, "lease lost: another worker owns this task; outcome dropped"),
                 Err(e) => tracing::error!(task = %id, error = %e, "task outcome not saved"),
             }

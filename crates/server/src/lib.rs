@@ -2,6 +2,7 @@
 //! assembled over the store, the model client and the agent backends. Knows HTTP; the crates below it
 //! do not.
 
+mod agent_memory;
 mod api;
 mod app;
 mod assets;

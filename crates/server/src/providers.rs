@@ -34,6 +34,7 @@ struct Inner {
     data_dir: PathBuf,
     idle: Duration,
     native: Arc<dyn AgentBackend>,
+    memory: Arc<dyn boocode_agents::acp::SessionMemory>,
     registry: Mutex<ProviderRegistry>,
     backends: Mutex<HashMap<String, Backed>>,
     probes: tokio::sync::Mutex<HashMap<String, Probe>>,
@@ -42,13 +43,19 @@ struct Inner {
 
 impl ProviderHub {
     /// Loads `providers.json` (a broken file keeps the built-ins) and creates the backends.
-    pub fn new(data_dir: PathBuf, idle: Duration, native: Arc<dyn AgentBackend>) -> Self {
+    pub fn new(
+        data_dir: PathBuf,
+        idle: Duration,
+        native: Arc<dyn AgentBackend>,
+        memory: Arc<dyn boocode_agents::acp::SessionMemory>,
+    ) -> Self {
         let registry = ProviderRegistry::load(&data_dir);
         Self {
             inner: Arc::new(Inner {
                 data_dir,
                 idle,
                 native,
+                memory,
                 registry: Mutex::new(registry),
                 backends: Mutex::default(),
                 probes: tokio::sync::Mutex::default(),
@@ -85,6 +92,7 @@ impl ProviderHub {
                             spec.clone(),
                             self.inner.data_dir.clone(),
                             self.inner.idle,
+                            Some(self.inner.memory.clone()),
                         )
                             as Arc<dyn AgentBackend>,
                     }

@@ -197,7 +197,7 @@ pub struct TurnRun {
 /// Runs one turn on `backend`, persisting and framing everything it emits.
 pub async fn record_turn(
     run: TurnRun,
-    backend: &dyn AgentBackend,
+    backend: Arc<dyn AgentBackend>,
     input: TurnInput,
 ) -> TurnSummary {
     let mut rec = Recorder {
@@ -224,15 +224,19 @@ pub async fn record_turn(
     }
     let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let result = {
-        let turn = backend.prompt(input, &ctx);
-        tokio::pin!(turn);
-        loop {
-            tokio::select! {
-                biased;
-                Some(event) = rx.recv() => rec.record(event).await,
-                _ = ticker.tick() => rec.flush().await,
-                result = &mut turn => break result,
+    // The turn runs on its own task: it must keep making progress (and release whatever it holds, such
+    // as a store connection) while this loop awaits the store to record its events.
+    let turn_ctx = ctx.clone();
+    let mut turn = AbortOnDrop(tokio::spawn(async move {
+        backend.prompt(input, &turn_ctx).await
+    }));
+    let result = loop {
+        tokio::select! {
+            biased;
+            Some(event) = rx.recv() => rec.record(event).await,
+            _ = ticker.tick() => rec.flush().await,
+            joined = &mut turn.0 => {
+                break joined.unwrap_or_else(|e| Err(AgentError::Backend(format!("the agent turn crashed: {e}"))));
             }
         }
     };
@@ -254,6 +258,15 @@ pub async fn record_turn(
         tracing::info!(message = %run.target.message_id, %error, ?status, "turn ended");
     }
     rec.finish(status, error, limit).await
+}
+
+/// Aborts the turn's task if the recording is dropped (e.g. a shutdown deadline passed).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Frames a user's message so every open client shows it; it is complete on arrival.

@@ -418,8 +418,9 @@ async fn two_workers_on_postgres_run_each_task_once() {
     };
     // A database of its own: other tests' queued tasks must not be claimed here.
     let url = fresh_database(&url).await;
-    let a = Kit::start_with(Some(url.clone()), |_| {}).await;
-    let b = Kit::start_with(Some(url), |_| {}).await;
+    // One task at a time per worker: with four sessions queued, both must take part.
+    let a = Kit::start_with(Some(url.clone()), |c| c.max_parallel_tasks = 1).await;
+    let b = Kit::start_with(Some(url), |c| c.max_parallel_tasks = 1).await;
     let (pid, _) = a.coding_project("shared").await;
     let mut sessions = Vec::new();
     for _ in 0..4 {

@@ -24,7 +24,8 @@ pub use model::{FrameNotice, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tasks::{
-    ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
+    AgentSessionRow, ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome,
+    TaskStore,
 };
 
 /// Result of every store call.

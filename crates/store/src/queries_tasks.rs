@@ -15,7 +15,7 @@ macro_rules! impl_task_store {
 
             use super::*;
             use crate::tasks::{
-                ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
+                AgentSessionRow, ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
             };
             use crate::{Result, StoreError};
 
@@ -417,6 +417,47 @@ macro_rules! impl_task_store {
                             )))
                         }
                     }
+                }
+
+                async fn get_agent_session(&self, session: &SessionId, agent: &str) -> Result<Option<AgentSessionRow>> {
+                    let row = sqlx::query("SELECT * FROM agent_sessions WHERE session_id = $1 AND agent = $2")
+                        .bind(session.as_str())
+                        .bind(agent)
+                        .fetch_optional(self.reader())
+                        .await?;
+                    row.map(|r| {
+                        Ok(AgentSessionRow {
+                            session_id: SessionId(r.try_get("session_id")?),
+                            agent: r.try_get("agent")?,
+                            backend: r.try_get("backend")?,
+                            agent_session_id: r.try_get("agent_session_id")?,
+                            status: r.try_get("status")?,
+                            config_hash: r.try_get("config_hash")?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn put_agent_session(&self, a: &AgentSessionRow) -> Result<()> {
+                    let now = Utc::now();
+                    sqlx::query(
+                        "INSERT INTO agent_sessions (session_id, agent, backend, agent_session_id, status, config_hash, \
+                         last_active_at, created_at) SELECT $1, $2, $3, $4, $5, $6, $7, $7 \
+                         WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1) \
+                         ON CONFLICT (session_id, agent) DO UPDATE SET backend = excluded.backend, \
+                         agent_session_id = excluded.agent_session_id, status = excluded.status, \
+                         config_hash = excluded.config_hash, last_active_at = excluded.last_active_at",
+                    )
+                    .bind(a.session_id.as_str())
+                    .bind(&a.agent)
+                    .bind(&a.backend)
+                    .bind(&a.agent_session_id)
+                    .bind(&a.status)
+                    .bind(&a.config_hash)
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
                 }
 
                 async fn expire_permissions(&self) -> Result<u64> {

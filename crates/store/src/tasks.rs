@@ -142,4 +142,26 @@ pub trait TaskStore: Send + Sync {
     ) -> Result<PermissionRequest>;
     /// Closes requests nobody can answer any more (their agent is gone after a restart).
     async fn expire_permissions(&self) -> Result<u64>;
+
+    /// The agent session kept for (session, agent), if any.
+    async fn get_agent_session(
+        &self,
+        session: &SessionId,
+        agent: &str,
+    ) -> Result<Option<AgentSessionRow>>;
+    /// Inserts or replaces the row for (session, agent).
+    async fn put_agent_session(&self, row: &AgentSessionRow) -> Result<()>;
+}
+
+/// An external agent's session, kept so the next turn (even after a restart) can resume it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSessionRow {
+    pub session_id: SessionId,
+    pub agent: String,
+    /// `acp_warm` or `opencode_server`.
+    pub backend: String,
+    pub agent_session_id: String,
+    /// `idle`, `active`, `crashed` or `closed`.
+    pub status: String,
+    pub config_hash: String,
 }

@@ -33,7 +33,43 @@ pub async fn project_head(project: &Path) -> Result<String, WorkspaceError> {
         .ok_or_else(|| WorkspaceError::NoCommits(project.to_owned()))
 }
 
-/// Creates the worktree of `session_id` from the project's HEAD.
+/// One lock per repository: `git worktree add` takes repository-wide locks, so creations in one process
+/// are serialised (other processes are covered by retrying git's lock errors).
+fn repo_lock(project: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<
+            std::collections::HashMap<PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::OnceLock::new();
+    let locks = LOCKS.get_or_init(Default::default);
+    match locks.lock() {
+        Ok(mut map) => map.entry(project.to_path_buf()).or_default().clone(),
+        Err(_) => std::sync::Arc::default(),
+    }
+}
+
+fn is_lock_contention(e: &WorkspaceError) -> bool {
+    matches!(e, WorkspaceError::Git { stderr, .. }
+        if stderr.contains(".lock") || stderr.contains("File exists") || stderr.contains("cannot lock ref"))
+}
+
+/// Runs a git command, retrying while another process holds the repository's locks.
+async fn run_retrying(git: &Git, args: &[&str]) -> Result<String, WorkspaceError> {
+    let mut delay = std::time::Duration::from_millis(50);
+    for _ in 0..6 {
+        match git.run(args).await {
+            Err(e) if is_lock_contention(&e) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    git.run(args).await
+}
+
+/// Creates the worktree of `session_id` from the project's HEAD. A session branch left behind (a crash
+/// between creating it and recording the worktree) is reused rather than refused.
 pub async fn create_worktree(
     project: &Path,
     worktrees_dir: &Path,
@@ -51,21 +87,55 @@ pub async fn create_worktree(
     let path = worktrees_dir.join(session_id);
     let branch = format!("boocode/{session_id}");
     let git = Git::new(project);
-    // A leftover from a crash between `worktree add` and recording it: start clean.
+    let lock = repo_lock(project);
+    let _held = lock.lock().await;
     if path.exists() {
-        remove_worktree(project, &path, &branch).await?;
+        let _ = std::fs::remove_dir_all(&path);
     }
-    let _ = git.run(&["worktree", "prune"]).await;
+    let _ = run_retrying(&git, &["worktree", "prune"]).await;
     let target = path.to_string_lossy().into_owned();
-    git.run(&[
-        "worktree", "add", "--quiet", "-b", &branch, "--", &target, &head,
-    ])
-    .await?;
-    Ok(Worktree {
-        path,
-        branch,
-        base_commit: head,
-    })
+    let existing = git
+        .run(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ])
+        .await
+        .ok();
+    match existing.filter(|sha| !sha.is_empty()) {
+        Some(_) => {
+            // Reuse the leftover branch; its fork point from HEAD is the base of its diff.
+            run_retrying(
+                &git,
+                &["worktree", "add", "--quiet", "--", &target, &branch],
+            )
+            .await?;
+            let base = git
+                .run(&["merge-base", &head, &branch])
+                .await
+                .unwrap_or_else(|_| head.clone());
+            Ok(Worktree {
+                path,
+                branch,
+                base_commit: base,
+            })
+        }
+        None => {
+            run_retrying(
+                &git,
+                &[
+                    "worktree", "add", "--quiet", "-b", &branch, "--", &target, &head,
+                ],
+            )
+            .await?;
+            Ok(Worktree {
+                path,
+                branch,
+                base_commit: head,
+            })
+        }
+    }
 }
 
 /// Removes a worktree directory and its branch; a project that is gone only loses the directory.

@@ -274,3 +274,34 @@ async fn planted_programs_never_run_and_hostile_names_are_data() {
     }
     assert!(!marker.exists(), "a planted program ran");
 }
+
+#[tokio::test]
+async fn concurrent_creations_and_leftover_branches() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let wts = dir.path().join("wt");
+    let ids: Vec<String> = (0..6)
+        .map(|n| format!("01a2f000-0000-7000-8000-00000000000{n}"))
+        .collect();
+    let jobs: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (project, wts, id) = (project.clone(), wts.clone(), id.clone());
+            tokio::spawn(async move { create_worktree(&project, &wts, &id).await })
+        })
+        .collect();
+    for job in jobs {
+        job.await.unwrap().unwrap();
+    }
+    // A branch left by a crash before the worktree was recorded is reused, with its fork point as base.
+    let wt = create_worktree(&project, &wts, &ids[0]).await.unwrap();
+    std::fs::write(wt.path.join("work.txt"), "kept").unwrap();
+    commit_turn(&wt.path, "turn").await.unwrap();
+    std::fs::remove_dir_all(&wt.path).unwrap();
+    let again = create_worktree(&project, &wts, &ids[0]).await.unwrap();
+    assert_eq!(again.base_commit, git(&project, &["rev-parse", "HEAD"]));
+    assert_eq!(
+        std::fs::read_to_string(again.path.join("work.txt")).unwrap(),
+        "kept"
+    );
+}

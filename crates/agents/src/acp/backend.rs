@@ -1,6 +1,8 @@
 //! `AcpBackend`: one warm agent process per boocode session for one agent. A turn reuses the live
 //! session when its configuration hash matches; a crashed, hung or reconfigured session is replaced by a
-//! fresh one. Idle sessions are closed after `idle_timeout`; `dispose` closes all.
+//! fresh one. After a restart the agent's own session is resumed (`session/load`) when the agent supports
+//! it and the remembered session neither crashed nor changed configuration. Idle sessions are closed after
+//! `idle_timeout`; `dispose` closes all.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,22 +24,46 @@ pub fn config_hash(agent: &str, model: Option<&str>, mode: Option<&str>) -> Stri
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An agent session as remembered between turns and across restarts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedSession {
+    pub agent_session_id: String,
+    pub config_hash: String,
+    /// `idle`, `active`, `crashed` or `closed`.
+    pub status: String,
+}
+
+/// Where agent session ids are kept (the server implements it over the store); the backend never
+/// sees the database.
+#[async_trait]
+pub trait SessionMemory: Send + Sync {
+    async fn recall(&self, session_key: &str, agent: &str) -> Option<RememberedSession>;
+    async fn remember(&self, session_key: &str, agent: &str, session: &RememberedSession);
+}
+
 /// A warm ACP agent per session.
 pub struct AcpBackend {
     spec: AgentSpec,
     data_dir: PathBuf,
     sessions: Mutex<HashMap<String, Arc<Mutex<AcpSession>>>>,
     idle_timeout: Duration,
+    memory: Option<Arc<dyn SessionMemory>>,
 }
 
 impl AcpBackend {
     /// A backend for `spec`; agents' private homes live under `data_dir`.
-    pub fn new(spec: AgentSpec, data_dir: PathBuf, idle_timeout: Duration) -> Arc<Self> {
+    pub fn new(
+        spec: AgentSpec,
+        data_dir: PathBuf,
+        idle_timeout: Duration,
+        memory: Option<Arc<dyn SessionMemory>>,
+    ) -> Arc<Self> {
         let backend = Arc::new(Self {
             spec,
             data_dir,
             sessions: Mutex::default(),
             idle_timeout,
+            memory,
         });
         tokio::spawn(reap_idle(Arc::downgrade(&backend)));
         backend
@@ -48,6 +74,17 @@ impl AcpBackend {
         let session = self.sessions.lock().await.get(session_key).cloned()?;
         let s = session.lock().await;
         s.is_alive().then(|| s.pid())
+    }
+
+    async fn remember(&self, key: &str, agent_session_id: &str, hash: &str, status: &str) {
+        if let Some(memory) = &self.memory {
+            let row = RememberedSession {
+                agent_session_id: agent_session_id.to_owned(),
+                config_hash: hash.to_owned(),
+                status: status.to_owned(),
+            };
+            memory.remember(key, &self.spec.id, &row).await;
+        }
     }
 
     async fn session_for(
@@ -74,12 +111,29 @@ impl AcpBackend {
             s.shutdown().await;
         }
         let home = agent_home(&self.data_dir, &self.spec.id);
-        let (session, note) = AcpSession::start(&self.spec, &cwd, &home, hash, None).await?;
+        let remembered = match &self.memory {
+            Some(m) => m.recall(key, &self.spec.id).await,
+            None => None,
+        };
+        let resume = remembered
+            .as_ref()
+            .filter(|r| r.status != "crashed" && r.config_hash == hash);
+        if remembered.is_some() && resume.is_none() {
+            tracing::info!(agent = %self.spec.id, session = key, "the earlier agent session crashed or was configured differently; starting fresh");
+        }
+        let resume_id = resume.map(|r| r.agent_session_id.as_str());
+        let (session, note) =
+            AcpSession::start(&self.spec, &cwd, &home, hash.clone(), resume_id).await?;
         if let Some(note) = note {
+            tracing::info!(agent = %self.spec.id, session = key, "{note}");
             ctx.emit(boocode_protocol::AgentEvent::Text {
                 content: format!("({note})\n\n"),
             });
+        } else if resume.is_some() {
+            tracing::info!(agent = %self.spec.id, session = key, "resumed the agent session after a restart");
         }
+        self.remember(key, &session.agent_session_id, &hash, "active")
+            .await;
         let session = Arc::new(Mutex::new(session));
         self.sessions
             .lock()
@@ -111,9 +165,16 @@ impl AgentBackend for AcpBackend {
             .map(|m| m.content.clone())
             .unwrap_or_default();
         let outcome = session.prompt(&text, ctx).await;
-        if !session.is_alive() {
+        let alive = session.is_alive();
+        let (id, hash) = (
+            session.agent_session_id.clone(),
+            session.config_hash.clone(),
+        );
+        if !alive {
             session.shutdown().await;
         }
+        self.remember(&key, &id, &hash, if alive { "idle" } else { "crashed" })
+            .await;
         outcome
     }
 

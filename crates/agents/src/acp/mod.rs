@@ -8,5 +8,5 @@ pub mod rpc;
 mod session;
 pub mod translate;
 
-pub use backend::{AcpBackend, config_hash};
+pub use backend::{AcpBackend, RememberedSession, SessionMemory, config_hash};
 pub use process::AgentSpec;

@@ -32,7 +32,9 @@ pub enum RpcError {
     Closed,
 }
 
-/// Something the agent sent us that is not a response.
+/// What the agent sent, in arrival order. Responses travel in the same queue as notifications so a
+/// request never completes before the updates the agent sent ahead of its answer were handled; the
+/// consumer completes them with `RpcConnection::complete` (and `fail_all` on `Closed`).
 #[derive(Debug, Clone)]
 pub enum Incoming {
     Notification {
@@ -44,6 +46,11 @@ pub enum Incoming {
         method: String,
         params: Value,
     },
+    Response {
+        key: u64,
+        result: Result<Value, RpcError>,
+    },
+    Closed,
 }
 
 type Pending = Arc<Mutex<HashMap<u64, (String, oneshot::Sender<Result<Value, RpcError>>)>>>;
@@ -139,6 +146,18 @@ impl RpcConnection {
         self.input_closed.cancel();
     }
 
+    /// Completes the request `key` (called by the consumer, in arrival order).
+    pub fn complete(&self, key: u64, result: Result<Value, RpcError>) {
+        if let Some((_, waiter)) = self.pending.lock().ok().and_then(|mut p| p.remove(&key)) {
+            let _ = waiter.send(result);
+        }
+    }
+
+    /// Fails every outstanding request (the agent's stdout closed).
+    pub fn fail_all(&self) {
+        fail_pending(&self.pending);
+    }
+
     /// Whether the connection is gone.
     pub fn is_closed(&self) -> bool {
         self.closed.is_cancelled()
@@ -200,6 +219,13 @@ async fn read_loop(
         route(msg, &tx, &pending, &label);
     }
     closed.cancel();
+    // Queued behind everything read so far; with no consumer left, fail the waiters here.
+    if tx.send(Incoming::Closed).is_err() {
+        fail_pending(&pending);
+    }
+}
+
+fn fail_pending(pending: &Pending) {
     if let Ok(mut pending) = pending.lock() {
         for (_, (_, waiter)) in pending.drain() {
             let _ = waiter.send(Err(RpcError::Closed));
@@ -224,8 +250,11 @@ fn route(msg: Value, tx: &mpsc::UnboundedSender<Incoming>, pending: &Pending, la
                 tracing::warn!(agent = %label, %id, "response to an id we never sent; ignored");
                 return;
             };
-            let waiter = pending.lock().ok().and_then(|mut p| p.remove(&key));
-            let Some((method, waiter)) = waiter else {
+            let method = pending
+                .lock()
+                .ok()
+                .and_then(|p| p.get(&key).map(|(m, _)| m.clone()));
+            let Some(method) = method else {
                 tracing::warn!(agent = %label, %id, "response to an unknown request; ignored");
                 return;
             };
@@ -241,7 +270,7 @@ fn route(msg: Value, tx: &mpsc::UnboundedSender<Incoming>, pending: &Pending, la
                 }),
                 None => Ok(msg.get("result").cloned().unwrap_or(Value::Null)),
             };
-            let _ = waiter.send(result);
+            let _ = tx.send(Incoming::Response { key, result });
         }
         (None, None) => {
             tracing::warn!(agent = %label, "agent sent JSON that is not JSON-RPC; ignored")
@@ -261,7 +290,21 @@ mod tests {
     async fn requests_responses_and_garbage() {
         let (client_out, agent_in) = tokio::io::duplex(4096);
         let (agent_out, client_in) = tokio::io::duplex(4096);
-        let (conn, mut incoming) = RpcConnection::start(client_out, client_in, "test");
+        let (conn, mut raw) = RpcConnection::start(client_out, client_in, "test");
+        // The consumer completes responses in arrival order and passes the rest on.
+        let (fwd, mut incoming) = mpsc::unbounded_channel();
+        let consumer = conn.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = raw.recv().await {
+                match msg {
+                    Incoming::Response { key, result } => consumer.complete(key, result),
+                    Incoming::Closed => consumer.fail_all(),
+                    other => {
+                        let _ = fwd.send(other);
+                    }
+                }
+            }
+        });
         // A tiny scripted peer: answers request 1, sends garbage, a notification and a request.
         tokio::spawn(async move {
             let mut lines = BufReader::new(agent_in).lines();

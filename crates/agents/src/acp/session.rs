@@ -322,6 +322,8 @@ async fn dispatch(
             Incoming::Notification { method, .. } => {
                 tracing::debug!(%method, "agent notification ignored")
             }
+            Incoming::Response { key, result } => conn.complete(key, result),
+            Incoming::Closed => conn.fail_all(),
             Incoming::Request { id, method, params } => {
                 let conn = conn.clone();
                 let root = root.clone();
