@@ -140,6 +140,32 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
                     }
                 }
             }
+            "terminal" | "terminal_kill" => {
+                let (limit, command) = match arg.split_once('|') {
+                    Some((l, c)) => (l.trim().parse::<u64>().ok(), c.to_owned()),
+                    None => (None, arg.clone()),
+                };
+                let mut params = json!({"sessionId": session, "command": "sh", "args": ["-c", command], "env": [{"name": "FROM_AGENT", "value": "yes"}]});
+                if let Some(limit) = limit {
+                    params["outputByteLimit"] = json!(limit);
+                }
+                let created = agent.request("terminal/create", params).await;
+                let Some(tid) = created.pointer("/result/terminalId").and_then(Value::as_str).map(str::to_owned) else {
+                    agent.say(&session, &format!("terminal failed: {created}"));
+                    continue;
+                };
+                if name == "terminal_kill" {
+                    agent.request("terminal/kill", json!({"sessionId": session, "terminalId": tid})).await;
+                }
+                let exit = agent.request("terminal/wait_for_exit", json!({"sessionId": session, "terminalId": tid})).await;
+                let out = agent.request("terminal/output", json!({"sessionId": session, "terminalId": tid})).await;
+                agent.request("terminal/release", json!({"sessionId": session, "terminalId": tid})).await;
+                let code = exit.pointer("/result/exitCode").cloned().unwrap_or(Value::Null);
+                let signal = exit.pointer("/result/signal").cloned().unwrap_or(Value::Null);
+                let output = out.pointer("/result/output").and_then(Value::as_str).unwrap_or("");
+                let truncated = out.pointer("/result/truncated").and_then(Value::as_bool).unwrap_or(false);
+                agent.say(&session, &format!("terminal exit {code} signal {signal} truncated {truncated}: {output}"));
+            }
             "commands" => agent.update(&session, json!({"sessionUpdate": "available_commands_update",
                 "availableCommands": [{"name": "review", "description": "Review the changes", "input": {"hint": "path"}}]})),
             "plan" => agent.update(&session, json!({"sessionUpdate": "plan",

@@ -378,3 +378,32 @@ async fn secrets_never_reach_the_agent() {
     );
     f.backend.dispose().await;
 }
+
+#[tokio::test]
+async fn terminals_run_in_the_worktree_with_limits() {
+    let f = Fixture::new(&[]);
+    let (outcome, events) = f
+        .turn("[[terminal:pwd; echo $FROM_AGENT; echo token=${BOOCODE_TOKEN:-none}; exit 3]]")
+        .await;
+    assert_eq!(outcome, Ok(TurnOutcome::Completed));
+    let t = text(&events);
+    let wt = f.worktree().canonicalize().unwrap();
+    assert!(
+        t.contains("terminal exit 3") && t.contains(&wt.display().to_string()),
+        "{t}"
+    );
+    assert!(t.contains("\nyes\n") && t.contains("token=none"), "{t}");
+    let (_, events) = f.turn("[[terminal:10|seq 1 1000]]").await;
+    let t = text(&events);
+    assert!(
+        t.contains("truncated true: ") && t.trim_end().ends_with("1000"),
+        "{t}"
+    );
+    let (_, events) = f.turn("[[terminal_kill:sleep 30]]").await;
+    assert!(
+        text(&events).contains("signal \"signal 9\""),
+        "{}",
+        text(&events)
+    );
+    f.backend.dispose().await;
+}

@@ -6,6 +6,7 @@ mod backend;
 pub mod process;
 pub mod rpc;
 mod session;
+mod terminal;
 pub mod translate;
 
 pub use backend::{AcpBackend, RememberedSession, SessionMemory, config_hash};

@@ -49,7 +49,7 @@ pub struct AgentProcess {
 }
 
 /// Variables an agent may inherit; everything else (boocode's token, database URL…) is withheld.
-const INHERITED: &[&str] = &[
+pub(crate) const INHERITED: &[&str] = &[
     "PATH",
     "LANG",
     "LC_ALL",
@@ -196,7 +196,7 @@ impl AgentProcess {
 
 /// Signals the process group `pid` leads (spawned with `process_group(0)`, so pgid == pid).
 #[allow(unsafe_code)]
-fn signal_group(pid: u32, signal: i32) {
+pub(crate) fn signal_group(pid: u32, signal: i32) {
     let Ok(pgid) = i32::try_from(pid) else { return };
     if pgid > 1 {
         // SAFETY: killpg takes plain integers and has no memory-safety preconditions.

@@ -14,6 +14,7 @@ use super::process::{AgentProcess, AgentSpec};
 use super::rpc::{
     INTERNAL_ERROR, INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcConnection, RpcError,
 };
+use super::terminal::Terminals;
 use super::translate::Translator;
 use crate::backend::{
     AgentError, PermissionAnswer, PermissionAsk, PermissionChoice, TurnContext, TurnOutcome,
@@ -45,6 +46,7 @@ pub struct AcpSession {
     /// Set once the process died or hung: never reused.
     pub broken: bool,
     current: Current,
+    terminals: Terminals,
 }
 
 fn agent_error(label: &str, what: &str, detail: String) -> AgentError {
@@ -64,15 +66,22 @@ impl AcpSession {
             AgentProcess::spawn(spec, cwd, home).map_err(|e| AgentError::Backend(e.to_string()))?;
         let conn = process.conn.clone();
         let current: Current = Arc::default();
-        tokio::spawn(dispatch(
-            incoming,
-            conn.clone(),
-            current.clone(),
-            cwd.to_path_buf(),
-        ));
+        let terminals = Terminals::default();
+        // Terminals get the agent's own filtered environment, never boocode's.
+        let mut env: Vec<(String, String)> = super::process::INHERITED
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+            .collect();
+        env.push(("HOME".into(), home.to_string_lossy().into_owned()));
+        let handlers = Handlers {
+            root: cwd.to_path_buf(),
+            terminals: terminals.clone(),
+            env: Arc::new(env),
+        };
+        tokio::spawn(dispatch(incoming, conn.clone(), current.clone(), handlers));
         let init = json!({
             "protocolVersion": PROTOCOL_VERSION,
-            "clientCapabilities": {"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false},
+            "clientCapabilities": {"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": true},
             "clientInfo": {"name": "boocode", "title": "boocode", "version": env!("CARGO_PKG_VERSION")},
         });
         let label = spec.label.clone();
@@ -191,6 +200,7 @@ impl AcpSession {
             last_used: Instant::now(),
             broken: false,
             current,
+            terminals,
         };
         Ok((session, note))
     }
@@ -294,6 +304,7 @@ impl AcpSession {
 
     /// Stops the agent process.
     pub async fn shutdown(&mut self) {
+        self.terminals.kill_all();
         if let Some(process) = self.process.take() {
             process.shutdown().await;
         }
@@ -301,11 +312,19 @@ impl AcpSession {
 }
 
 /// Answers the agent's requests and routes its updates, one message at a time, never waiting.
+/// What the agent's requests are answered with.
+#[derive(Clone)]
+struct Handlers {
+    root: PathBuf,
+    terminals: Terminals,
+    env: Arc<Vec<(String, String)>>,
+}
+
 async fn dispatch(
     mut incoming: UnboundedReceiver<Incoming>,
     conn: RpcConnection,
     current: Current,
-    root: PathBuf,
+    handlers: Handlers,
 ) {
     while let Some(msg) = incoming.recv().await {
         match msg {
@@ -326,13 +345,13 @@ async fn dispatch(
             Incoming::Closed => conn.fail_all(),
             Incoming::Request { id, method, params } => {
                 let conn = conn.clone();
-                let root = root.clone();
+                let handlers = handlers.clone();
                 let ctx = current
                     .lock()
                     .ok()
                     .and_then(|c| c.as_ref().map(|t| t.ctx.clone()));
                 tokio::spawn(async move {
-                    let answer = handle_request(&method, params, &root, ctx).await;
+                    let answer = handle_request(&method, params, &handlers, ctx).await;
                     conn.respond(id, answer);
                 });
             }
@@ -343,9 +362,11 @@ async fn dispatch(
 async fn handle_request(
     method: &str,
     params: Value,
-    root: &Path,
+    handlers: &Handlers,
     ctx: Option<TurnContext>,
 ) -> Result<Value, (i64, String)> {
+    let root = handlers.root.as_path();
+    let terminals = &handlers.terminals;
     let path = || {
         params
             .get("path")
@@ -441,6 +462,11 @@ async fn handle_request(
                 PermissionAnswer::Cancelled => json!({"outcome": {"outcome": "cancelled"}}),
             })
         }
+        "terminal/create" => terminals.create(&params, root, &handlers.env).await,
+        "terminal/output" => terminals.output(&params),
+        "terminal/wait_for_exit" => terminals.wait_for_exit(&params).await,
+        "terminal/kill" => terminals.kill(&params),
+        "terminal/release" => terminals.release(&params),
         other => Err((METHOD_NOT_FOUND, format!("method not found: {other}"))),
     }
 }
