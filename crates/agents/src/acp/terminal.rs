@@ -50,6 +50,8 @@ pub struct Terminals {
 }
 
 type Answer = Result<Value, (i64, String)>;
+/// A terminal's output buffer, exit watch and process id.
+type Handle = (Arc<Mutex<Output>>, watch::Receiver<Option<Value>>, u32);
 
 fn id_of(params: &Value) -> Result<String, (i64, String)> {
     params
@@ -60,10 +62,7 @@ fn id_of(params: &Value) -> Result<String, (i64, String)> {
 }
 
 impl Terminals {
-    fn get(
-        &self,
-        id: &str,
-    ) -> Result<(Arc<Mutex<Output>>, watch::Receiver<Option<Value>>, u32), (i64, String)> {
+    fn get(&self, id: &str) -> Result<Handle, (i64, String)> {
         let map = self
             .inner
             .lock()
