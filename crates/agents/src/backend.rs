@@ -21,6 +21,8 @@ pub struct TurnInput {
     pub session_key: Option<String>,
     /// The agent mode the task asked for, if any.
     pub mode_id: Option<String>,
+    /// The thinking level the task asked for, if any (an agent's `thought_level` option).
+    pub thinking: Option<String>,
 }
 
 impl TurnInput {
@@ -34,6 +36,7 @@ impl TurnInput {
             max_steps: 0,
             session_key: None,
             mode_id: None,
+            thinking: None,
         }
     }
 }

@@ -28,6 +28,7 @@ async fn run(
         max_steps,
         session_key: None,
         mode_id: None,
+        thinking: None,
     };
     let outcome = backend.prompt(input, &ctx).await.unwrap();
     drop(ctx);

@@ -23,6 +23,17 @@ struct Agent {
     waiters: Waiters,
     next_id: Arc<AtomicU64>,
     cancelled: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+    /// Per session: model, effort, mode.
+    config: Arc<Mutex<HashMap<String, [String; 3]>>>,
+}
+
+fn config_options(c: &[String; 3]) -> Value {
+    json!([
+        {"id": "model", "name": "Model", "category": "model", "type": "select", "currentValue": c[0],
+         "options": [{"value": "fake-a", "name": "Fake A"}, {"group": "more", "name": "More", "options": [{"value": "fake-b", "name": "Fake B"}]}]},
+        {"id": "effort", "name": "Effort", "category": "thought_level", "type": "select", "currentValue": c[1],
+         "options": [{"value": "low", "name": "Low"}, {"value": "high", "name": "High"}]}
+    ])
 }
 
 impl Agent {
@@ -100,6 +111,10 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
             "say" => agent.say(&session, &arg),
             "think" => agent.update(&session, json!({"sessionUpdate": "agent_thought_chunk", "content": {"type": "text", "text": arg}})),
             "pid" => agent.say(&session, &format!("pid {} session {session}", std::process::id())),
+            "config" => {
+                let c = agent.config.lock().ok().and_then(|c| c.get(&session).cloned()).unwrap_or_default();
+                agent.say(&session, &format!("model={} effort={} mode={}", c[0], c[1], c[2]));
+            }
             "write" | "permission" => {
                 let (path, content) = arg.split_once(' ').unwrap_or((arg.as_str(), ""));
                 agent.update(&session, json!({"sessionUpdate": "tool_call", "toolCallId": call_id, "title": format!("Write {path}"),
@@ -220,6 +235,7 @@ async fn main() {
         waiters: Arc::default(),
         next_id: Arc::new(AtomicU64::new(1)),
         cancelled: Arc::default(),
+        config: Arc::default(),
     };
     let sessions = AtomicU64::new(0);
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -279,7 +295,13 @@ async fn main() {
             }
             "session/new" => {
                 let n = sessions.fetch_add(1, Ordering::Relaxed);
-                agent.respond(&id, json!({"sessionId": format!("fake-{}-{n}", std::process::id()),
+                let sid = format!("fake-{}-{n}", std::process::id());
+                let c = ["fake-a".to_owned(), "low".to_owned(), "default".to_owned()];
+                let options = config_options(&c);
+                if let Ok(mut all) = agent.config.lock() {
+                    all.insert(sid.clone(), c);
+                }
+                agent.respond(&id, json!({"sessionId": sid, "configOptions": options,
                     "modes": {"currentModeId": "default", "availableModes": [{"id": "default", "name": "Default"}, {"id": "plan", "name": "Plan"}]}}));
             }
             "session/load" => {
@@ -288,7 +310,35 @@ async fn main() {
                 agent.say(&session, "(replayed) ");
                 agent.respond(&id, json!({}));
             }
-            "session/set_mode" | "session/set_config_option" => agent.respond(&id, json!({})),
+            "session/set_mode" | "session/set_config_option" => {
+                let session = params["sessionId"].as_str().unwrap_or_default().to_owned();
+                let mut all = agent.config.lock().unwrap_or_else(|e| e.into_inner());
+                let c = all
+                    .entry(session)
+                    .or_insert_with(|| ["fake-a".into(), "low".into(), "default".into()]);
+                match (method.as_str(), params["configId"].as_str()) {
+                    ("session/set_mode", _) => {
+                        c[2] = params["modeId"].as_str().unwrap_or_default().to_owned()
+                    }
+                    (_, Some("model")) => {
+                        c[0] = params["value"].as_str().unwrap_or_default().to_owned()
+                    }
+                    (_, Some("effort")) => {
+                        c[1] = params["value"].as_str().unwrap_or_default().to_owned()
+                    }
+                    _ => {}
+                }
+                let options = config_options(c);
+                drop(all);
+                agent.respond(
+                    &id,
+                    if method == "session/set_mode" {
+                        json!({})
+                    } else {
+                        json!({"configOptions": options})
+                    },
+                );
+            }
             "session/prompt" => {
                 let session = params["sessionId"].as_str().unwrap_or_default().to_owned();
                 let text: String = params["prompt"]

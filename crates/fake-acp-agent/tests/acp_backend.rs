@@ -62,6 +62,7 @@ impl Fixture {
             max_steps: 0,
             session_key: Some("s1".into()),
             mode_id: None,
+            thinking: None,
         }
     }
 
@@ -92,6 +93,39 @@ impl Fixture {
         }
         (outcome, events)
     }
+}
+
+#[tokio::test]
+async fn model_mode_and_thinking_follow_the_task() {
+    let f = Fixture::new(&[]);
+    let run = |model: &str, mode: Option<&str>, thinking: Option<&str>| {
+        let mut input = f.input("[[config]]");
+        input.model = model.into();
+        input.mode_id = mode.map(Into::into);
+        input.thinking = thinking.map(Into::into);
+        input
+    };
+    let turn = |input: TurnInput| async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let ctx = TurnContext::new(tx, CancellationToken::new());
+        f.backend.prompt(input, &ctx).await.unwrap();
+        drop(ctx);
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            events.push(e);
+        }
+        text(&events)
+    };
+    // Values the agent offers are applied (a grouped option included); others keep its default.
+    assert_eq!(
+        turn(run("fake-b", Some("plan"), Some("high"))).await,
+        "model=fake-b effort=high mode=plan"
+    );
+    assert_eq!(
+        turn(run("not-offered", None, Some("extreme"))).await,
+        "model=fake-a effort=low mode=default"
+    );
+    f.backend.dispose().await;
 }
 
 fn text(events: &[AgentEvent]) -> String {

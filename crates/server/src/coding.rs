@@ -201,6 +201,7 @@ pub async fn run_coding_turn(
         max_steps: deps.max_steps,
         session_key: Some(session.id.to_string()),
         mode_id: task.mode_id.clone(),
+        thinking: task.thinking_option_id.clone(),
     };
     let summary = record_turn(run, backend.clone(), input).await;
     // Whatever the turn wrote is kept and offered for review, even when it failed or was stopped.

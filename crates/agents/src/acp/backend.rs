@@ -156,7 +156,13 @@ impl AgentBackend for AcpBackend {
             .unwrap_or_else(|| "default".into());
         let session = self.session_for(&key, &input, ctx).await?;
         let mut session = session.lock().await;
-        session.apply_mode(input.mode_id.as_deref()).await?;
+        session
+            .apply_config(
+                Some(&input.model),
+                input.mode_id.as_deref(),
+                input.thinking.as_deref(),
+            )
+            .await?;
         let text = input
             .history
             .iter()

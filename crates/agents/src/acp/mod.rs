@@ -3,6 +3,7 @@
 //! waits on a handler, lenient parsing); message shapes follow the v1 schema.
 
 mod backend;
+pub mod config;
 pub mod process;
 pub mod rpc;
 mod session;

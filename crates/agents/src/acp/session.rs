@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use super::config::SessionConfig;
 use super::process::{AgentProcess, AgentSpec};
 use super::rpc::{
     INTERNAL_ERROR, INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcConnection, RpcError,
@@ -41,7 +42,8 @@ pub struct AcpSession {
     pub agent_session_id: String,
     pub config_hash: String,
     pub cwd: PathBuf,
-    pub mode: Option<String>,
+    /// What the agent lets us choose, as it last said.
+    pub config: SessionConfig,
     pub last_used: Instant,
     /// Set once the process died or hung: never reused.
     pub broken: bool,
@@ -132,7 +134,16 @@ impl AcpSession {
                     )
                     .await
                 {
-                    Ok(_) => Ok(json!({"sessionId": id})),
+                    // session/load answers without the id; keep its modes and config options.
+                    Ok(loaded) => {
+                        let mut merged = if loaded.is_object() {
+                            loaded
+                        } else {
+                            json!({})
+                        };
+                        merged["sessionId"] = json!(id);
+                        Ok(merged)
+                    }
                     Err(e) => {
                         note = Some(format!(
                             "{label} could not load its earlier session ({e}); started a fresh one"
@@ -185,10 +196,7 @@ impl AcpSession {
                 opened.to_string(),
             ));
         };
-        let mode = opened
-            .pointer("/modes/currentModeId")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let config = SessionConfig::from_session(&opened);
         let session = Self {
             process: Some(process),
             conn,
@@ -196,7 +204,7 @@ impl AcpSession {
             agent_session_id,
             config_hash,
             cwd: cwd.to_path_buf(),
-            mode,
+            config,
             last_used: Instant::now(),
             broken: false,
             current,
@@ -215,19 +223,76 @@ impl AcpSession {
         !self.broken && !self.conn.is_closed()
     }
 
-    /// Switches the agent's mode when the task asks for another one.
-    pub async fn apply_mode(&mut self, mode: Option<&str>) -> Result<(), AgentError> {
-        let Some(mode) = mode.filter(|m| Some(*m) != self.mode.as_deref()) else {
-            return Ok(());
-        };
+    async fn set(&self, method: &str, params: Value, what: &str) -> Result<Value, AgentError> {
         self.conn
-            .request(
-                "session/set_mode",
-                json!({"sessionId": self.agent_session_id, "modeId": mode}),
-            )
+            .request(method, params)
             .await
-            .map_err(|e| agent_error(&self.label, "refused the mode", e.to_string()))?;
-        self.mode = Some(mode.to_owned());
+            .map_err(|e| agent_error(&self.label, &format!("refused the {what}"), e.to_string()))
+    }
+
+    /// Applies the task's model, mode and thinking level, each through the richest mechanism the agent
+    /// offers, and only when the agent offers that value (anything else keeps the agent's default).
+    pub async fn apply_config(
+        &mut self,
+        model: Option<&str>,
+        mode: Option<&str>,
+        thinking: Option<&str>,
+    ) -> Result<(), AgentError> {
+        let sid = self.agent_session_id.clone();
+        for (category, value) in [
+            ("model", model),
+            ("mode", mode),
+            ("thought_level", thinking),
+        ] {
+            let Some(value) = value.filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if let Some(option) = self.config.option_for(category, value).cloned() {
+                if option.current != value {
+                    let answer = self
+                        .set(
+                            "session/set_config_option",
+                            json!({"sessionId": sid, "configId": option.id, "value": value}),
+                            category,
+                        )
+                        .await?;
+                    match answer.get("configOptions") {
+                        Some(options) => {
+                            self.config.options = super::config::parse_options(options)
+                        }
+                        None => {
+                            if let Some(o) =
+                                self.config.options.iter_mut().find(|o| o.id == option.id)
+                            {
+                                o.current = value.to_owned();
+                            }
+                        }
+                    }
+                }
+            } else if category == "mode" && self.config.modes.iter().any(|m| m == value) {
+                if self.config.current_mode.as_deref() != Some(value) {
+                    self.set(
+                        "session/set_mode",
+                        json!({"sessionId": sid, "modeId": value}),
+                        "mode",
+                    )
+                    .await?;
+                    self.config.current_mode = Some(value.to_owned());
+                }
+            } else if category == "model" && self.config.legacy_models.iter().any(|m| m == value) {
+                if self.config.current_model.as_deref() != Some(value) {
+                    self.set(
+                        "session/set_model",
+                        json!({"sessionId": sid, "modelId": value}),
+                        "model",
+                    )
+                    .await?;
+                    self.config.current_model = Some(value.to_owned());
+                }
+            } else {
+                tracing::debug!(agent = %self.label, category, value, "the agent does not offer this value; keeping its default");
+            }
+        }
         Ok(())
     }
 
