@@ -22,6 +22,21 @@ enum Command {
     Serve(ServeArgs),
     /// Create or upgrade the database, then exit.
     Migrate(CommonArgs),
+    /// Inspect the agent providers.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+}
+
+#[derive(Subcommand)]
+enum AgentsCommand {
+    /// Probe every provider: installed?, version, models, modes, commands.
+    Probe {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Print the snapshot as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -76,6 +91,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Migrate(args) => migrate(args).await,
+            Command::Agents(AgentsCommand::Probe { common, json }) => probe(common, json).await,
         }
     })
 }
@@ -90,6 +106,46 @@ fn overrides(common: CommonArgs) -> boocode_server::ConfigOverrides {
         token: std::env::var("BOOCODE_TOKEN").ok(),
         ..Default::default()
     }
+}
+
+async fn probe(args: CommonArgs, json: bool) -> anyhow::Result<()> {
+    let config = boocode_server::Config::resolve(overrides(args))?;
+    let snapshot = boocode_server::probe_providers(&config).await?;
+    let mut out = String::new();
+    if json {
+        out = serde_json::to_string_pretty(&snapshot)?;
+    } else {
+        if let Some(e) = &snapshot.config_error {
+            out.push_str(&format!("providers.json ignored: {e}\n"));
+        }
+        for p in &snapshot.providers {
+            let state = match (p.enabled, p.installed) {
+                (true, true) => "ready",
+                (false, true) => "disabled",
+                (_, false) => "not installed",
+            };
+            out.push_str(&format!(
+                "{:<10} {:<14} {:<22} models: {}{}\n",
+                p.id,
+                state,
+                p.version.as_deref().unwrap_or("-"),
+                if p.models.is_empty() {
+                    "-".to_owned()
+                } else {
+                    p.models.join(", ")
+                },
+                p.error
+                    .as_ref()
+                    .map(|e| format!("  ({e})"))
+                    .unwrap_or_default(),
+            ));
+        }
+    }
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", out.trim_end());
+    }
+    Ok(())
 }
 
 async fn migrate(args: CommonArgs) -> anyhow::Result<()> {

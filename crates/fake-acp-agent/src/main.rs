@@ -224,6 +224,10 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "--version") {
+        println!("fake-acp-agent {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     if let Some(ms) = std::env::var("FAKE_ACP_SLOW_START_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -303,6 +307,9 @@ async fn main() {
                 }
                 agent.respond(&id, json!({"sessionId": sid, "configOptions": options,
                     "modes": {"currentModeId": "default", "availableModes": [{"id": "default", "name": "Default"}, {"id": "plan", "name": "Plan"}]}}));
+                // Real agents announce their slash commands right after the session opens.
+                agent.update(&sid, json!({"sessionUpdate": "available_commands_update",
+                    "availableCommands": [{"name": "review", "description": "Review the changes", "input": {"hint": "path"}}]}));
             }
             "session/load" => {
                 let session = params["sessionId"].as_str().unwrap_or_default().to_owned();

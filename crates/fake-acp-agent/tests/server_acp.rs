@@ -288,6 +288,14 @@ async fn providers_snapshot_and_config() {
         (Some("acp"), Some(true), Some(true))
     );
     assert!(fake["last_probed_at"].is_string());
+    assert_eq!(fake["version"], "fake-acp-agent 0.1.0");
+    assert_eq!(
+        fake["models"],
+        json!(["fake-a", "fake-b"]),
+        "tier 2 read the agent's models"
+    );
+    assert_eq!(fake["modes"], json!(["default", "plan"]));
+    assert_eq!(fake["commands"][0]["name"], "review");
     let ghost = find("ghost");
     assert_eq!(ghost["installed"], false);
     assert!(ghost["error"].as_str().unwrap().contains("not installed"));

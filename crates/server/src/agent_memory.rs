@@ -8,6 +8,18 @@ use boocode_agents::acp::{RememberedSession, SessionMemory};
 use boocode_protocol::SessionId;
 use boocode_store::{AgentSessionRow, Store};
 
+/// Remembers nothing (probes, which never resume).
+pub struct NoMemory;
+
+#[async_trait]
+impl SessionMemory for NoMemory {
+    async fn recall(&self, _session_key: &str, _agent: &str) -> Option<RememberedSession> {
+        None
+    }
+
+    async fn remember(&self, _session_key: &str, _agent: &str, _session: &RememberedSession) {}
+}
+
 /// Agent sessions kept in the store.
 pub struct StoreMemory {
     pub store: Arc<dyn Store>,

@@ -104,6 +104,24 @@ impl RunningServer {
     }
 }
 
+/// Probes every provider (tier 1 and 2) without starting a server: `boocode agents probe`.
+pub async fn probe_providers(
+    config: &Config,
+) -> Result<boocode_protocol::ProvidersSnapshot, ServerError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut llm_config = LlmConfig::new(config.llm_url.clone());
+    llm_config.api_key = config.llm_api_key.clone();
+    let llm = LlmClient::new(llm_config)?;
+    let catalog = ModelCatalog::new(llm.clone());
+    let hub = ProviderHub::new(
+        config.data_dir.clone(),
+        Duration::from_secs(60),
+        Arc::new(NativeBackend::new(llm)),
+        Arc::new(crate::agent_memory::NoMemory),
+    );
+    Ok(hub.snapshot(true, &catalog).await)
+}
+
 /// Opens the store, recovers, and serves on `listener` until shut down.
 pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServer, ServerError> {
     let _ = rustls::crypto::ring::default_provider().install_default();

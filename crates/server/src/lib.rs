@@ -21,5 +21,5 @@ mod security;
 pub mod title;
 mod ws;
 
-pub use app::{AppState, RunningServer, ServerError, start};
+pub use app::{AppState, RunningServer, ServerError, probe_providers, start};
 pub use config::{Config, ConfigError, ConfigOverrides};

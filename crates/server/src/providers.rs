@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use boocode_agents::acp::AcpBackend;
+use boocode_agents::acp::probe::{ProbeReport, probe};
 use boocode_agents::providers::{
     ProviderKind, ProviderRegistry, probe_version, providers_path, read_file,
 };
@@ -20,7 +21,13 @@ use crate::models::ModelCatalog;
 
 const PROBE_TTL: Duration = Duration::from_secs(24 * 3600);
 
-type Probe = (Instant, DateTime<Utc>, Result<String, String>);
+/// When probed, and what tier 1 (`--version`) and tier 2 (initialize + session/new) found.
+type Probe = (
+    Instant,
+    DateTime<Utc>,
+    Result<String, String>,
+    Option<Result<ProbeReport, String>>,
+);
 /// A backend with the launch spec it was made from.
 type Backed = (ProviderKind, Arc<dyn AgentBackend>);
 
@@ -182,18 +189,32 @@ impl ProviderHub {
             if let Some(path) = &p.install_path {
                 let stale = probes
                     .get(&p.id)
-                    .is_none_or(|(at, _, _)| at.elapsed() > PROBE_TTL);
+                    .is_none_or(|(at, ..)| at.elapsed() > PROBE_TTL);
                 if force || stale {
-                    probes.insert(
-                        p.id.clone(),
-                        (Instant::now(), Utc::now(), probe_version(path).await),
-                    );
+                    let version = probe_version(path).await;
+                    // Tier 2 starts the agent: only for enabled ACP agents.
+                    let deep = match &p.kind {
+                        ProviderKind::Acp(spec) if p.enabled => {
+                            Some(probe(spec, &self.inner.data_dir).await)
+                        }
+                        _ => None,
+                    };
+                    probes.insert(p.id.clone(), (Instant::now(), Utc::now(), version, deep));
                 }
-                if let Some((_, at, result)) = probes.get(&p.id) {
+                if let Some((_, at, version, deep)) = probes.get(&p.id) {
                     info.last_probed_at = Some(*at);
-                    match result {
-                        Ok(v) => info.version = Some(v.clone()),
-                        Err(e) => info.error = Some(e.clone()),
+                    match version {
+                        Ok(v) => info.version = Some(v.clone()).filter(|v| !v.is_empty()),
+                        Err(e) => info.error = Some(format!("--version failed: {e}")),
+                    }
+                    match deep {
+                        Some(Ok(report)) => {
+                            info.models = report.models.clone();
+                            info.modes = report.modes.clone();
+                            info.commands = report.commands.clone();
+                        }
+                        Some(Err(e)) => info.error = Some(e.clone()),
+                        None => {}
                     }
                 }
             } else if let ProviderKind::Acp(spec) = &p.kind {
@@ -202,7 +223,7 @@ impl ProviderHub {
                     spec.command,
                     spec.install_hint
                         .as_ref()
-                        .map(|h| format!("; install with `{h}`"))
+                        .map(|h| format!("; {h}"))
                         .unwrap_or_default()
                 ));
             }

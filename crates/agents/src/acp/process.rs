@@ -30,7 +30,7 @@ pub struct AgentSpec {
 /// Why an agent could not be started.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SpawnError {
-    #[error("{label} is not installed (`{command}` was not found){}", hint.as_ref().map(|h| format!("; install it with `{h}`")).unwrap_or_default())]
+    #[error("{label} is not installed (`{command}` was not found){}", hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default())]
     NotInstalled {
         label: String,
         command: String,

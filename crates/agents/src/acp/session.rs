@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use boocode_protocol::{AgentCommand, AgentEvent};
+
 use super::config::SessionConfig;
 use super::process::{AgentProcess, AgentSpec};
 use super::rpc::{
@@ -49,6 +51,7 @@ pub struct AcpSession {
     pub broken: bool,
     current: Current,
     terminals: Terminals,
+    commands: KeptCommands,
 }
 
 fn agent_error(label: &str, what: &str, detail: String) -> AgentError {
@@ -75,7 +78,9 @@ impl AcpSession {
             .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
             .collect();
         env.push(("HOME".into(), home.to_string_lossy().into_owned()));
+        let commands = KeptCommands::default();
         let handlers = Handlers {
+            commands: commands.clone(),
             root: cwd.to_path_buf(),
             terminals: terminals.clone(),
             env: Arc::new(env),
@@ -209,8 +214,18 @@ impl AcpSession {
             broken: false,
             current,
             terminals,
+            commands,
         };
         Ok((session, note))
+    }
+
+    /// The slash commands the agent last announced.
+    pub fn commands(&self) -> Vec<AgentCommand> {
+        self.commands
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|(list, _)| list.clone()))
+            .unwrap_or_default()
     }
 
     /// The agent's process id.
@@ -309,6 +324,16 @@ impl AcpSession {
                 translator: Translator::default(),
             });
         }
+        // Commands announced between turns reach the UI with this one.
+        if let Ok(mut kept) = self.commands.lock()
+            && let Some((commands, framed)) = kept.as_mut()
+            && !*framed
+        {
+            *framed = true;
+            ctx.emit(AgentEvent::Commands {
+                commands: commands.clone(),
+            });
+        }
         let params =
             json!({"sessionId": self.agent_session_id, "prompt": [{"type": "text", "text": text}]});
         let request = self.conn.request("session/prompt", params);
@@ -377,12 +402,16 @@ impl AcpSession {
 }
 
 /// Answers the agent's requests and routes its updates, one message at a time, never waiting.
+/// The agent's latest slash commands, and whether a turn has framed them yet.
+type KeptCommands = Arc<Mutex<Option<(Vec<AgentCommand>, bool)>>>;
+
 /// What the agent's requests are answered with.
 #[derive(Clone)]
 struct Handlers {
     root: PathBuf,
     terminals: Terminals,
     env: Arc<Vec<(String, String)>>,
+    commands: KeptCommands,
 }
 
 async fn dispatch(
@@ -394,11 +423,31 @@ async fn dispatch(
     while let Some(msg) = incoming.recv().await {
         match msg {
             Incoming::Notification { method, params } if method == "session/update" => {
+                let update = &params["update"];
+                // The agent's commands are kept even outside a turn (agents announce them right after
+                // session/new); the next turn frames them.
+                if update.get("sessionUpdate").and_then(Value::as_str)
+                    == Some("available_commands_update")
+                {
+                    for event in Translator::default().translate(update) {
+                        if let (AgentEvent::Commands { commands }, Ok(mut kept)) =
+                            (event, handlers.commands.lock())
+                        {
+                            *kept = Some((commands, false));
+                        }
+                    }
+                }
                 let Ok(mut current) = current.lock() else {
                     continue;
                 };
                 if let Some(turn) = current.as_mut() {
-                    for event in turn.translator.translate(&params["update"]) {
+                    for event in turn.translator.translate(update) {
+                        if let (AgentEvent::Commands { .. }, Ok(mut kept)) =
+                            (&event, handlers.commands.lock())
+                            && let Some((_, framed)) = kept.as_mut()
+                        {
+                            *framed = true;
+                        }
                         turn.ctx.emit(event);
                     }
                 }
