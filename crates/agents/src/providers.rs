@@ -94,6 +94,66 @@ const BUILTINS: &[Builtin] = &[
     },
 ];
 
+/// boocode's model server, handed to the built-in agents that can use an OpenAI-compatible one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelServer {
+    /// Base URL including `/v1`.
+    pub url: String,
+    pub api_key: Option<String>,
+    pub model: String,
+}
+
+impl ModelServer {
+    /// Points qwen and opencode at this server (env and settings in their private home), unless the
+    /// user's override already sets their environment. Other agents keep their own configuration.
+    pub fn wire(&self, id: &str, spec: &mut AgentSpec, overridden_env: bool) {
+        if overridden_env {
+            return;
+        }
+        let key = self.api_key.clone().unwrap_or_else(|| "local".into());
+        match id {
+            "qwen" => {
+                spec.env.insert("OPENAI_BASE_URL".into(), self.url.clone());
+                spec.env.insert("OPENAI_API_KEY".into(), key);
+                spec.env.insert("OPENAI_MODEL".into(), self.model.clone());
+                let settings = serde_json::json!({
+                    "security": {"auth": {"selectedType": "openai"}},
+                    "model": {"name": self.model},
+                    "tools": {"approvalMode": "default"},
+                    "general": {"enableAutoUpdate": false},
+                    "ui": {"enableFollowupSuggestions": false},
+                    "privacy": {"usageStatisticsEnabled": false},
+                    "telemetry": {"enabled": false},
+                    "memory": {"enableManagedAutoMemory": false, "enableManagedAutoDream": false},
+                });
+                spec.home_files
+                    .push((".qwen/settings.json".into(), settings.to_string()));
+            }
+            "opencode" => {
+                let model = format!("boocode/{}", self.model);
+                let config = serde_json::json!({
+                    "$schema": "https://opencode.ai/config.json",
+                    "autoupdate": false, "share": "disabled",
+                    "model": model, "small_model": model,
+                    "provider": {"boocode": {
+                        "npm": "@ai-sdk/openai-compatible", "name": "boocode model server",
+                        "options": {"baseURL": self.url, "apiKey": key, "includeUsage": true},
+                        "models": {self.model.clone(): {"name": self.model, "tool_call": true, "reasoning": true,
+                            "limit": {"context": 32768, "output": 8192}}}}},
+                    "permission": {"edit": "ask", "bash": "ask", "webfetch": "deny"},
+                });
+                spec.env
+                    .insert("OPENCODE_CONFIG_CONTENT".into(), config.to_string());
+                spec.env
+                    .insert("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into());
+                spec.env
+                    .insert("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into());
+            }
+            _ => {}
+        }
+    }
+}
+
 /// `<data dir>/providers.json`.
 pub fn providers_path(data_dir: &Path) -> PathBuf {
     data_dir.join("providers.json")
@@ -129,6 +189,24 @@ pub fn read_file(path: &Path) -> Result<ProvidersFile, String> {
 }
 
 impl ProviderRegistry {
+    /// Built-ins with `file`'s overrides applied, wired to `server` where they can use it.
+    pub fn resolve_with(
+        file: &ProvidersFile,
+        file_error: Option<String>,
+        server: Option<&ModelServer>,
+    ) -> Self {
+        let mut reg = Self::resolve(file, file_error);
+        if let Some(server) = server {
+            for p in &mut reg.providers {
+                let overridden = file.providers.get(&p.id).is_some_and(|o| o.env.is_some());
+                if let ProviderKind::Acp(spec) = &mut p.kind {
+                    server.wire(&p.id, spec, overridden);
+                }
+            }
+        }
+        reg
+    }
+
     /// Built-ins with `file`'s overrides applied.
     pub fn resolve(file: &ProvidersFile, file_error: Option<String>) -> Self {
         let mut providers = vec![Provider {
@@ -150,6 +228,7 @@ impl ProviderRegistry {
                     .unwrap_or_else(|| b.args.iter().map(|a| (*a).to_owned()).collect()),
                 env: o.env.clone().unwrap_or_default(),
                 install_hint: Some(b.hint.into()),
+                home_files: Vec::new(),
             };
             let install_path = which(&spec.command);
             // Built-ins are on when installed, unless the file says otherwise.
@@ -180,6 +259,7 @@ impl ProviderRegistry {
                 args: o.args.clone().unwrap_or_default(),
                 env: o.env.clone().unwrap_or_default(),
                 install_hint: None,
+                home_files: Vec::new(),
             };
             let install_path = which(&spec.command);
             providers.push(Provider {
@@ -197,12 +277,12 @@ impl ProviderRegistry {
     }
 
     /// Loads `<data dir>/providers.json`; a broken file leaves the built-ins and reports why.
-    pub fn load(data_dir: &Path) -> Self {
+    pub fn load(data_dir: &Path, server: Option<&ModelServer>) -> Self {
         match read_file(&providers_path(data_dir)) {
-            Ok(file) => Self::resolve(&file, None),
+            Ok(file) => Self::resolve_with(&file, None, server),
             Err(e) => {
                 tracing::warn!(error = %e, "providers.json ignored");
-                Self::resolve(&ProvidersFile::default(), Some(e))
+                Self::resolve_with(&ProvidersFile::default(), Some(e), server)
             }
         }
     }
@@ -279,7 +359,7 @@ mod tests {
     fn broken_file_keeps_builtins() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(providers_path(dir.path()), "{not json").unwrap();
-        let reg = ProviderRegistry::load(dir.path());
+        let reg = ProviderRegistry::load(dir.path(), None);
         assert!(reg.file_error.as_deref().unwrap().contains("invalid"));
         assert_eq!(reg.providers.len(), 1 + BUILTINS.len());
         std::fs::write(
@@ -288,7 +368,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            ProviderRegistry::load(dir.path())
+            ProviderRegistry::load(dir.path(), None)
                 .file_error
                 .unwrap()
                 .contains("commnd")

@@ -28,6 +28,7 @@ fn spec(env: &[(&str, &str)]) -> AgentSpec {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect::<BTreeMap<_, _>>(),
         install_hint: None,
+        home_files: Vec::new(),
     }
 }
 

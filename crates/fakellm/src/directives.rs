@@ -8,6 +8,8 @@ pub struct Directives {
     pub reasoning: Option<String>,
     pub think_tags: bool,
     pub tools: Vec<(String, String)>,
+    /// `[[agent_write:PATH CONTENT]]`: write a file with whatever write tool the request offers.
+    pub agent_write: Option<(String, String)>,
     pub delay_ms: u64,
     pub first_delay_ms: u64,
     pub tokens: Option<usize>,
@@ -46,6 +48,10 @@ impl Directives {
                 "tool" => {
                     let (tool, args) = arg.trim().split_once(' ').unwrap_or((arg.trim(), "{}"));
                     d.tools.push((tool.to_owned(), args.trim().to_owned()));
+                }
+                "agent_write" => {
+                    let (path, content) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
+                    d.agent_write = Some((path.to_owned(), content.to_owned()));
                 }
                 "delay_ms" => d.delay_ms = num().unwrap_or(0),
                 "first_delay_ms" => d.first_delay_ms = num().unwrap_or(0),

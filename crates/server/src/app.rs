@@ -104,6 +104,19 @@ impl RunningServer {
     }
 }
 
+/// boocode's model server as the built-in agents that can use it are pointed at: the default model (set
+/// `--default-model` for agents to use a specific one).
+fn model_server(config: &Config) -> boocode_agents::providers::ModelServer {
+    boocode_agents::providers::ModelServer {
+        url: config.llm_url.clone(),
+        api_key: config.llm_api_key.clone(),
+        model: config
+            .default_model
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+    }
+}
+
 /// Probes every provider (tier 1 and 2) without starting a server: `boocode agents probe`.
 pub async fn probe_providers(
     config: &Config,
@@ -118,6 +131,7 @@ pub async fn probe_providers(
         Duration::from_secs(60),
         Arc::new(NativeBackend::new(llm)),
         Arc::new(crate::agent_memory::NoMemory),
+        Some(model_server(config)),
     );
     Ok(hub.snapshot(true, &catalog).await)
 }
@@ -157,6 +171,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         Arc::new(crate::agent_memory::StoreMemory {
             store: store.clone(),
         }),
+        Some(model_server(&config)),
     );
     let pool = providers.build_pool(&config.disabled_agents);
     let permissions = PermissionRelay::new(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use boocode_agents::acp::AcpBackend;
 use boocode_agents::acp::probe::{ProbeReport, probe};
 use boocode_agents::providers::{
-    ProviderKind, ProviderRegistry, probe_version, providers_path, read_file,
+    ModelServer, ProviderKind, ProviderRegistry, probe_version, providers_path, read_file,
 };
 use boocode_agents::{AgentBackend, AgentPool};
 use boocode_protocol::{PatchProvidersRequest, ProviderInfo, ProvidersFile, ProvidersSnapshot};
@@ -42,6 +42,7 @@ struct Inner {
     idle: Duration,
     native: Arc<dyn AgentBackend>,
     memory: Arc<dyn boocode_agents::acp::SessionMemory>,
+    server: Option<ModelServer>,
     registry: Mutex<ProviderRegistry>,
     backends: Mutex<HashMap<String, Backed>>,
     probes: tokio::sync::Mutex<HashMap<String, Probe>>,
@@ -55,14 +56,16 @@ impl ProviderHub {
         idle: Duration,
         native: Arc<dyn AgentBackend>,
         memory: Arc<dyn boocode_agents::acp::SessionMemory>,
+        server: Option<ModelServer>,
     ) -> Self {
-        let registry = ProviderRegistry::load(&data_dir);
+        let registry = ProviderRegistry::load(&data_dir, server.as_ref());
         Self {
             inner: Arc::new(Inner {
                 data_dir,
                 idle,
                 native,
                 memory,
+                server,
                 registry: Mutex::new(registry),
                 backends: Mutex::default(),
                 probes: tokio::sync::Mutex::default(),
@@ -289,7 +292,7 @@ impl ProviderHub {
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| ApiError::internal(format!("writing {}: {e}", path.display())))?;
-        let reloaded = ProviderRegistry::resolve(&file, None);
+        let reloaded = ProviderRegistry::resolve_with(&file, None, self.inner.server.as_ref());
         if let Ok(mut registry) = self.inner.registry.lock() {
             *registry = reloaded;
         }

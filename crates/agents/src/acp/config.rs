@@ -92,11 +92,23 @@ impl SessionConfig {
         }
     }
 
-    /// The option of `category` that offers `value`, if any.
-    pub fn option_for(&self, category: &str, value: &str) -> Option<&ConfigOption> {
-        self.options.iter().find(|o| {
-            o.category == category && (o.values.is_empty() || o.values.iter().any(|v| v == value))
-        })
+    /// The option of `category` that offers `value`, and the exact value to send: `value` itself, or a
+    /// `provider/value` the agent lists (opencode names models `boocode/<model>`).
+    pub fn option_for(&self, category: &str, value: &str) -> Option<(&ConfigOption, String)> {
+        let suffix = format!("/{value}");
+        self.options
+            .iter()
+            .filter(|o| o.category == category)
+            .find_map(|o| {
+                if o.values.is_empty() || o.values.iter().any(|v| v == value) {
+                    Some((o, value.to_owned()))
+                } else {
+                    o.values
+                        .iter()
+                        .find(|v| v.ends_with(&suffix))
+                        .map(|v| (o, v.clone()))
+                }
+            })
     }
 }
 
@@ -120,12 +132,13 @@ mod tests {
         let c = SessionConfig::from_session(&result);
         assert_eq!(c.options[0].values, ["a", "b"]);
         assert_eq!(
-            c.option_for("model", "b").map(|o| o.id.as_str()),
+            c.option_for("model", "b").map(|(o, _)| o.id.as_str()),
             Some("model")
         );
         assert!(c.option_for("model", "zzz").is_none());
         assert_eq!(
             c.option_for("thought_level", "high")
+                .map(|(o, _)| o)
                 .map(|o| o.current.as_str()),
             Some("low")
         );
@@ -134,5 +147,13 @@ mod tests {
             (2, Some("default"))
         );
         assert_eq!(c.legacy_models, ["m1"]);
+        let opencode =
+            SessionConfig::from_session(&serde_json::json!({"configOptions": [{"id": "model",
+            "category": "model", "currentValue": "opencode/big",
+            "options": [{"value": "opencode/big"}, {"value": "boocode/fake-model"}]}]}));
+        assert_eq!(
+            opencode.option_for("model", "fake-model").map(|(_, v)| v),
+            Some("boocode/fake-model".to_owned())
+        );
     }
 }

@@ -25,6 +25,8 @@ pub struct AgentSpec {
     pub env: BTreeMap<String, String>,
     /// Said when the command is missing.
     pub install_hint: Option<String>,
+    /// Files written into the agent's private home before it starts (its settings), relative paths.
+    pub home_files: Vec<(String, String)>,
 }
 
 /// Why an agent could not be started.
@@ -73,6 +75,15 @@ impl AgentProcess {
         for dir in ["", ".config", ".cache", ".local/share", ".local/state"] {
             std::fs::create_dir_all(home.join(dir))
                 .map_err(|e| failed(format!("creating {}: {e}", home.display())))?;
+        }
+        for (relative, content) in &spec.home_files {
+            let target = home.join(relative);
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| failed(format!("creating {}: {e}", dir.display())))?;
+            }
+            std::fs::write(&target, content)
+                .map_err(|e| failed(format!("writing {}: {e}", target.display())))?;
         }
         let mut cmd = Command::new(&spec.command);
         cmd.args(&spec.args)

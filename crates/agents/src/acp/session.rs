@@ -262,7 +262,12 @@ impl AcpSession {
             let Some(value) = value.filter(|v| !v.is_empty()) else {
                 continue;
             };
-            if let Some(option) = self.config.option_for(category, value).cloned() {
+            if let Some((option, value)) = self
+                .config
+                .option_for(category, value)
+                .map(|(o, v)| (o.clone(), v))
+            {
+                let value = value.as_str();
                 if option.current != value {
                     let answer = self
                         .set(
