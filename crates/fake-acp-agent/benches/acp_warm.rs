@@ -20,28 +20,36 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn first_delta_ms(kit: &Kit, pid: &str, session: &str) -> f64 {
+async fn first_delta_ms(kit: &Kit, pid: &str, session: &str, agent: &str) -> f64 {
     let mut ws = kit.ws(session, None).await;
     let started = Instant::now();
-    let task = kit.task(json!({"project_id": pid, "session_id": session, "input": "[[say:hello]]", "agent": "fake"})).await;
-    frames_until(&mut ws, |f| f["type"] == "delta" && f["content"] == "hello").await;
+    // The fake agent answers [[say:…]] itself; real agents relay fakellm's [[reply:…]].
+    let input = if agent == "fake" {
+        "[[say:hello]]"
+    } else {
+        "[[reply:hello]]"
+    };
+    let task = kit
+        .task(json!({"project_id": pid, "session_id": session, "input": input, "agent": agent}))
+        .await;
+    // The reply's first delta: not the user message's frames, which come first.
+    let started_frames = frames_until(&mut ws, |f| {
+        f["type"] == "message_started" && f["role"] == "assistant"
+    })
+    .await;
+    let reply_id = started_frames.last().unwrap()["message_id"].clone();
+    frames_until(&mut ws, |f| {
+        f["type"] == "delta" && f["message_id"] == reply_id
+    })
+    .await;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     kit.wait_task(task["id"].as_str().unwrap()).await;
     ms
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    let providers =
-        json!({"providers": {"fake": {"command": env!("CARGO_BIN_EXE_fake-acp-agent")}}})
-            .to_string();
-    let kit = Kit::start_with_files(&[("providers.json", providers)], |_| {}).await;
-    let (pid, _) = kit.coding_project("bench").await;
+async fn measure(kit: &Kit, pid: &str, agent: &str, sessions: usize) -> String {
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
-    for _ in 0..SESSIONS {
+    for _ in 0..sessions {
         let s = kit
             .ok(
                 "POST",
@@ -50,19 +58,49 @@ async fn main() {
             )
             .await;
         let sid = s["id"].as_str().unwrap().to_owned();
-        cold.push(first_delta_ms(&kit, &pid, &sid).await);
-        warm.push(first_delta_ms(&kit, &pid, &sid).await);
+        cold.push(first_delta_ms(kit, pid, &sid, agent).await);
+        warm.push(first_delta_ms(kit, pid, &sid, agent).await);
     }
     let (c50, c99) = (pct(&mut cold, 0.5), pct(&mut cold, 0.99));
     let (w50, w99) = (pct(&mut warm, 0.5), pct(&mut warm, 0.99));
-    let out = format!(
-        "{SESSIONS} sessions, each a cold then a warm turn of the fake ACP agent.\n\n\
-         | turn | POST → first delta p50 / p99 (ms) |\n|---|---|\n\
-         | cold (spawn + initialize + session/new + worktree) | {c50:.1} / {c99:.1} |\n\
-         | warm (same process and agent session) | {w50:.1} / {w99:.1} |\n\n\
-         Cold / warm ratio (p50): {:.1}×\n",
+    format!(
+        "| {agent} | {sessions} | {c50:.1} / {c99:.1} | {w50:.1} / {w99:.1} | {:.1}× |\n",
         c50 / w50
+    )
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let mut providers =
+        json!({"providers": {"fake": {"command": env!("CARGO_BIN_EXE_fake-acp-agent")}}});
+    let real = std::env::var_os("BOOCODE_AGENTS_BIN")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.join("qwen").exists());
+    if let Some(bin) = &real {
+        providers["providers"]["qwen"] = json!({"command": bin.join("qwen")});
+        providers["providers"]["opencode"] = json!({"command": bin.join("opencode")});
+    }
+    let kit = Kit::start_with_files(&[("providers.json", providers.to_string())], |c| {
+        c.default_model = Some("fake-model".into())
+    })
+    .await;
+    let (pid, _) = kit.coding_project("bench").await;
+    let mut out = String::from(
+        "Time from `POST /api/tasks` to the first delta: a session's first turn (cold) and its second (warm).\n\n\
+         | agent | sessions | cold p50 / p99 (ms) | warm p50 / p99 (ms) | cold / warm (p50) |\n|---|---|---|---|---|\n",
     );
+    out.push_str(&measure(&kit, &pid, "fake", SESSIONS).await);
+    match &real {
+        Some(_) => {
+            for agent in ["qwen", "opencode"] {
+                out.push_str(&measure(&kit, &pid, agent, 5).await);
+            }
+        }
+        None => out.push_str("\n(real agents skipped: BOOCODE_AGENTS_BIN unset; `eval \"$(scripts/install-test-agents)\"` first)\n"),
+    }
     println!("{out}");
     let target =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-acp-warm.md");
