@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex};
 use boocode_agents::{AgentBackend, TurnInput};
 use boocode_llm::{ChatMessage, LlmClient};
 use boocode_protocol::{
-    Chat, ChatId, FrameBody, Message, MessageId, MessageStatus, PostMessageRequest,
-    PostMessageResponse, Role, UpdateChatRequest,
+    Chat, ChatId, FrameBody, MessageStatus, PostMessageRequest, PostMessageResponse,
+    UpdateChatRequest,
 };
 use boocode_store::Store;
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -134,34 +133,13 @@ impl ChatService {
                 },
             );
         }
-        let now = Utc::now();
-        let user = Message {
-            id: MessageId::new(),
-            session_id: chat.session_id.clone(),
-            chat_id: chat_id.clone(),
-            role: Role::User,
-            content: req.content,
-            reasoning: String::new(),
-            status: MessageStatus::Complete,
-            error: None,
-            model: None,
-            agent: None,
-            tokens_prompt: None,
-            tokens_completion: None,
-            created_at: now,
-            finished_at: Some(now),
-            tool_calls: Vec::new(),
-        };
-        let assistant = Message {
-            id: MessageId::new(),
-            role: Role::Assistant,
-            content: String::new(),
-            status: MessageStatus::Streaming,
-            model: Some(model.clone()),
-            agent: Some(inner.backend.name().to_owned()),
-            finished_at: None,
-            ..user.clone()
-        };
+        let (user, assistant) = crate::recorder::new_exchange(
+            &chat.session_id,
+            chat_id,
+            req.content,
+            &model,
+            inner.backend.name(),
+        );
         if let Err(e) = inner.store.insert_exchange(&user, &assistant).await {
             self.forget(chat_id);
             return Err(e.into());

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use boocode_agents::tools::ToolAccess;
 use boocode_agents::{AgentBackend, TurnInput};
 use boocode_llm::ChatMessage;
-use boocode_protocol::{
-    ChangeId, FrameBody, Message, MessageId, MessageStatus, Project, Role, Session, TaskState,
-};
+use boocode_protocol::{ChangeId, FrameBody, MessageStatus, Project, Session, TaskState};
 use boocode_store::{ClaimedTask, NewChange, SessionWorktree, Store, TaskOutcome};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
@@ -127,34 +125,13 @@ pub async fn run_coding_turn(
         },
     };
     let history = store.list_messages(&task.chat_id).await.unwrap_or_default();
-    let now = Utc::now();
-    let user = Message {
-        id: MessageId::new(),
-        session_id: session.id.clone(),
-        chat_id: task.chat_id.clone(),
-        role: Role::User,
-        content: task.input.clone(),
-        reasoning: String::new(),
-        status: MessageStatus::Complete,
-        error: None,
-        model: None,
-        agent: None,
-        tokens_prompt: None,
-        tokens_completion: None,
-        created_at: now,
-        finished_at: Some(now),
-        tool_calls: Vec::new(),
-    };
-    let assistant = Message {
-        id: MessageId::new(),
-        role: Role::Assistant,
-        content: String::new(),
-        status: MessageStatus::Streaming,
-        model: Some(model.clone()),
-        agent: Some(task.agent.clone()),
-        finished_at: None,
-        ..user.clone()
-    };
+    let (user, assistant) = crate::recorder::new_exchange(
+        &session.id,
+        &task.chat_id,
+        task.input.clone(),
+        &model,
+        &task.agent,
+    );
     if let Err(e) = store.insert_exchange(&user, &assistant).await {
         return failed(e.to_string());
     }

@@ -74,15 +74,17 @@ impl ProviderHub {
         }
     }
 
+    fn registry(&self) -> ProviderRegistry {
+        match self.inner.registry.lock() {
+            Ok(r) => r.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
+    }
+
     /// A pool for the current registry, reusing backends whose launch spec did not change. Backends no
     /// longer in use are disposed in the background.
     pub fn build_pool(&self, extra_disabled: &[String]) -> AgentPool {
-        let registry = self
-            .inner
-            .registry
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_else(|e| e.into_inner().clone());
+        let registry = self.registry();
         let mut pool = AgentPool::new();
         let mut backends = match self.inner.backends.lock() {
             Ok(b) => b,
@@ -145,12 +147,7 @@ impl ProviderHub {
 
     /// `GET /api/providers/snapshot`; `force` re-runs the probes.
     pub async fn snapshot(&self, force: bool, catalog: &ModelCatalog) -> ProvidersSnapshot {
-        let registry = self
-            .inner
-            .registry
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_else(|e| e.into_inner().clone());
+        let registry = self.registry();
         let native_models: Vec<String> = catalog
             .list()
             .await

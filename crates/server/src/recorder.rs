@@ -260,6 +260,45 @@ pub async fn record_turn(
     rec.finish(status, error, limit).await
 }
 
+/// A user message (complete on arrival) and the assistant message that will answer it (streaming).
+pub fn new_exchange(
+    session: &SessionId,
+    chat: &ChatId,
+    content: String,
+    model: &str,
+    agent: &str,
+) -> (boocode_protocol::Message, boocode_protocol::Message) {
+    let now = Utc::now();
+    let user = boocode_protocol::Message {
+        id: MessageId::new(),
+        session_id: session.clone(),
+        chat_id: chat.clone(),
+        role: Role::User,
+        content,
+        reasoning: String::new(),
+        status: MessageStatus::Complete,
+        error: None,
+        model: None,
+        agent: None,
+        tokens_prompt: None,
+        tokens_completion: None,
+        created_at: now,
+        finished_at: Some(now),
+        tool_calls: Vec::new(),
+    };
+    let assistant = boocode_protocol::Message {
+        id: MessageId::new(),
+        role: Role::Assistant,
+        content: String::new(),
+        status: MessageStatus::Streaming,
+        model: Some(model.to_owned()),
+        agent: Some(agent.to_owned()),
+        finished_at: None,
+        ..user.clone()
+    };
+    (user, assistant)
+}
+
 /// Aborts the turn's task if the recording is dropped (e.g. a shutdown deadline passed).
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 

@@ -74,14 +74,7 @@ impl Git {
             .await
             .map_err(|e| WorkspaceError::io("cannot run git (is it installed?)", e))?;
         if !out.status.success() {
-            return Err(WorkspaceError::Git {
-                args: args.join(" "),
-                stderr: String::from_utf8_lossy(&out.stderr)
-                    .trim()
-                    .chars()
-                    .take(2000)
-                    .collect(),
-            });
+            return Err(failure(args, &out.stderr));
         }
         Ok(out.stdout)
     }
@@ -117,14 +110,7 @@ impl Git {
             .await
             .map_err(|e| WorkspaceError::io("waiting for git", e))?;
         if !out.status.success() {
-            return Err(WorkspaceError::Git {
-                args: args.join(" "),
-                stderr: String::from_utf8_lossy(&out.stderr)
-                    .trim()
-                    .chars()
-                    .take(2000)
-                    .collect(),
-            });
+            return Err(failure(args, &out.stderr));
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
@@ -140,6 +126,18 @@ impl Git {
             Err(WorkspaceError::Git { .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// A failed git run, with the (bounded) stderr that says why.
+fn failure(args: &[&str], stderr: &[u8]) -> WorkspaceError {
+    WorkspaceError::Git {
+        args: args.join(" "),
+        stderr: String::from_utf8_lossy(stderr)
+            .trim()
+            .chars()
+            .take(2000)
+            .collect(),
     }
 }
 

@@ -67,21 +67,40 @@ async fn publish(state: &AppState, mut change: PendingChange) -> PendingChange {
     full
 }
 
-pub async fn accept(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<PendingChange>, ApiError> {
-    let id = ChangeId(id);
-    let (change, _) = state.store.get_change(&id).await?;
-    let lock = state.change_locks.for_session(&change.session_id);
-    let _held = lock.lock().await;
-    let (change, head) = state.store.get_change(&id).await?;
+/// A pending change with its session's lock held (accept and reject never interleave), and its head.
+async fn pending_locked(
+    state: &AppState,
+    id: &ChangeId,
+) -> Result<
+    (
+        tokio::sync::OwnedMutexGuard<()>,
+        PendingChange,
+        Option<String>,
+    ),
+    ApiError,
+> {
+    let (change, _) = state.store.get_change(id).await?;
+    let held = state
+        .change_locks
+        .for_session(&change.session_id)
+        .lock_owned()
+        .await;
+    let (change, head) = state.store.get_change(id).await?;
     if change.status != ChangeStatus::Pending {
         return Err(ApiError::conflict(format!(
             "change {id} is {}, not pending",
             change.status.as_str()
         )));
     }
+    Ok((held, change, head))
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PendingChange>, ApiError> {
+    let id = ChangeId(id);
+    let (_held, change, head) = pending_locked(&state, &id).await?;
     let session = state.store.get_session(&change.session_id).await?;
     let project = state.store.get_project(&session.project_id).await?;
     if !FsPath::new(&project.path).is_dir() {
@@ -117,16 +136,7 @@ pub async fn reject(
     Path(id): Path<String>,
 ) -> Result<Json<PendingChange>, ApiError> {
     let id = ChangeId(id);
-    let (change, _) = state.store.get_change(&id).await?;
-    let lock = state.change_locks.for_session(&change.session_id);
-    let _held = lock.lock().await;
-    let (change, _) = state.store.get_change(&id).await?;
-    if change.status != ChangeStatus::Pending {
-        return Err(ApiError::conflict(format!(
-            "change {id} is {}, not pending",
-            change.status.as_str()
-        )));
-    }
+    let (_held, change, _) = pending_locked(&state, &id).await?;
     if let Some(worktree) = state.store.get_worktree(&change.session_id).await? {
         boocode_workspace::reset_to(FsPath::new(&worktree.worktree_path), &worktree.base_commit)
             .await
