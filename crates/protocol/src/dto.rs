@@ -343,3 +343,35 @@ pub struct AgentsHealth {
     pub pool_size: u64,
     pub backends: Vec<String>,
 }
+
+/// Where a terminal starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminalCwd {
+    /// The session's worktree (created if the session has none yet).
+    Worktree,
+    /// The project's own working tree.
+    Project,
+}
+
+/// `POST /api/sessions/{id}/terminals`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTerminalRequest {
+    pub cwd: TerminalCwd,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+/// The created terminal.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CreateTerminalResponse {
+    pub id: String,
+}
+
+/// `POST /api/sessions/{id}/terminals/{tid}/resize`, and the WebSocket's `{"type":"resize",…}` message.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ResizeTerminalRequest {
+    pub cols: u16,
+    pub rows: u16,
+}

@@ -58,6 +58,8 @@ pub struct AppState {
     pub disabled_agents: Vec<String>,
     pub change_locks: crate::api::changes::ChangeLocks,
     pub worktrees_dir: std::path::PathBuf,
+    pub terminals: crate::terminals::Terminals,
+    pub shell: Option<String>,
     pub shutdown: CancellationToken,
 }
 
@@ -214,6 +216,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
     });
+    let terminals = crate::terminals::Terminals::default();
     let state = AppState {
         store: store.clone(),
         broker: broker.clone(),
@@ -226,6 +229,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         disabled_agents: config.disabled_agents.clone(),
         change_locks: Default::default(),
         worktrees_dir,
+        terminals: terminals.clone(),
+        shell: config.shell.clone(),
         shutdown: shutdown.clone(),
     };
     let notices = store.task_notices().await?;
@@ -268,6 +273,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
             tracing::warn!("some turns did not end within {TURN_GRACE:?}");
         }
         // Every frame published so far is journaled once this returns; the writer can then go.
+        terminals.close_all();
         providers.dispose().await;
         broker.flush().await;
         journal.abort();

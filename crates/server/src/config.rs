@@ -38,6 +38,7 @@ struct ConfigFile {
     disabled_agents: Option<Vec<String>>,
     permission_timeout_secs: Option<u64>,
     agent_idle_secs: Option<u64>,
+    shell: Option<String>,
 }
 
 /// The resolved configuration the server runs with.
@@ -66,6 +67,8 @@ pub struct Config {
     pub permission_timeout_secs: u64,
     /// How long a warm agent process may sit idle before it is stopped.
     pub agent_idle_secs: u64,
+    /// The shell BooTerm starts; `None` means the user's `$SHELL`.
+    pub shell: Option<String>,
 }
 
 /// A configuration that cannot be used.
@@ -118,6 +121,7 @@ impl Config {
             disabled_agents: file.disabled_agents.unwrap_or_default(),
             permission_timeout_secs: file.permission_timeout_secs.unwrap_or(300),
             agent_idle_secs: file.agent_idle_secs.unwrap_or(600),
+            shell: file.shell,
             data_dir,
         };
         config.validate()?;
@@ -143,6 +147,7 @@ impl Config {
             disabled_agents: Vec::new(),
             permission_timeout_secs: 300,
             agent_idle_secs: 600,
+            shell: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod health;
 mod projects;
 mod sessions;
 mod tasks;
+mod terminals;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -62,4 +63,17 @@ pub fn routes() -> Router<AppState> {
             get(agents::get_config).patch(agents::patch_config),
         )
         .route("/api/permissions/{id}", post(agents::answer_permission))
+        .route("/api/sessions/{id}/terminals", post(terminals::create))
+        .route(
+            "/api/sessions/{id}/terminals/{tid}",
+            axum::routing::delete(terminals::delete),
+        )
+        .route(
+            "/api/sessions/{id}/terminals/{tid}/resize",
+            post(terminals::resize),
+        )
+        .route(
+            "/api/sessions/{id}/terminals/{tid}/ws",
+            get(terminals::socket),
+        )
 }

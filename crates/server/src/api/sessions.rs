@@ -87,6 +87,7 @@ pub async fn delete(
     }
     state.dispatcher.cancel_session(&id, "session deleted");
     state.providers.close_session(id.as_str()).await;
+    state.terminals.close_session(&id);
     let worktree = state.store.get_worktree(&id).await?;
     state.store.delete_session(&id).await?;
     state.broker.forget(&id);

@@ -140,3 +140,11 @@ decision: string | null, created_at: string, decided_at: string | null, };
 
 export type AnswerPermissionRequest = { option_id: string, };
 
+export type TerminalCwd = "worktree" | "project";
+
+export type CreateTerminalRequest = { cwd: TerminalCwd, cols: number, rows: number, };
+
+export type CreateTerminalResponse = { id: string, };
+
+export type ResizeTerminalRequest = { cols: number, rows: number, };
+
