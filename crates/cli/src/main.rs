@@ -104,6 +104,14 @@ fn overrides(common: CommonArgs) -> boocode_server::ConfigOverrides {
             .ok()
             .filter(|k| !k.is_empty()),
         token: std::env::var("BOOCODE_TOKEN").ok(),
+        skills_dirs: std::env::var("BOOCODE_SKILLS_DIR")
+            .map(|v| {
+                v.split(':')
+                    .filter(|p| !p.is_empty())
+                    .map(std::path::PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
         ..Default::default()
     }
 }

@@ -375,3 +375,15 @@ pub struct ResizeTerminalRequest {
     pub cols: u16,
     pub rows: u16,
 }
+
+/// A skill: a reusable instruction set invoked as `/name` in chat or task input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SkillInfo {
+    pub name: String,
+    pub group: String,
+    pub description: String,
+    /// Why the file could not be read as a skill (it is still listed, so it can be fixed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub error: Option<String>,
+}

@@ -60,6 +60,7 @@ pub struct AppState {
     pub worktrees_dir: std::path::PathBuf,
     pub terminals: crate::terminals::Terminals,
     pub shell: Option<String>,
+    pub skills: crate::skills::Skills,
     pub shutdown: CancellationToken,
 }
 
@@ -183,6 +184,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     );
     // Their agents are gone: nobody can answer requests left open by the last run.
     store.expire_permissions().await?;
+    let skills = crate::skills::Skills::new(&config.data_dir, config.skills_dirs.clone());
+    skills.install_defaults();
     let worktrees_dir = config.data_dir.join("worktrees");
     let dispatcher = Dispatcher::new(
         CodingDeps {
@@ -193,6 +196,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
             worktrees_dir: worktrees_dir.clone(),
             max_steps: config.max_tool_steps,
             permissions: permissions.clone(),
+            skills: skills.clone(),
         },
         Arc::new(pool),
         config.max_parallel_tasks,
@@ -213,6 +217,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         catalog: catalog.clone(),
         backend: native,
         default_model: config.default_model.clone(),
+        skills: skills.clone(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
     });
@@ -231,6 +236,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         worktrees_dir,
         terminals: terminals.clone(),
         shell: config.shell.clone(),
+        skills: skills.clone(),
         shutdown: shutdown.clone(),
     };
     let notices = store.task_notices().await?;

@@ -41,6 +41,7 @@ struct Inner {
     catalog: ModelCatalog,
     backend: Arc<dyn AgentBackend>,
     default_model: Option<String>,
+    skills: crate::skills::Skills,
     running: Mutex<HashMap<ChatId, RunningTurn>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -54,6 +55,7 @@ pub struct ChatDeps {
     pub catalog: ModelCatalog,
     pub backend: Arc<dyn AgentBackend>,
     pub default_model: Option<String>,
+    pub skills: crate::skills::Skills,
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,
 }
@@ -69,6 +71,7 @@ impl ChatService {
                 catalog: d.catalog,
                 backend: d.backend,
                 default_model: d.default_model,
+                skills: d.skills,
                 running: Mutex::default(),
                 tracker: d.tracker,
                 shutdown: d.shutdown,
@@ -148,9 +151,14 @@ impl ChatService {
         let mut conversation: Vec<ChatMessage> = history
             .iter()
             .filter(|m| !m.content.is_empty() && m.status != MessageStatus::Streaming)
-            .map(|m| ChatMessage::new(m.role.as_str(), m.content.clone()))
+            .map(|m| {
+                ChatMessage::new(
+                    m.role.as_str(),
+                    crate::coding::expand_user(&inner.skills, m),
+                )
+            })
             .collect();
-        conversation.push(ChatMessage::new("user", user.content.clone()));
+        conversation.push(ChatMessage::new("user", inner.skills.expand(&user.content)));
         let first_exchange = history.is_empty();
         let response = PostMessageResponse {
             user_message_id: user.id.clone(),

@@ -32,6 +32,7 @@ pub struct CodingDeps {
     pub worktrees_dir: PathBuf,
     pub max_steps: usize,
     pub permissions: crate::permissions::PermissionRelay,
+    pub skills: crate::skills::Skills,
 }
 
 fn failed(reason: impl Into<String>) -> TaskOutcome {
@@ -82,6 +83,15 @@ pub async fn ensure_worktree(
         .await
         .map_err(|e| e.to_string())?;
     Ok(row)
+}
+
+/// A message's text as the model sees it: user messages with `/skill` expanded.
+pub fn expand_user(skills: &crate::skills::Skills, m: &boocode_protocol::Message) -> String {
+    if m.role == boocode_protocol::Role::User {
+        skills.expand(&m.content)
+    } else {
+        m.content.clone()
+    }
 }
 
 /// Runs a claimed task's turn and records its change; returns the task's outcome.
@@ -149,9 +159,9 @@ pub async fn run_coding_turn(
         history
             .iter()
             .filter(|m| !m.content.is_empty() && m.status != MessageStatus::Streaming)
-            .map(|m| ChatMessage::new(m.role.as_str(), m.content.clone())),
+            .map(|m| ChatMessage::new(m.role.as_str(), expand_user(&deps.skills, m))),
     );
-    conversation.push(ChatMessage::new("user", task.input.clone()));
+    conversation.push(ChatMessage::new("user", deps.skills.expand(&task.input)));
     let run = TurnRun {
         store: deps.store.clone(),
         broker: deps.broker.clone(),

@@ -19,6 +19,8 @@ pub struct ConfigOverrides {
     pub token: Option<String>,
     pub allowed_hosts: Vec<String>,
     pub insecure_no_auth: bool,
+    /// Extra skill folders (`BOOCODE_SKILLS_DIR`, colon-separated).
+    pub skills_dirs: Vec<PathBuf>,
 }
 
 /// `boocode.toml`.
@@ -69,6 +71,8 @@ pub struct Config {
     pub agent_idle_secs: u64,
     /// The shell BooTerm starts; `None` means the user's `$SHELL`.
     pub shell: Option<String>,
+    /// Skill folders besides `<data dir>/skills`.
+    pub skills_dirs: Vec<PathBuf>,
 }
 
 /// A configuration that cannot be used.
@@ -122,6 +126,7 @@ impl Config {
             permission_timeout_secs: file.permission_timeout_secs.unwrap_or(300),
             agent_idle_secs: file.agent_idle_secs.unwrap_or(600),
             shell: file.shell,
+            skills_dirs: o.skills_dirs,
             data_dir,
         };
         config.validate()?;
@@ -148,6 +153,7 @@ impl Config {
             permission_timeout_secs: 300,
             agent_idle_secs: 600,
             shell: None,
+            skills_dirs: Vec::new(),
         }
     }
 

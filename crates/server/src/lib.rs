@@ -18,6 +18,7 @@ pub mod permissions;
 pub mod providers;
 pub mod recorder;
 mod security;
+pub mod skills;
 pub mod terminals;
 pub mod title;
 mod ws;

@@ -7,6 +7,7 @@ mod chats;
 mod health;
 mod projects;
 mod sessions;
+mod skills;
 mod tasks;
 mod terminals;
 
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
             get(agents::get_config).patch(agents::patch_config),
         )
         .route("/api/permissions/{id}", post(agents::answer_permission))
+        .route("/api/skills", get(skills::list))
         .route("/api/sessions/{id}/terminals", post(terminals::create))
         .route(
             "/api/sessions/{id}/terminals/{tid}",

@@ -63,7 +63,9 @@ impl Kit {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         for (name, content) in files {
-            std::fs::write(dir.path().join("data").join(name), content).unwrap();
+            let path = dir.path().join("data").join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
         }
         let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
         let mut config = Config::for_data_dir(&dir.path().join("data"), &fake.url());

@@ -148,3 +148,9 @@ export type CreateTerminalResponse = { id: string, };
 
 export type ResizeTerminalRequest = { cols: number, rows: number, };
 
+export type SkillInfo = { name: string, group: string, description: string, 
+/**
+ * Why the file could not be read as a skill (it is still listed, so it can be fixed).
+ */
+error?: string, };
+
