@@ -61,6 +61,7 @@ pub struct AppState {
     pub terminals: crate::terminals::Terminals,
     pub shell: Option<String>,
     pub skills: crate::skills::Skills,
+    pub mcp_tokens: crate::mcp::McpTokens,
     pub shutdown: CancellationToken,
 }
 
@@ -237,6 +238,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         terminals: terminals.clone(),
         shell: config.shell.clone(),
         skills: skills.clone(),
+        mcp_tokens: Default::default(),
         shutdown: shutdown.clone(),
     };
     let notices = store.task_notices().await?;
@@ -305,7 +307,19 @@ fn router(state: AppState, config: &Config) -> Router {
         });
     }
     let guard_state = Guard::new(&hosts, config.token.clone());
+    // MCP over streamable HTTP; Host, Origin and token are checked by the guard below, like everything.
+    let mcp_state = state.clone();
+    let mcp = rmcp::transport::StreamableHttpService::new(
+        move || Ok(crate::mcp::BoocodeMcp::new(mcp_state.clone())),
+        std::sync::Arc::new(
+            rmcp::transport::streamable_http_server::session::local::LocalSessionManager::default(),
+        ),
+        rmcp::transport::StreamableHttpServerConfig::default()
+            .disable_allowed_hosts()
+            .with_cancellation_token(state.shutdown.child_token()),
+    );
     crate::api::routes()
+        .nest_service("/mcp", mcp)
         .fallback(crate::assets::serve)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(guard_state, guard))

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dispatcher;
 mod error;
 mod extract;
+pub mod mcp;
 mod models;
 pub mod permissions;
 pub mod providers;

@@ -66,7 +66,9 @@ async fn restart_keeps_messages_and_replay_is_exact() {
     let (_, sid, cid) = kit.seed(Some("fake-model")).await;
     let mut ws = kit.ws(&sid, Some(0)).await;
     let (_, aid) = kit.post(&cid, "[[tokens:20]]").await;
-    let all = frames_until(&mut ws, is_complete_of(&aid)).await;
+    let mut all = frames_until(&mut ws, is_complete_of(&aid)).await;
+    // Auto-naming follows the first reply with a chat_updated frame.
+    all.extend(frames_until(&mut ws, |f| f["type"] == "chat_updated").await);
     drop(ws);
     kit.restart().await;
     let msgs = kit

@@ -8,7 +8,7 @@ mod health;
 mod projects;
 mod sessions;
 mod skills;
-mod tasks;
+pub(crate) mod tasks;
 mod terminals;
 
 use axum::Router;

@@ -58,6 +58,12 @@ pub async fn create(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<CreateTaskRequest>,
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
+    Ok((StatusCode::CREATED, Json(create_task(&state, req).await?)))
+}
+
+/// Validates and enqueues a task (REST and MCP): the agent is resolved first, a session and coder chat
+/// are made when none is given, the dispatcher is woken.
+pub async fn create_task(state: &AppState, req: CreateTaskRequest) -> Result<Task, ApiError> {
     if req.input.trim().is_empty() {
         return Err(ApiError::bad_request("input must not be empty"));
     }
@@ -113,7 +119,7 @@ pub async fn create(
             }
             c
         }
-        None => coder_chat(&state, &session.id).await?,
+        None => coder_chat(state, &session.id).await?,
     };
     let agent_is_native = req.agent == "native";
     let task = Task {
@@ -151,7 +157,7 @@ pub async fn create(
         tracing::warn!(error = %e, "task_updated not published");
     }
     state.dispatcher.wake();
-    Ok((StatusCode::CREATED, Json(task)))
+    Ok(task)
 }
 
 /// The session's first coder chat, created when it has none.
