@@ -23,6 +23,18 @@ pub struct TurnInput {
     pub mode_id: Option<String>,
     /// The thinking level the task asked for, if any (an agent's `thought_level` option).
     pub thinking: Option<String>,
+    /// boocode's own MCP server, offered to agents that take MCP servers.
+    pub mcp: Option<McpEndpoint>,
+}
+
+/// How an agent reaches boocode's MCP server: over HTTP where it can, else through the stdio bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpEndpoint {
+    pub url: String,
+    /// Headers the agent must send (the per-session token, the API token when one is set).
+    pub headers: Vec<(String, String)>,
+    /// The bridge command and arguments (`boocode mcp …`) for agents without MCP over HTTP.
+    pub stdio: Option<(String, Vec<String>)>,
 }
 
 impl TurnInput {
@@ -37,6 +49,7 @@ impl TurnInput {
             session_key: None,
             mode_id: None,
             thinking: None,
+            mcp: None,
         }
     }
 }

@@ -10,8 +10,8 @@ pub mod providers;
 pub mod tools;
 
 pub use backend::{
-    AgentBackend, AgentError, PermissionAnswer, PermissionAsk, PermissionAsker, PermissionChoice,
-    TurnContext, TurnInput, TurnOutcome,
+    AgentBackend, AgentError, McpEndpoint, PermissionAnswer, PermissionAsk, PermissionAsker,
+    PermissionChoice, TurnContext, TurnInput, TurnOutcome,
 };
 pub use native::NativeBackend;
 pub use pool::{AgentPool, PoolError};

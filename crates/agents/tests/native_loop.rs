@@ -29,6 +29,7 @@ async fn run(
         session_key: None,
         mode_id: None,
         thinking: None,
+        mcp: None,
     };
     let outcome = backend.prompt(input, &ctx).await.unwrap();
     drop(ctx);

@@ -25,6 +25,67 @@ struct Agent {
     cancelled: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
     /// Per session: model, effort, mode.
     config: Arc<Mutex<HashMap<String, [String; 3]>>>,
+    /// Per session: the MCP servers session/new listed.
+    mcp: Arc<Mutex<HashMap<String, Value>>>,
+}
+
+/// One MCP request over HTTP/1.1 (no client library): returns the session header and the JSON-RPC
+/// response, whether it came as plain JSON or as an SSE `data:` line.
+async fn mcp_post(
+    server: &Value,
+    session: Option<&str>,
+    body: &Value,
+) -> Result<(Option<String>, Option<Value>), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = server["url"].as_str().ok_or("no url")?;
+    let rest = url.strip_prefix("http://").ok_or("not http")?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map(|(a, p)| (a, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = body.to_string();
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        text.len()
+    );
+    for h in server["headers"].as_array().into_iter().flatten() {
+        req.push_str(&format!(
+            "{}: {}\r\n",
+            h["name"].as_str().unwrap_or(""),
+            h["value"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(s) = session {
+        req.push_str(&format!("mcp-session-id: {s}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&text);
+    stream
+        .write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw)).await;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
+    let session_id = head.lines().find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.eq_ignore_ascii_case("mcp-session-id"))
+            .map(|(_, v)| v.trim().to_owned())
+    });
+    let response = serde_json::from_str::<Value>(payload.trim())
+        .ok()
+        .or_else(|| {
+            payload
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                .find(|v| v.get("id").is_some())
+        });
+    Ok((session_id, response))
 }
 
 fn config_options(c: &[String; 3]) -> Value {
@@ -111,6 +172,31 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
             "say" => agent.say(&session, &arg),
             "think" => agent.update(&session, json!({"sessionUpdate": "agent_thought_chunk", "content": {"type": "text", "text": arg}})),
             "pid" => agent.say(&session, &format!("pid {} session {session}", std::process::id())),
+            "mcp_new_task" => {
+                let server = agent.mcp.lock().ok().and_then(|m| m.get(&session).cloned());
+                let Some(server) = server.filter(|s| s.get("url").is_some()) else {
+                    agent.say(&session, "no MCP server over HTTP");
+                    continue;
+                };
+                let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "fake-acp-agent", "version": "1"}}});
+                let result = async {
+                    let (sid, _) = mcp_post(&server, None, &init).await?;
+                    let sid = sid.ok_or("no mcp-session-id")?;
+                    mcp_post(&server, Some(&sid), &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await?;
+                    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "new_task", "arguments": {"input": arg}}});
+                    let (_, response) = mcp_post(&server, Some(&sid), &call).await?;
+                    response.ok_or_else(|| "no response".to_owned())
+                }
+                .await;
+                match result {
+                    Ok(r) => {
+                        let text = r.pointer("/result/content/0/text").and_then(Value::as_str).unwrap_or("");
+                        let task: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                        agent.say(&session, &format!("mcp queued {} in {}", task["id"].as_str().unwrap_or("?"), task["session_id"].as_str().unwrap_or("?")));
+                    }
+                    Err(e) => agent.say(&session, &format!("mcp failed: {e}")),
+                }
+            }
             "config" => {
                 let c = agent.config.lock().ok().and_then(|c| c.get(&session).cloned()).unwrap_or_default();
                 agent.say(&session, &format!("model={} effort={} mode={}", c[0], c[1], c[2]));
@@ -240,6 +326,7 @@ async fn main() {
         next_id: Arc::new(AtomicU64::new(1)),
         cancelled: Arc::default(),
         config: Arc::default(),
+        mcp: Arc::default(),
     };
     let sessions = AtomicU64::new(0);
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -294,7 +381,7 @@ async fn main() {
                     .unwrap_or(1);
                 let load = std::env::var_os("FAKE_ACP_NO_LOAD").is_none();
                 agent.respond(&id, json!({"protocolVersion": version,
-                    "agentCapabilities": {"loadSession": load, "promptCapabilities": {}},
+                    "agentCapabilities": {"loadSession": load, "promptCapabilities": {}, "mcpCapabilities": {"http": std::env::var_os("FAKE_ACP_NO_HTTP_MCP").is_none()}},
                     "agentInfo": {"name": "fake-acp-agent", "version": env!("CARGO_PKG_VERSION")}, "authMethods": []}));
             }
             "session/new" => {
@@ -304,6 +391,11 @@ async fn main() {
                 let options = config_options(&c);
                 if let Ok(mut all) = agent.config.lock() {
                     all.insert(sid.clone(), c);
+                }
+                if let (Some(first), Ok(mut all)) =
+                    (params["mcpServers"].get(0).cloned(), agent.mcp.lock())
+                {
+                    all.insert(sid.clone(), first);
                 }
                 agent.respond(&id, json!({"sessionId": sid, "configOptions": options,
                     "modes": {"currentModeId": "default", "availableModes": [{"id": "default", "name": "Default"}, {"id": "plan", "name": "Plan"}]}}));

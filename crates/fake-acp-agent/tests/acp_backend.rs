@@ -64,6 +64,7 @@ impl Fixture {
             session_key: Some("s1".into()),
             mode_id: None,
             thinking: None,
+            mcp: None,
         }
     }
 

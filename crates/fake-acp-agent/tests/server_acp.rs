@@ -437,3 +437,32 @@ async fn agent_sessions_resume_after_a_restart_unless_they_crashed() {
         "crashed sessions start fresh: {fresh}"
     );
 }
+
+#[tokio::test]
+async fn an_agent_queues_a_task_through_boocodes_mcp_server() {
+    let kit = kit_with_fake(|_| {}).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = kit
+        .task(task_body(
+            &pid,
+            None,
+            "[[mcp_new_task:[[reply:queued by the agent]]]]",
+        ))
+        .await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "completed", "{t}");
+    let text = reply_of(&kit, &t).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.starts_with("mcp queued "), "{text}");
+    // The new task was queued in the calling session (named by its token) and runs like any other.
+    assert!(text.ends_with(&format!("in {sid}")), "{text}");
+    let queued = text.split_whitespace().nth(2).unwrap().to_owned();
+    let q = kit.wait_task(&queued).await;
+    assert_eq!(
+        (q["state"].as_str(), q["session_id"].as_str()),
+        (Some("completed"), Some(sid.as_str()))
+    );
+}

@@ -188,6 +188,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let skills = crate::skills::Skills::new(&config.data_dir, config.skills_dirs.clone());
     skills.install_defaults();
     let worktrees_dir = config.data_dir.join("worktrees");
+    let addr = listener.local_addr()?;
+    let mcp_tokens = crate::mcp::McpTokens::default();
+    let mcp = crate::coding::McpAccess {
+        url: format!("http://127.0.0.1:{}/mcp", addr.port()),
+        api_token: config.token.clone(),
+        tokens: mcp_tokens.clone(),
+    };
     let dispatcher = Dispatcher::new(
         CodingDeps {
             store: store.clone(),
@@ -198,6 +205,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
             max_steps: config.max_tool_steps,
             permissions: permissions.clone(),
             skills: skills.clone(),
+            mcp,
         },
         Arc::new(pool),
         config.max_parallel_tasks,
@@ -238,13 +246,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         terminals: terminals.clone(),
         shell: config.shell.clone(),
         skills: skills.clone(),
-        mcp_tokens: Default::default(),
+        mcp_tokens,
         shutdown: shutdown.clone(),
     };
     let notices = store.task_notices().await?;
     tracker.spawn(dispatcher.clone().run(notices));
     let app = router(state, &config);
-    let addr = listener.local_addr()?;
     tracker.spawn(prune_loop(store.clone(), broker.clone(), shutdown.clone()));
     if let Some(notices) = store.frame_notices().await? {
         broker.set_shared();

@@ -33,6 +33,35 @@ pub struct CodingDeps {
     pub max_steps: usize,
     pub permissions: crate::permissions::PermissionRelay,
     pub skills: crate::skills::Skills,
+    pub mcp: McpAccess,
+}
+
+/// What agents need to call boocode's MCP server back.
+#[derive(Clone)]
+pub struct McpAccess {
+    /// The loopback URL of `/mcp`.
+    pub url: String,
+    /// The API token, when one is set: agents must present it too.
+    pub api_token: Option<String>,
+    pub tokens: crate::mcp::McpTokens,
+}
+
+impl McpAccess {
+    /// The endpoint a session's agent is given: its session token names it as the caller.
+    pub fn endpoint(&self, session: &boocode_protocol::SessionId) -> boocode_agents::McpEndpoint {
+        let token = self.tokens.token_for(session);
+        let mut headers = vec![(crate::mcp::SESSION_HEADER.to_owned(), token.clone())];
+        if let Some(api) = &self.api_token {
+            headers.push(("authorization".to_owned(), format!("Bearer {api}")));
+        }
+        boocode_agents::McpEndpoint {
+            url: self.url.clone(),
+            headers,
+            // The stdio bridge (`boocode mcp`) is not built yet; agents without HTTP MCP get none
+            // rather than a command that would fail.
+            stdio: None,
+        }
+    }
 }
 
 fn failed(reason: impl Into<String>) -> TaskOutcome {
@@ -189,6 +218,7 @@ pub async fn run_coding_turn(
         session_key: Some(session.id.to_string()),
         mode_id: task.mode_id.clone(),
         thinking: task.thinking_option_id.clone(),
+        mcp: Some(deps.mcp.endpoint(&session.id)),
     };
     let summary = record_turn(run, backend.clone(), input).await;
     // Whatever the turn wrote is kept and offered for review, even when it failed or was stopped.

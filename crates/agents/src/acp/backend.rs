@@ -122,8 +122,15 @@ impl AcpBackend {
             tracing::info!(agent = %self.spec.id, session = key, "the earlier agent session crashed or was configured differently; starting fresh");
         }
         let resume_id = resume.map(|r| r.agent_session_id.as_str());
-        let (session, note) =
-            AcpSession::start(&self.spec, &cwd, &home, hash.clone(), resume_id).await?;
+        let (session, note) = AcpSession::start(
+            &self.spec,
+            &cwd,
+            &home,
+            hash.clone(),
+            resume_id,
+            input.mcp.as_ref(),
+        )
+        .await?;
         if let Some(note) = note {
             tracing::info!(agent = %self.spec.id, session = key, "{note}");
             ctx.emit(boocode_protocol::AgentEvent::Text {

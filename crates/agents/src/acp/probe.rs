@@ -24,9 +24,10 @@ const LISTEN: Duration = Duration::from_millis(400);
 pub async fn probe(spec: &AgentSpec, data_dir: &Path) -> Result<ProbeReport, String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("scratch directory: {e}"))?;
     let home = agent_home(data_dir, &spec.id);
-    let (mut session, _) = AcpSession::start(spec, scratch.path(), &home, String::new(), None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut session, _) =
+        AcpSession::start(spec, scratch.path(), &home, String::new(), None, None)
+            .await
+            .map_err(|e| e.to_string())?;
     // Commands usually follow session/new at once; give a slower agent a moment.
     if session.commands().is_empty() {
         tokio::time::sleep(LISTEN).await;

@@ -66,6 +66,7 @@ impl AcpSession {
         home: &Path,
         config_hash: String,
         resume: Option<&str>,
+        mcp: Option<&crate::backend::McpEndpoint>,
     ) -> Result<(Self, Option<String>), AgentError> {
         let (mut process, incoming) =
             AgentProcess::spawn(spec, cwd, home).map_err(|e| AgentError::Backend(e.to_string()))?;
@@ -129,13 +130,18 @@ impl AcpSession {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let cwd_text = cwd.to_string_lossy().into_owned();
+        let http_mcp = answer
+            .pointer("/agentCapabilities/mcpCapabilities/http")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mcp_servers = mcp_servers(mcp, http_mcp);
         let mut note = None;
         let opened = match resume {
             Some(id) if load_session => {
                 match conn
                     .request(
                         "session/load",
-                        json!({"sessionId": id, "cwd": cwd_text, "mcpServers": []}),
+                        json!({"sessionId": id, "cwd": cwd_text, "mcpServers": mcp_servers}),
                     )
                     .await
                 {
@@ -153,8 +159,11 @@ impl AcpSession {
                         note = Some(format!(
                             "{label} could not load its earlier session ({e}); started a fresh one"
                         ));
-                        conn.request("session/new", json!({"cwd": cwd_text, "mcpServers": []}))
-                            .await
+                        conn.request(
+                            "session/new",
+                            json!({"cwd": cwd_text, "mcpServers": mcp_servers}),
+                        )
+                        .await
                     }
                 }
             }
@@ -162,12 +171,18 @@ impl AcpSession {
                 note = Some(format!(
                     "{label} cannot resume sessions; started a fresh one"
                 ));
-                conn.request("session/new", json!({"cwd": cwd_text, "mcpServers": []}))
-                    .await
+                conn.request(
+                    "session/new",
+                    json!({"cwd": cwd_text, "mcpServers": mcp_servers}),
+                )
+                .await
             }
             None => {
-                conn.request("session/new", json!({"cwd": cwd_text, "mcpServers": []}))
-                    .await
+                conn.request(
+                    "session/new",
+                    json!({"cwd": cwd_text, "mcpServers": mcp_servers}),
+                )
+                .await
             }
         };
         let opened = match opened {
@@ -409,6 +424,25 @@ impl AcpSession {
 /// Answers the agent's requests and routes its updates, one message at a time, never waiting.
 /// The agent's latest slash commands, and whether a turn has framed them yet.
 type KeptCommands = Arc<Mutex<Option<(Vec<AgentCommand>, bool)>>>;
+
+/// boocode's MCP server as `session/new` lists it: HTTP when the agent supports it, else the stdio bridge.
+fn mcp_servers(mcp: Option<&crate::backend::McpEndpoint>, http: bool) -> Value {
+    let Some(mcp) = mcp else { return json!([]) };
+    let headers: Vec<Value> = mcp
+        .headers
+        .iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    if http {
+        return json!([{"type": "http", "name": "boocode", "url": mcp.url, "headers": headers}]);
+    }
+    match &mcp.stdio {
+        Some((command, args)) => {
+            json!([{"name": "boocode", "command": command, "args": args, "env": []}])
+        }
+        None => json!([]),
+    }
+}
 
 /// What the agent's requests are answered with.
 #[derive(Clone)]
