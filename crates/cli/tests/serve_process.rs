@@ -61,20 +61,7 @@ async fn sigterm_mid_reply_cancels_persists_and_exits_zero() {
     // Restart: the reply is cancelled with the reason, its partial text kept, its final frame journaled.
     let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
     let base = ready_url(&mut child);
-    let msgs: Value = http
-        .get(format!("{base}/api/chats/{cid}/messages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let reply = msgs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == aid.as_str())
-        .unwrap();
+    let reply = chat_message(&http, &base, &cid, &aid).await;
     assert_eq!(reply["status"], "cancelled");
     assert_eq!(reply["error"], "server shutting down");
     let content = reply["content"].as_str().unwrap();
@@ -153,20 +140,7 @@ async fn kill_9_mid_reply_keeps_flushed_text_and_marks_it_interrupted() {
     child.wait().unwrap();
     let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
     let base = ready_url(&mut child);
-    let msgs: Value = http
-        .get(format!("{base}/api/chats/{cid}/messages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let reply = msgs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == aid.as_str())
-        .unwrap();
+    let reply = chat_message(&http, &base, &cid, &aid).await;
     assert_eq!(reply["status"], "error", "{reply}");
     assert_eq!(reply["error"], "interrupted by restart");
     // At most one checkpoint interval (250 ms) of text is lost: after 800 ms there is text.
@@ -174,9 +148,21 @@ async fn kill_9_mid_reply_keeps_flushed_text_and_marks_it_interrupted() {
         reply["content"].as_str().unwrap().starts_with("tok0 "),
         "{reply}"
     );
+    let msgs = get(&http, format!("{base}/api/chats/{cid}/messages")).await;
     assert_eq!(msgs[0]["content"], "[[tokens:5000]] [[delay_ms:2]]");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// One message of a chat, as the server lists it after a restart.
+async fn chat_message(http: &reqwest::Client, base: &str, cid: &str, id: &str) -> Value {
+    let msgs = get(http, format!("{base}/api/chats/{cid}/messages")).await;
+    msgs.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .cloned()
+        .unwrap()
 }
 
 async fn get(http: &reqwest::Client, url: String) -> Value {

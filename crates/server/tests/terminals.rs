@@ -61,8 +61,7 @@ async fn shell_echo_resize_reattach_env_and_delete() {
     unsafe { std::env::set_var("BOOCODE_SECRET_PROBE", "leaked") };
     // A plain shell: the test must not depend on the user's start-up files.
     let kit = Kit::start_with(None, |c| c.shell = Some("/bin/sh".into())).await;
-    let (pid, sid, _) = kit.seed(None).await;
-    let _ = pid;
+    let (_, sid, _) = kit.seed(None).await;
     let (status, t) = kit
         .call(
             "POST",
