@@ -33,8 +33,17 @@ pub struct McpEndpoint {
     pub url: String,
     /// Headers the agent must send (the per-session token, the API token when one is set).
     pub headers: Vec<(String, String)>,
-    /// The bridge command and arguments (`boocode mcp …`) for agents without MCP over HTTP.
-    pub stdio: Option<(String, Vec<String>)>,
+    /// The bridge (`boocode mcp`) for agents without MCP over HTTP.
+    pub stdio: Option<StdioBridge>,
+}
+
+/// A command that speaks MCP on its stdio. Secrets travel in `env`, never in `args` (which any local
+/// user can read in the process list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StdioBridge {
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
 }
 
 impl TurnInput {

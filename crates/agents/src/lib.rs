@@ -11,7 +11,7 @@ pub mod tools;
 
 pub use backend::{
     AgentBackend, AgentError, McpEndpoint, PermissionAnswer, PermissionAsk, PermissionAsker,
-    PermissionChoice, TurnContext, TurnInput, TurnOutcome,
+    PermissionChoice, StdioBridge, TurnContext, TurnInput, TurnOutcome,
 };
 pub use native::NativeBackend;
 pub use pool::{AgentPool, PoolError};

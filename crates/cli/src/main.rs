@@ -25,6 +25,22 @@ enum Command {
     /// Inspect the agent providers.
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Speak MCP on stdio, forwarding to a running server's `/mcp` (for stdio-only MCP clients).
+    Mcp(McpArgs),
+}
+
+#[derive(Args)]
+struct McpArgs {
+    /// The server's MCP endpoint.
+    #[arg(
+        long,
+        env = "BOOCODE_MCP_URL",
+        default_value = "http://127.0.0.1:9500/mcp"
+    )]
+    url: String,
+    /// A per-session token naming the calling session (boocode sets it for its agents).
+    #[arg(long, env = boocode_server::mcp_bridge::SESSION_TOKEN_ENV, hide_env_values = true)]
+    session_token: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +108,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(args) => serve(args).await,
             Command::Migrate(args) => migrate(args).await,
             Command::Agents(AgentsCommand::Probe { common, json }) => probe(common, json).await,
+            Command::Mcp(args) => mcp(args).await,
         }
     })
 }
@@ -174,7 +191,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         insecure_no_auth: args.insecure_no_auth,
         ..overrides(args.common)
     };
-    let config = boocode_server::Config::resolve(o)?;
+    let mut config = boocode_server::Config::resolve(o)?;
+    // Agents without MCP over HTTP reach the server through this very binary (`boocode mcp`).
+    config.mcp_bridge = std::env::current_exe().ok();
     let listener = tokio::net::TcpListener::bind((config.host, config.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
@@ -201,6 +220,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Ok(result) => result?,
         Err(_) => tracing::warn!("shutdown took longer than 10 s; exiting anyway"),
     }
+    Ok(())
+}
+
+async fn mcp(args: McpArgs) -> anyhow::Result<()> {
+    let target = boocode_server::mcp_bridge::BridgeTarget {
+        url: args.url,
+        session_token: args.session_token.filter(|t| !t.is_empty()),
+        api_token: std::env::var(boocode_server::mcp_bridge::API_TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    boocode_server::mcp_bridge::run_bridge(target, stdin, tokio::io::stdout()).await?;
     Ok(())
 }
 

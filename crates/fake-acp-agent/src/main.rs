@@ -88,6 +88,54 @@ async fn mcp_post(
     Ok((session_id, response))
 }
 
+/// MCP over a stdio server `session/new` listed: starts its command, writes the messages one per line
+/// and returns the response to the last one (each request waits for its response first).
+async fn mcp_stdio(server: &Value, messages: &[Value]) -> Result<Value, String> {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = tokio::process::Command::new(server["command"].as_str().ok_or("no command")?);
+    for a in server["args"].as_array().into_iter().flatten() {
+        cmd.arg(a.as_str().unwrap_or_default());
+    }
+    for e in server["env"].as_array().into_iter().flatten() {
+        cmd.env(
+            e["name"].as_str().unwrap_or_default(),
+            e["value"].as_str().unwrap_or_default(),
+        );
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the MCP server: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    let mut last = Value::Null;
+    for message in messages {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(id) = message.get("id") else {
+            continue;
+        };
+        last = loop {
+            let line = tokio::time::timeout(Duration::from_secs(10), stdout.next_line())
+                .await
+                .map_err(|_| "the MCP server did not answer in 10 s".to_owned())?
+                .map_err(|e| e.to_string())?
+                .ok_or("the MCP server exited")?;
+            let got: Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+            if got.get("id") == Some(id) {
+                break got;
+            }
+        };
+    }
+    drop(stdin);
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    Ok(last)
+}
+
 fn config_options(c: &[String; 3]) -> Value {
     json!([
         {"id": "model", "name": "Model", "category": "model", "type": "select", "currentValue": c[0],
@@ -174,20 +222,25 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
             "pid" => agent.say(&session, &format!("pid {} session {session}", std::process::id())),
             "mcp_new_task" => {
                 let server = agent.mcp.lock().ok().and_then(|m| m.get(&session).cloned());
-                let Some(server) = server.filter(|s| s.get("url").is_some()) else {
-                    agent.say(&session, "no MCP server over HTTP");
+                let Some(server) = server else {
+                    agent.say(&session, "no MCP server");
                     continue;
                 };
                 let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "fake-acp-agent", "version": "1"}}});
-                let result = async {
-                    let (sid, _) = mcp_post(&server, None, &init).await?;
-                    let sid = sid.ok_or("no mcp-session-id")?;
-                    mcp_post(&server, Some(&sid), &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await?;
-                    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "new_task", "arguments": {"input": arg}}});
-                    let (_, response) = mcp_post(&server, Some(&sid), &call).await?;
-                    response.ok_or_else(|| "no response".to_owned())
-                }
-                .await;
+                let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+                let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "new_task", "arguments": {"input": arg}}});
+                let result = if server.get("command").is_some() {
+                    mcp_stdio(&server, &[init, initialized, call]).await
+                } else {
+                    async {
+                        let (sid, _) = mcp_post(&server, None, &init).await?;
+                        let sid = sid.ok_or("no mcp-session-id")?;
+                        mcp_post(&server, Some(&sid), &initialized).await?;
+                        let (_, response) = mcp_post(&server, Some(&sid), &call).await?;
+                        response.ok_or_else(|| "no response".to_owned())
+                    }
+                    .await
+                };
                 match result {
                     Ok(r) => {
                         let text = r.pointer("/result/content/0/text").and_then(Value::as_str).unwrap_or("");

@@ -19,12 +19,21 @@ fn agents_bin() -> Option<PathBuf> {
 }
 
 async fn kit(bin: &std::path::Path) -> Kit {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
+                .unwrap_or_else(|_| "off".into()),
+        )
+        .with_test_writer()
+        .try_init();
     let providers = json!({"providers": {
         "qwen": {"command": bin.join("qwen")},
         "opencode": {"command": bin.join("opencode")}
     }});
+    let bridge = boocode_binary_beside(env!("CARGO_BIN_EXE_fake-acp-agent"));
     Kit::start_with_files(&[("providers.json", providers.to_string())], |c| {
-        c.default_model = Some("fake-model".into())
+        c.default_model = Some("fake-model".into());
+        c.mcp_bridge = Some(bridge);
     })
     .await
 }
@@ -131,7 +140,61 @@ async fn exercise(agent: &str) {
         "only after review"
     );
 
-    // 3. Cancel mid-turn.
+    // 3. The agent queues a task through boocode's MCP server (HTTP or the stdio bridge, whichever it
+    //    takes), answering a permission request if the agent asks before calling an MCP tool.
+    let input = r#"[[agent_tool:new_task {"input":"say hello"}]] [[reply:Queued it.]]"#;
+    let t = kit
+        .task(json!({"project_id": pid, "session_id": sid, "input": input, "agent": agent}))
+        .await;
+    let id = t["id"].clone();
+    let t = loop {
+        let frames = frames_until(&mut ws, |f| {
+            f["type"] == "permission_request"
+                || f["type"] == "task_updated"
+                    && f["task"]["id"] == id
+                    && matches!(
+                        f["task"]["state"].as_str(),
+                        Some("completed" | "failed" | "cancelled")
+                    )
+        })
+        .await;
+        let last = frames.last().unwrap();
+        if last["type"] != "permission_request" {
+            break wait_final(&kit, t["id"].as_str().unwrap()).await;
+        }
+        let allow = last["request"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "allow_once")
+            .unwrap()["option_id"]
+            .clone();
+        kit.ok(
+            "POST",
+            &format!(
+                "/api/permissions/{}",
+                last["request"]["id"].as_str().unwrap()
+            ),
+            Some(json!({"option_id": allow})),
+        )
+        .await;
+    };
+    assert_eq!(t["state"], "completed", "{t}");
+    assert!(reply(&kit, &t).await.contains("Queued it."), "{t}");
+    let tasks = kit
+        .ok("GET", &format!("/api/tasks?session_id={sid}"), None)
+        .await;
+    let queued = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["input"] == "say hello")
+        .unwrap_or_else(|| panic!("{agent} did not queue a task over MCP: {tasks}"))
+        .clone();
+    let queued = wait_final(&kit, queued["id"].as_str().unwrap()).await;
+    assert_eq!(queued["state"], "completed", "{queued}");
+
+    // 4. Cancel mid-turn.
     let t = kit.task(json!({"project_id": pid, "session_id": sid, "input": "[[tokens:4000]] [[delay_ms:5]]", "agent": agent})).await;
     frames_until(&mut ws, |f| {
         f["type"] == "delta" && f["content"].as_str().is_some_and(|c| c.starts_with("tok3"))

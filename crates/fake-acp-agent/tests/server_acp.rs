@@ -466,3 +466,52 @@ async fn an_agent_queues_a_task_through_boocodes_mcp_server() {
         (Some("completed"), Some(sid.as_str()))
     );
 }
+
+#[tokio::test]
+async fn an_agent_without_http_mcp_queues_a_task_through_the_stdio_bridge() {
+    let bridge = boocode_binary_beside(FAKE);
+    let files = [(
+        "providers.json",
+        json!({"providers": {"stdio-only": {"command": FAKE, "env": {"FAKE_ACP_NO_HTTP_MCP": "1"}}}})
+            .to_string(),
+    )];
+    let kit = Kit::start_with_files(&files, |c| c.mcp_bridge = Some(bridge)).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = kit
+        .task(json!({"project_id": pid, "input": "[[mcp_new_task:[[reply:queued over stdio]]]]", "agent": "stdio-only"}))
+        .await;
+    let sid = t["session_id"].as_str().unwrap().to_owned();
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "completed", "{t}");
+    let text = reply_of(&kit, &t).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.starts_with("mcp queued "), "{text}");
+    // The bridge carried the session token: the task landed in the calling session.
+    assert!(text.ends_with(&format!("in {sid}")), "{text}");
+    let queued = text.split_whitespace().nth(2).unwrap().to_owned();
+    let q = kit.wait_task(&queued).await;
+    assert_eq!(q["state"], "completed", "{q}");
+}
+
+#[tokio::test]
+async fn an_agent_without_http_mcp_gets_no_server_when_there_is_no_bridge() {
+    let files = [(
+        "providers.json",
+        json!({"providers": {"stdio-only": {"command": FAKE, "env": {"FAKE_ACP_NO_HTTP_MCP": "1"}}}})
+            .to_string(),
+    )];
+    let kit = Kit::start_with_files(&files, |c| c.mcp_bridge = None).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = kit
+        .task(json!({"project_id": pid, "input": "[[mcp_new_task:x]]", "agent": "stdio-only"}))
+        .await;
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "completed", "{t}");
+    let text = reply_of(&kit, &t).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(text, "no MCP server");
+}

@@ -10,6 +10,9 @@ pub struct Directives {
     pub tools: Vec<(String, String)>,
     /// `[[agent_write:PATH CONTENT]]`: write a file with whatever write tool the request offers.
     pub agent_write: Option<(String, String)>,
+    /// `[[agent_tool:NAME ARGS]]`: call the offered tool named NAME or ending in `_NAME` (agents prefix
+    /// MCP tools with their server's name: `boocode_new_task`, `mcp__boocode__new_task`).
+    pub agent_tools: Vec<(String, String)>,
     pub delay_ms: u64,
     pub first_delay_ms: u64,
     pub tokens: Option<usize>,
@@ -48,6 +51,11 @@ impl Directives {
                 "tool" => {
                     let (tool, args) = arg.trim().split_once(' ').unwrap_or((arg.trim(), "{}"));
                     d.tools.push((tool.to_owned(), args.trim().to_owned()));
+                }
+                "agent_tool" => {
+                    let (tool, args) = arg.trim().split_once(' ').unwrap_or((arg.trim(), "{}"));
+                    d.agent_tools
+                        .push((tool.to_owned(), args.trim().to_owned()));
                 }
                 "agent_write" => {
                     let (path, content) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));

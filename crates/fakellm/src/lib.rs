@@ -2,6 +2,7 @@
 //! last user message script each reply; every request is recorded (`GET /_fakellm/requests`) together with
 //! whether the client hung up before the stream ended.
 
+mod agent_tools;
 mod directives;
 mod reply;
 

@@ -48,90 +48,7 @@ fn last_user_text(body: &Value) -> String {
     }
 }
 
-/// The write tool a real agent offers (opencode `write`, qwen/gemini `write_file`, or anything alike),
-/// called with an absolute path under the working directory its prompt states.
-fn agent_write_call(body: &Value, path: &str, content: &str) -> Option<(String, String)> {
-    let tools = body.get("tools")?.as_array()?;
-    let functions: Vec<&Value> = tools.iter().filter_map(|t| t.get("function")).collect();
-    let props = |f: &Value| {
-        f.pointer("/parameters/properties")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let path_keys = ["filePath", "file_path", "absolute_path", "path"];
-    let content_keys = ["content", "contents", "text"];
-    let pick = |f: &&Value| {
-        let p = props(f);
-        path_keys.iter().any(|k| p.contains_key(*k))
-            && content_keys.iter().any(|k| p.contains_key(*k))
-    };
-    let name_of = |f: &Value| {
-        f.get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let tool = ["write", "write_file"]
-        .iter()
-        .find_map(|n| functions.iter().find(|f| name_of(f) == *n && pick(f)))
-        .or_else(|| {
-            functions.iter().find(|f| {
-                let n = name_of(f);
-                (n.contains("write") || n.contains("create")) && pick(f)
-            })
-        })?;
-    let p = props(tool);
-    let path_key = path_keys.iter().find(|k| p.contains_key(**k))?;
-    let content_key = content_keys.iter().find(|k| p.contains_key(**k))?;
-    let full = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        match working_directory(body) {
-            Some(cwd) => format!("{}/{path}", cwd.trim_end_matches('/')),
-            None => path.to_owned(),
-        }
-    };
-    let args = json!({*path_key: full, *content_key: content});
-    Some((name_of(tool), args.to_string()))
-}
-
-/// The directory an agent says it works in, from any message of the request.
-fn working_directory(body: &Value) -> Option<String> {
-    let texts: Vec<String> = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|m| match m.get("content") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(parts)) => parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str).map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        })
-        .collect();
-    for text in &texts {
-        for marker in [
-            "Working directory: ",
-            "I'm currently working in the directory: ",
-            "<cwd>",
-        ] {
-            if let Some(at) = text.find(marker) {
-                let rest = &text[at + marker.len()..];
-                let end = rest.find(['\n', '<']).unwrap_or(rest.len());
-                let dir = rest[..end].trim();
-                if dir.starts_with('/') {
-                    return Some(dir.to_owned());
-                }
-            }
-        }
-    }
-    None
-}
-
-fn tool_results_follow_user(body: &Value) -> bool {
+pub(crate) fn tool_results_follow_user(body: &Value) -> bool {
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return false;
     };
@@ -213,12 +130,20 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
     }
     let mut directives = Directives::parse(&last_user_text(&body));
     // Tools are called once: when their results follow the user's message, answer in text.
-    if tool_results_follow_user(&body) {
+    let answered = tool_results_follow_user(&body);
+    if answered {
         directives.tools.clear();
     } else if let Some((path, content)) = directives.agent_write.clone()
-        && let Some(call) = agent_write_call(&body, &path, &content)
+        && let Some(call) = crate::agent_tools::write_call(&body, &path, &content)
     {
         directives.tools.push(call);
+    }
+    for (suffix, args) in std::mem::take(&mut directives.agent_tools) {
+        match crate::agent_tools::next_call(&body, &suffix, &args) {
+            Ok(Some(call)) => directives.tools.push(call),
+            Ok(None) => {}
+            Err(why) => directives.reply = Some(why),
+        }
     }
     if !directives.any && !state.options.script.is_empty() {
         let n = state.counter.fetch_add(1, Ordering::Relaxed) % state.options.script.len();

@@ -9,6 +9,9 @@ use ts_rs::TS;
 use crate::frame::AgentCommand;
 use crate::ids::{PermissionId, SessionId, TaskId};
 
+/// The name boocode's MCP server goes by in `session/new.mcpServers` (agents prefix its tools with it).
+pub const MCP_SERVER_NAME: &str = "boocode";
+
 /// One entry of `providers.json`: replaces a built-in's settings wholesale, or defines a custom ACP agent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]

@@ -194,6 +194,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         url: format!("http://127.0.0.1:{}/mcp", addr.port()),
         api_token: config.token.clone(),
         tokens: mcp_tokens.clone(),
+        bridge: config.mcp_bridge.clone(),
     };
     let dispatcher = Dispatcher::new(
         CodingDeps {

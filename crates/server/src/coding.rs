@@ -44,6 +44,8 @@ pub struct McpAccess {
     /// The API token, when one is set: agents must present it too.
     pub api_token: Option<String>,
     pub tokens: crate::mcp::McpTokens,
+    /// The `boocode` executable for the stdio bridge, when there is one.
+    pub bridge: Option<PathBuf>,
 }
 
 impl McpAccess {
@@ -54,12 +56,24 @@ impl McpAccess {
         if let Some(api) = &self.api_token {
             headers.push(("authorization".to_owned(), format!("Bearer {api}")));
         }
+        let stdio = self.bridge.as_ref().map(|exe| {
+            let mut env = vec![(
+                crate::mcp_bridge::SESSION_TOKEN_ENV.to_owned(),
+                token.clone(),
+            )];
+            if let Some(api) = &self.api_token {
+                env.push((crate::mcp_bridge::API_TOKEN_ENV.to_owned(), api.clone()));
+            }
+            boocode_agents::StdioBridge {
+                command: exe.display().to_string(),
+                args: vec!["mcp".into(), "--url".into(), self.url.clone()],
+                env,
+            }
+        });
         boocode_agents::McpEndpoint {
             url: self.url.clone(),
             headers,
-            // The stdio bridge (`boocode mcp`) is not built yet; agents without HTTP MCP get none
-            // rather than a command that would fail.
-            stdio: None,
+            stdio,
         }
     }
 }

@@ -73,6 +73,9 @@ pub struct Config {
     pub shell: Option<String>,
     /// Skill folders besides `<data dir>/skills`.
     pub skills_dirs: Vec<PathBuf>,
+    /// The `boocode` executable that agents without MCP over HTTP run as `boocode mcp` (the stdio
+    /// bridge). The CLI sets it to itself; `None` offers such agents no MCP server.
+    pub mcp_bridge: Option<PathBuf>,
 }
 
 /// A configuration that cannot be used.
@@ -127,6 +130,7 @@ impl Config {
             agent_idle_secs: file.agent_idle_secs.unwrap_or(600),
             shell: file.shell,
             skills_dirs: o.skills_dirs,
+            mcp_bridge: None,
             data_dir,
         };
         config.validate()?;
@@ -154,6 +158,7 @@ impl Config {
             agent_idle_secs: 600,
             shell: None,
             skills_dirs: Vec::new(),
+            mcp_bridge: None,
         }
     }
 

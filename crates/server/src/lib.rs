@@ -14,6 +14,7 @@ pub mod dispatcher;
 mod error;
 mod extract;
 pub mod mcp;
+pub mod mcp_bridge;
 mod models;
 pub mod permissions;
 pub mod providers;

@@ -4,6 +4,7 @@
 
 mod backend;
 pub mod config;
+mod dispatch;
 pub mod probe;
 pub mod process;
 pub mod rpc;

@@ -1,27 +1,22 @@
-//! One live ACP session: the agent process, its agent-side session id, and the dispatch loop that answers
-//! the agent's requests (files through the path guard, permissions through the turn's relay) and turns its
-//! updates into the running turn's events. The loop never waits on a handler: each request is answered
-//! from its own task.
+//! One live ACP session: the agent process, its agent-side session id and what it lets us configure;
+//! `initialize`, `session/new`/`load`, prompts and cancel. Its requests and updates are handled by the
+//! dispatch loop (`dispatch.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 use boocode_protocol::{AgentCommand, AgentEvent};
 
 use super::config::SessionConfig;
+use super::dispatch::{Handlers, dispatch};
 use super::process::{AgentProcess, AgentSpec};
-use super::rpc::{
-    INTERNAL_ERROR, INVALID_PARAMS, Incoming, METHOD_NOT_FOUND, RpcConnection, RpcError,
-};
+use super::rpc::{RpcConnection, RpcError};
 use super::terminal::Terminals;
 use super::translate::Translator;
-use crate::backend::{
-    AgentError, PermissionAnswer, PermissionAsk, PermissionChoice, TurnContext, TurnOutcome,
-};
+use crate::backend::{AgentError, TurnContext, TurnOutcome};
 
 /// The ACP protocol version boocode speaks.
 pub const PROTOCOL_VERSION: u64 = 1;
@@ -29,12 +24,12 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(60);
 const CANCEL_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The running turn, as the dispatch loop sees it.
-struct Turn {
-    ctx: TurnContext,
-    translator: Translator,
+pub(super) struct Turn {
+    pub(super) ctx: TurnContext,
+    pub(super) translator: Translator,
 }
 
-type Current = Arc<Mutex<Option<Turn>>>;
+pub(super) type Current = Arc<Mutex<Option<Turn>>>;
 
 /// A warm agent session.
 pub struct AcpSession {
@@ -421,9 +416,8 @@ impl AcpSession {
     }
 }
 
-/// Answers the agent's requests and routes its updates, one message at a time, never waiting.
 /// The agent's latest slash commands, and whether a turn has framed them yet.
-type KeptCommands = Arc<Mutex<Option<(Vec<AgentCommand>, bool)>>>;
+pub(super) type KeptCommands = Arc<Mutex<Option<(Vec<AgentCommand>, bool)>>>;
 
 /// boocode's MCP server as `session/new` lists it: HTTP when the agent supports it, else the stdio bridge.
 fn mcp_servers(mcp: Option<&crate::backend::McpEndpoint>, http: bool) -> Value {
@@ -434,192 +428,17 @@ fn mcp_servers(mcp: Option<&crate::backend::McpEndpoint>, http: bool) -> Value {
         .map(|(name, value)| json!({"name": name, "value": value}))
         .collect();
     if http {
-        return json!([{"type": "http", "name": "boocode", "url": mcp.url, "headers": headers}]);
+        return json!([{"type": "http", "name": boocode_protocol::MCP_SERVER_NAME, "url": mcp.url, "headers": headers}]);
     }
     match &mcp.stdio {
-        Some((command, args)) => {
-            json!([{"name": "boocode", "command": command, "args": args, "env": []}])
+        Some(bridge) => {
+            let env: Vec<Value> = bridge
+                .env
+                .iter()
+                .map(|(name, value)| json!({"name": name, "value": value}))
+                .collect();
+            json!([{"name": boocode_protocol::MCP_SERVER_NAME, "command": bridge.command, "args": bridge.args, "env": env}])
         }
         None => json!([]),
-    }
-}
-
-/// What the agent's requests are answered with.
-#[derive(Clone)]
-struct Handlers {
-    root: PathBuf,
-    terminals: Terminals,
-    env: Arc<Vec<(String, String)>>,
-    commands: KeptCommands,
-}
-
-async fn dispatch(
-    mut incoming: UnboundedReceiver<Incoming>,
-    conn: RpcConnection,
-    current: Current,
-    handlers: Handlers,
-) {
-    while let Some(msg) = incoming.recv().await {
-        match msg {
-            Incoming::Notification { method, params } if method == "session/update" => {
-                let update = &params["update"];
-                // The agent's commands are kept even outside a turn (agents announce them right after
-                // session/new); the next turn frames them.
-                if update.get("sessionUpdate").and_then(Value::as_str)
-                    == Some("available_commands_update")
-                {
-                    for event in Translator::default().translate(update) {
-                        if let (AgentEvent::Commands { commands }, Ok(mut kept)) =
-                            (event, handlers.commands.lock())
-                        {
-                            *kept = Some((commands, false));
-                        }
-                    }
-                }
-                let Ok(mut current) = current.lock() else {
-                    continue;
-                };
-                if let Some(turn) = current.as_mut() {
-                    for event in turn.translator.translate(update) {
-                        if let (AgentEvent::Commands { .. }, Ok(mut kept)) =
-                            (&event, handlers.commands.lock())
-                            && let Some((_, framed)) = kept.as_mut()
-                        {
-                            *framed = true;
-                        }
-                        turn.ctx.emit(event);
-                    }
-                }
-            }
-            Incoming::Notification { method, .. } => {
-                tracing::debug!(%method, "agent notification ignored")
-            }
-            Incoming::Response { key, result } => conn.complete(key, result),
-            Incoming::Closed => conn.fail_all(),
-            Incoming::Request { id, method, params } => {
-                let conn = conn.clone();
-                let handlers = handlers.clone();
-                let ctx = current
-                    .lock()
-                    .ok()
-                    .and_then(|c| c.as_ref().map(|t| t.ctx.clone()));
-                tokio::spawn(async move {
-                    let answer = handle_request(&method, params, &handlers, ctx).await;
-                    conn.respond(id, answer);
-                });
-            }
-        }
-    }
-}
-
-async fn handle_request(
-    method: &str,
-    params: Value,
-    handlers: &Handlers,
-    ctx: Option<TurnContext>,
-) -> Result<Value, (i64, String)> {
-    let root = handlers.root.as_path();
-    let terminals = &handlers.terminals;
-    let path = || {
-        params
-            .get("path")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or((INVALID_PARAMS, "missing path".to_owned()))
-    };
-    match method {
-        "fs/read_text_file" => {
-            let path = path()?;
-            let resolved = boocode_workspace::resolve_in_worktree(root, &path)
-                .map_err(|e| (INVALID_PARAMS, e.to_string()))?;
-            // A file that does not exist yet reads as empty, as agents expect before creating it.
-            let text = match tokio::fs::read_to_string(&resolved).await {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(e) => return Err((INTERNAL_ERROR, format!("cannot read {path}: {e}"))),
-            };
-            let line = params
-                .get("line")
-                .and_then(Value::as_u64)
-                .unwrap_or(1)
-                .max(1) as usize;
-            let limit = params
-                .get("limit")
-                .and_then(Value::as_u64)
-                .map(|l| l as usize);
-            let content = if line > 1 || limit.is_some() {
-                let lines = text.lines().skip(line - 1);
-                let picked: Vec<&str> = match limit {
-                    Some(l) => lines.take(l).collect(),
-                    None => lines.collect(),
-                };
-                picked.join("\n")
-            } else {
-                text
-            };
-            Ok(json!({"content": content}))
-        }
-        "fs/write_text_file" => {
-            let path = path()?;
-            let content = params
-                .get("content")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let root = root.to_path_buf();
-            let written = tokio::task::spawn_blocking(move || {
-                crate::tools::fs::write_file(&root, crate::tools::fs::WriteFile { path, content })
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
-            written
-                .map(|_| Value::Null)
-                .map_err(|e| (INVALID_PARAMS, e))
-        }
-        "session/request_permission" => {
-            let options: Vec<PermissionChoice> = params
-                .get("options")
-                .and_then(Value::as_array)
-                .map(|list| {
-                    list.iter()
-                        .filter_map(|o| {
-                            Some(PermissionChoice {
-                                option_id: o.get("optionId")?.as_str()?.to_owned(),
-                                name: o
-                                    .get("name")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default()
-                                    .to_owned(),
-                                kind: o
-                                    .get("kind")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default()
-                                    .to_owned(),
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ask = PermissionAsk {
-                tool_call: params.get("toolCall").cloned().unwrap_or(Value::Null),
-                options,
-            };
-            let answer = match ctx {
-                Some(ctx) => ctx.ask_permission(ask).await,
-                None => ask.deny(),
-            };
-            Ok(match answer {
-                PermissionAnswer::Selected(id) => {
-                    json!({"outcome": {"outcome": "selected", "optionId": id}})
-                }
-                PermissionAnswer::Cancelled => json!({"outcome": {"outcome": "cancelled"}}),
-            })
-        }
-        "terminal/create" => terminals.create(&params, root, &handlers.env).await,
-        "terminal/output" => terminals.output(&params),
-        "terminal/wait_for_exit" => terminals.wait_for_exit(&params).await,
-        "terminal/kill" => terminals.kill(&params),
-        "terminal/release" => terminals.release(&params),
-        other => Err((METHOD_NOT_FOUND, format!("method not found: {other}"))),
     }
 }

@@ -318,3 +318,17 @@ impl Kit {
         (p["id"].as_str().unwrap().to_owned(), repo)
     }
 }
+
+/// The real `boocode` binary (the stdio MCP bridge), for tests of other packages whose binary `exe` is.
+/// A workspace test run (`scripts/test`) builds it beside theirs with the same features; building it
+/// from a test instead would make cargo rebuild the workspace with another feature set on every run.
+#[allow(dead_code)]
+pub fn boocode_binary_beside(exe: &str) -> PathBuf {
+    let boocode = Path::new(exe).with_file_name("boocode");
+    assert!(
+        boocode.exists(),
+        "{} is missing: run the workspace's tests (scripts/test) or `cargo build -p boocode-cli` first",
+        boocode.display()
+    );
+    boocode
+}
