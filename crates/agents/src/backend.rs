@@ -178,6 +178,8 @@ pub enum AgentError {
 pub trait AgentBackend: Send + Sync + 'static {
     /// Stable id (`native`, `opencode`, a custom provider id…).
     fn name(&self) -> &str;
+    /// How its turns run, as tasks record it.
+    fn execution_path(&self) -> boocode_protocol::ExecutionPath;
     /// Runs one turn to its end, emitting events through `ctx`; returns promptly once cancelled.
     async fn prompt(&self, input: TurnInput, ctx: &TurnContext) -> Result<TurnOutcome, AgentError>;
     /// Ends whatever the backend keeps warm for a boocode session (the session was deleted).

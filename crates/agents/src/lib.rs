@@ -5,6 +5,7 @@
 pub mod acp;
 mod backend;
 mod native;
+pub mod opencode;
 mod pool;
 pub mod providers;
 pub mod tools;

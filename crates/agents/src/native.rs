@@ -118,6 +118,10 @@ impl AgentBackend for NativeBackend {
         "native"
     }
 
+    fn execution_path(&self) -> boocode_protocol::ExecutionPath {
+        boocode_protocol::ExecutionPath::Native
+    }
+
     async fn prompt(&self, input: TurnInput, ctx: &TurnContext) -> Result<TurnOutcome, AgentError> {
         let specs = tools::specs(input.tools);
         let mut messages = input.history;

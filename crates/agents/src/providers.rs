@@ -14,6 +14,42 @@ pub use boocode_protocol::{ProviderOverride, ProvidersFile};
 pub enum ProviderKind {
     Native,
     Acp(AgentSpec),
+    /// A warm `opencode serve` driven over HTTP + SSE (`backend: "opencode_server"`).
+    OpencodeServer(AgentSpec),
+}
+
+impl ProviderKind {
+    /// The launch spec of an external agent.
+    pub fn spec(&self) -> Option<&AgentSpec> {
+        match self {
+            Self::Native => None,
+            Self::Acp(spec) | Self::OpencodeServer(spec) => Some(spec),
+        }
+    }
+
+    fn spec_mut(&mut self) -> Option<&mut AgentSpec> {
+        match self {
+            Self::Native => None,
+            Self::Acp(spec) | Self::OpencodeServer(spec) => Some(spec),
+        }
+    }
+
+    /// `native`, `acp` or `opencode_server`, as the snapshot and `providers.json` name them.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Acp(_) => "acp",
+            Self::OpencodeServer(_) => "opencode_server",
+        }
+    }
+
+    /// `backend` from `providers.json` (default `default`) applied to an external agent's spec.
+    fn external(spec: AgentSpec, backend: Option<&str>, default: &str) -> Self {
+        match backend.unwrap_or(default) {
+            "opencode_server" => Self::OpencodeServer(spec),
+            _ => Self::Acp(spec),
+        }
+    }
 }
 
 /// A provider as resolved from built-ins and overrides.
@@ -47,6 +83,8 @@ struct Builtin {
     command: &'static str,
     args: &'static [&'static str],
     hint: &'static str,
+    /// How it runs unless `providers.json` says otherwise.
+    backend: &'static str,
 }
 
 const BUILTINS: &[Builtin] = &[
@@ -56,6 +94,7 @@ const BUILTINS: &[Builtin] = &[
         command: "opencode",
         args: &["acp"],
         hint: "install it with `npm install -g opencode-ai`",
+        backend: "opencode_server",
     },
     Builtin {
         id: "qwen",
@@ -63,6 +102,7 @@ const BUILTINS: &[Builtin] = &[
         command: "qwen",
         args: &["--acp"],
         hint: "install it with `npm install -g @qwen-code/qwen-code`",
+        backend: "acp",
     },
     Builtin {
         id: "gemini",
@@ -70,6 +110,7 @@ const BUILTINS: &[Builtin] = &[
         command: "gemini",
         args: &["--acp"],
         hint: "install it with `npm install -g @google/gemini-cli`",
+        backend: "acp",
     },
     Builtin {
         id: "goose",
@@ -77,6 +118,7 @@ const BUILTINS: &[Builtin] = &[
         command: "goose",
         args: &["acp"],
         hint: "install the goose CLI from its releases (github.com/block/goose)",
+        backend: "acp",
     },
     Builtin {
         id: "claude",
@@ -84,6 +126,7 @@ const BUILTINS: &[Builtin] = &[
         command: "claude-agent-acp",
         args: &[],
         hint: "install it with `npm install -g @agentclientprotocol/claude-agent-acp`",
+        backend: "acp",
     },
     Builtin {
         id: "codex",
@@ -91,6 +134,7 @@ const BUILTINS: &[Builtin] = &[
         command: "codex-acp",
         args: &[],
         hint: "install it with `npm install -g @zed-industries/codex-acp`",
+        backend: "acp",
     },
 ];
 
@@ -111,7 +155,12 @@ impl ModelServer {
             return;
         }
         let key = self.api_key.clone().unwrap_or_else(|| "local".into());
-        match id {
+        // Custom providers running the same program (say `opencode-acp`) are wired like the built-in.
+        let program = Path::new(&spec.command)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| ["qwen", "opencode"].contains(n));
+        match program.unwrap_or(id) {
             "qwen" => {
                 spec.env.insert("OPENAI_BASE_URL".into(), self.url.clone());
                 spec.env.insert("OPENAI_API_KEY".into(), key);
@@ -130,27 +179,52 @@ impl ModelServer {
                     .push((".qwen/settings.json".into(), settings.to_string()));
             }
             "opencode" => {
-                let model = format!("boocode/{}", self.model);
-                let config = serde_json::json!({
-                    "$schema": "https://opencode.ai/config.json",
-                    "autoupdate": false, "share": "disabled",
-                    "model": model, "small_model": model,
-                    "provider": {"boocode": {
-                        "npm": "@ai-sdk/openai-compatible", "name": "boocode model server",
-                        "options": {"baseURL": self.url, "apiKey": key, "includeUsage": true},
-                        "models": {self.model.clone(): {"name": self.model, "tool_call": true, "reasoning": true,
-                            "limit": {"context": 32768, "output": 8192}}}}},
-                    "permission": {"edit": "ask", "bash": "ask", "webfetch": "deny"},
-                });
+                let config = self.opencode_config(&[(self.model.clone(), None)]);
                 spec.env
                     .insert("OPENCODE_CONFIG_CONTENT".into(), config.to_string());
-                spec.env
-                    .insert("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into());
-                spec.env
-                    .insert("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into());
+                for flag in [
+                    "OPENCODE_DISABLE_AUTOUPDATE",
+                    "OPENCODE_DISABLE_MODELS_FETCH",
+                    "OPENCODE_DISABLE_SHARE",
+                ] {
+                    spec.env.insert(flag.into(), "1".into());
+                }
             }
             _ => {}
         }
+    }
+}
+
+/// The provider id opencode knows boocode's model server by.
+pub const OPENCODE_PROVIDER: &str = "boocode";
+
+impl ModelServer {
+    /// opencode's config: one OpenAI-compatible provider (bundled `@ai-sdk/openai-compatible`, so
+    /// nothing is downloaded) listing `models` with their context windows, the default model as both
+    /// `model` and `small_model` (so opencode's title call never swaps the loaded model), and edits and
+    /// commands that ask first.
+    pub fn opencode_config(&self, models: &[(String, Option<u64>)]) -> serde_json::Value {
+        let key = self.api_key.clone().unwrap_or_else(|| "local".into());
+        let model = format!("{OPENCODE_PROVIDER}/{}", self.model);
+        let listed: serde_json::Map<String, serde_json::Value> = models
+            .iter()
+            .map(|(id, context)| {
+                let context = context.unwrap_or(32768);
+                let entry = serde_json::json!({"name": id, "tool_call": true, "reasoning": true,
+                    "limit": {"context": context, "output": 8192.min(context / 2).max(1)}});
+                (id.clone(), entry)
+            })
+            .collect();
+        serde_json::json!({
+            "$schema": "https://opencode.ai/config.json",
+            "autoupdate": false, "share": "disabled",
+            "model": model, "small_model": model,
+            "provider": {OPENCODE_PROVIDER: {
+                "npm": "@ai-sdk/openai-compatible", "name": "boocode model server",
+                "options": {"baseURL": self.url, "apiKey": key, "includeUsage": true},
+                "models": listed}},
+            "permission": {"edit": "ask", "bash": "ask", "webfetch": "deny"},
+        })
     }
 }
 
@@ -199,7 +273,7 @@ impl ProviderRegistry {
         if let Some(server) = server {
             for p in &mut reg.providers {
                 let overridden = file.providers.get(&p.id).is_some_and(|o| o.env.is_some());
-                if let ProviderKind::Acp(spec) = &mut p.kind {
+                if let Some(spec) = p.kind.spec_mut() {
                     server.wire(&p.id, spec, overridden);
                 }
             }
@@ -236,7 +310,7 @@ impl ProviderRegistry {
             providers.push(Provider {
                 id: b.id.into(),
                 label: spec.label.clone(),
-                kind: ProviderKind::Acp(spec),
+                kind: ProviderKind::external(spec, o.backend.as_deref(), b.backend),
                 enabled,
                 install_path,
             });
@@ -265,7 +339,7 @@ impl ProviderRegistry {
             providers.push(Provider {
                 id: id.clone(),
                 label: spec.label.clone(),
-                kind: ProviderKind::Acp(spec),
+                kind: ProviderKind::external(spec, o.backend.as_deref(), "acp"),
                 enabled: o.enabled.unwrap_or(true),
                 install_path,
             });
@@ -342,7 +416,7 @@ mod tests {
                     "unset fields keep the built-in's"
                 );
             }
-            ProviderKind::Native => panic!("qwen is ACP"),
+            other => panic!("qwen is ACP: {other:?}"),
         }
         let mine = get("mine").unwrap();
         assert!(mine.enabled && mine.installed());

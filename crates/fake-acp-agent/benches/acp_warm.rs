@@ -1,7 +1,9 @@
-//! ACP warm-session benchmark: time from `POST /api/tasks` to the first delta on the session's WebSocket,
+//! Warm-session benchmark: time from `POST /api/tasks` to the first delta on the session's WebSocket,
 //! for the first turn of a session (cold: spawn, initialize, session/new) and the second (warm: the same
 //! process and agent session). The agent is the scripted fake agent, whose own start-up is a few
 //! milliseconds; real agents add their initialize time (1–2 s, real-agents.md) to the cold turn only.
+//! For opencode's server backend, cold is a new `opencode serve` for the turn (the running one is killed
+//! first), warm the next turn on it.
 //! Run: `cargo bench -p boocode-fake-acp-agent --bench acp_warm`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -10,7 +12,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{Kit, frames_until};
+use common::{Kit, frames_until, opencode_server_pid};
 use serde_json::json;
 
 const SESSIONS: usize = 20;
@@ -43,7 +45,11 @@ async fn first_delta_ms(kit: &Kit, pid: &str, session: &str, agent: &str) -> f64
     })
     .await;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    kit.wait_task(task["id"].as_str().unwrap()).await;
+    kit.wait_task_for(
+        task["id"].as_str().unwrap(),
+        std::time::Duration::from_secs(90),
+    )
+    .await;
     ms
 }
 
@@ -58,6 +64,15 @@ async fn measure(kit: &Kit, pid: &str, agent: &str, sessions: usize) -> String {
             )
             .await;
         let sid = s["id"].as_str().unwrap().to_owned();
+        if agent == "opencode"
+            && let Some(server) = opencode_server_pid(&kit.dir.path().join("data"))
+        {
+            // A new server for the cold turn.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &server.to_string()])
+                .status();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
         cold.push(first_delta_ms(kit, pid, &sid, agent).await);
         warm.push(first_delta_ms(kit, pid, &sid, agent).await);
     }
@@ -82,6 +97,8 @@ async fn main() {
     if let Some(bin) = &real {
         providers["providers"]["qwen"] = json!({"command": bin.join("qwen")});
         providers["providers"]["opencode"] = json!({"command": bin.join("opencode")});
+        providers["providers"]["opencode-acp"] =
+            json!({"command": bin.join("opencode"), "backend": "acp", "args": ["acp"]});
     }
     let kit = Kit::start_with_files(&[("providers.json", providers.to_string())], |c| {
         c.default_model = Some("fake-model".into())
@@ -89,13 +106,15 @@ async fn main() {
     .await;
     let (pid, _) = kit.coding_project("bench").await;
     let mut out = String::from(
-        "Time from `POST /api/tasks` to the first delta: a session's first turn (cold) and its second (warm).\n\n\
+        "Time from `POST /api/tasks` to the first delta: a session's first turn (cold) and its second (warm). \
+         `opencode` is the warm `opencode serve` backend (cold: a new server for the turn); `opencode-acp` is \
+         `opencode acp`.\n\n\
          | agent | sessions | cold p50 / p99 (ms) | warm p50 / p99 (ms) | cold / warm (p50) |\n|---|---|---|---|---|\n",
     );
     out.push_str(&measure(&kit, &pid, "fake", SESSIONS).await);
     match &real {
         Some(_) => {
-            for agent in ["qwen", "opencode"] {
+            for agent in ["qwen", "opencode-acp", "opencode"] {
                 out.push_str(&measure(&kit, &pid, agent, 5).await);
             }
         }

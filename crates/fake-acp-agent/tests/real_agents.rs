@@ -1,4 +1,4 @@
-//! Real agents (opencode, Qwen Code) through the whole server against fakellm: a text reply, a file the
+//! Real agents over ACP (opencode, Qwen Code) through the whole server against fakellm: a text reply, a file the
 //! agent writes after a permission request answered over REST landing in a pending change, and cancel
 //! mid-turn. `.ci/run` installs the pinned npm packages and sets `BOOCODE_AGENTS_BIN`; without it these
 //! tests say so and do nothing.
@@ -28,7 +28,7 @@ async fn kit(bin: &std::path::Path) -> Kit {
         .try_init();
     let providers = json!({"providers": {
         "qwen": {"command": bin.join("qwen")},
-        "opencode": {"command": bin.join("opencode")}
+        "opencode": {"command": bin.join("opencode"), "backend": "acp"}
     }});
     let bridge = boocode_binary_beside(env!("CARGO_BIN_EXE_fake-acp-agent"));
     Kit::start_with_files(&[("providers.json", providers.to_string())], |c| {
@@ -39,35 +39,14 @@ async fn kit(bin: &std::path::Path) -> Kit {
 }
 
 async fn wait_final(kit: &Kit, id: &str) -> Value {
-    for _ in 0..1200 {
-        let t = kit.ok("GET", &format!("/api/tasks/{id}"), None).await;
-        if matches!(
-            t["state"].as_str(),
-            Some("completed" | "failed" | "cancelled")
-        ) {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("task {id} never finished");
+    kit.wait_task_for(id, Duration::from_secs(60)).await
 }
 
 async fn reply(kit: &Kit, task: &Value) -> String {
-    let msgs = kit
-        .ok(
-            "GET",
-            &format!("/api/chats/{}/messages", task["chat_id"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    let m = msgs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == task["message_id"])
-        .cloned()
-        .unwrap();
-    m["content"].as_str().unwrap_or_default().to_owned()
+    kit.reply_of(task).await["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn exercise(agent: &str) {

@@ -38,22 +38,6 @@ fn task_body(pid: &str, session: Option<&str>, input: &str) -> Value {
     json!({"project_id": pid, "session_id": session, "input": input, "agent": "fake"})
 }
 
-async fn reply_of(kit: &Kit, task: &Value) -> Value {
-    let msgs = kit
-        .ok(
-            "GET",
-            &format!("/api/chats/{}/messages", task["chat_id"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    msgs.as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == task["message_id"])
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test]
 async fn agent_writes_land_in_a_pending_change_and_the_process_stays_warm() {
     let kit = kit_with_fake(|_| {}).await;
@@ -69,7 +53,7 @@ async fn agent_writes_land_in_a_pending_change_and_the_process_stays_warm() {
     let sid = t1["session_id"].as_str().unwrap().to_owned();
     let t1 = kit.wait_task(t1["id"].as_str().unwrap()).await;
     assert_eq!(t1["state"], "completed", "{t1}");
-    let reply = reply_of(&kit, &t1).await;
+    let reply = kit.reply_of(&t1).await;
     let text = reply["content"].as_str().unwrap().to_owned();
     assert!(
         text.contains("wrote hello.txt") && text.contains("write failed"),
@@ -98,7 +82,7 @@ async fn agent_writes_land_in_a_pending_change_and_the_process_stays_warm() {
     // The second turn reuses the same process and agent session.
     let t2 = kit.task(task_body(&pid, Some(&sid), "[[pid]]")).await;
     let t2 = kit.wait_task(t2["id"].as_str().unwrap()).await;
-    let second = reply_of(&kit, &t2).await["content"]
+    let second = kit.reply_of(&t2).await["content"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -180,7 +164,7 @@ async fn permission_requests_are_answered_over_rest() {
     let t = kit.wait_task(t["id"].as_str().unwrap()).await;
     assert_eq!(t["state"], "completed");
     assert!(
-        reply_of(&kit, &t).await["content"]
+        kit.reply_of(&t).await["content"]
             .as_str()
             .unwrap()
             .contains("permission selected yes-once")
@@ -205,7 +189,7 @@ async fn unanswered_permissions_are_denied_after_the_timeout() {
     let t = kit.wait_task(t["id"].as_str().unwrap()).await;
     assert_eq!(t["state"], "completed");
     assert!(
-        reply_of(&kit, &t).await["content"]
+        kit.reply_of(&t).await["content"]
             .as_str()
             .unwrap()
             .contains("permission selected no-once")
@@ -236,7 +220,7 @@ async fn crashes_and_missing_agents_fail_the_task_with_the_reason() {
         "{err}"
     );
     assert!(
-        reply_of(&kit, &t).await["content"]
+        kit.reply_of(&t).await["content"]
             .as_str()
             .unwrap()
             .contains("partial")
@@ -385,7 +369,7 @@ async fn run(
         .task(json!({"project_id": pid, "session_id": session, "input": input, "agent": agent}))
         .await;
     let t = kit.wait_task(t["id"].as_str().unwrap()).await;
-    let text = reply_of(kit, &t).await["content"]
+    let text = kit.reply_of(&t).await["content"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -452,7 +436,7 @@ async fn an_agent_queues_a_task_through_boocodes_mcp_server() {
     let sid = t["session_id"].as_str().unwrap().to_owned();
     let t = kit.wait_task(t["id"].as_str().unwrap()).await;
     assert_eq!(t["state"], "completed", "{t}");
-    let text = reply_of(&kit, &t).await["content"]
+    let text = kit.reply_of(&t).await["content"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -483,7 +467,7 @@ async fn an_agent_without_http_mcp_queues_a_task_through_the_stdio_bridge() {
     let sid = t["session_id"].as_str().unwrap().to_owned();
     let t = kit.wait_task(t["id"].as_str().unwrap()).await;
     assert_eq!(t["state"], "completed", "{t}");
-    let text = reply_of(&kit, &t).await["content"]
+    let text = kit.reply_of(&t).await["content"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -509,7 +493,7 @@ async fn an_agent_without_http_mcp_gets_no_server_when_there_is_no_bridge() {
         .await;
     let t = kit.wait_task(t["id"].as_str().unwrap()).await;
     assert_eq!(t["state"], "completed", "{t}");
-    let text = reply_of(&kit, &t).await["content"]
+    let text = kit.reply_of(&t).await["content"]
         .as_str()
         .unwrap()
         .to_owned();

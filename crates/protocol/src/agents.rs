@@ -12,6 +12,18 @@ use crate::ids::{PermissionId, SessionId, TaskId};
 /// The name boocode's MCP server goes by in `session/new.mcpServers` (agents prefix its tools with it).
 pub const MCP_SERVER_NAME: &str = "boocode";
 
+/// An external agent's session kept for a boocode session (`GET /api/sessions/{id}/agents`): which of
+/// the agent's own sessions the next turn resumes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AgentSessionInfo {
+    pub agent: String,
+    /// `acp_warm` or `opencode_server`.
+    pub backend: String,
+    pub agent_session_id: String,
+    /// `idle`, `active`, `crashed` or `closed`.
+    pub status: String,
+}
+
 /// One entry of `providers.json`: replaces a built-in's settings wholesale, or defines a custom ACP agent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]

@@ -57,6 +57,7 @@ pub fn generate() -> String {
         PatchProvidersRequest::decl(&cfg),
         ProviderInfo::decl(&cfg),
         ProvidersSnapshot::decl(&cfg),
+        AgentSessionInfo::decl(&cfg),
         PermissionOption::decl(&cfg),
         PermissionRequest::decl(&cfg),
         AnswerPermissionRequest::decl(&cfg),

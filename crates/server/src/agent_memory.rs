@@ -34,6 +34,7 @@ impl SessionMemory for StoreMemory {
             .await
             .ok()??;
         Some(RememberedSession {
+            backend: row.backend,
             agent_session_id: row.agent_session_id,
             config_hash: row.config_hash,
             status: row.status,
@@ -44,7 +45,7 @@ impl SessionMemory for StoreMemory {
         let row = AgentSessionRow {
             session_id: SessionId(session_key.to_owned()),
             agent: agent.to_owned(),
-            backend: "acp_warm".into(),
+            backend: session.backend.clone(),
             agent_session_id: session.agent_session_id.clone(),
             status: session.status.clone(),
             config_hash: session.config_hash.clone(),

@@ -190,7 +190,12 @@ pub async fn run_coding_turn(
     }
     publish_user_message(&deps.broker, &user).await;
     match store
-        .set_task_message(&task.id, claimed.generation, &assistant.id)
+        .set_task_message(
+            &task.id,
+            claimed.generation,
+            &assistant.id,
+            backend.execution_path(),
+        )
         .await
     {
         Ok(true) => {}

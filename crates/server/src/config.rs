@@ -40,6 +40,7 @@ struct ConfigFile {
     disabled_agents: Option<Vec<String>>,
     permission_timeout_secs: Option<u64>,
     agent_idle_secs: Option<u64>,
+    opencode_inactivity_secs: Option<u64>,
     shell: Option<String>,
 }
 
@@ -69,6 +70,8 @@ pub struct Config {
     pub permission_timeout_secs: u64,
     /// How long a warm agent process may sit idle before it is stopped.
     pub agent_idle_secs: u64,
+    /// How long an opencode turn may go without an event before it is stopped.
+    pub opencode_inactivity_secs: u64,
     /// The shell BooTerm starts; `None` means the user's `$SHELL`.
     pub shell: Option<String>,
     /// Skill folders besides `<data dir>/skills`.
@@ -128,6 +131,7 @@ impl Config {
             disabled_agents: file.disabled_agents.unwrap_or_default(),
             permission_timeout_secs: file.permission_timeout_secs.unwrap_or(300),
             agent_idle_secs: file.agent_idle_secs.unwrap_or(600),
+            opencode_inactivity_secs: file.opencode_inactivity_secs.unwrap_or(180).max(1),
             shell: file.shell,
             skills_dirs: o.skills_dirs,
             mcp_bridge: None,
@@ -156,6 +160,7 @@ impl Config {
             disabled_agents: Vec::new(),
             permission_timeout_secs: 300,
             agent_idle_secs: 600,
+            opencode_inactivity_secs: 180,
             shell: None,
             skills_dirs: Vec::new(),
             mcp_bridge: None,

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use boocode_agents::acp::AcpBackend;
+use boocode_agents::acp::AgentSpec;
 use boocode_agents::acp::probe::{ProbeReport, probe};
+use boocode_agents::opencode::{OpencodeBackend, OpencodeOptions};
 use boocode_agents::providers::{
     ModelServer, ProviderKind, ProviderRegistry, probe_version, providers_path, read_file,
 };
@@ -40,6 +42,7 @@ pub struct ProviderHub {
 struct Inner {
     data_dir: PathBuf,
     idle: Duration,
+    opencode_inactivity: Duration,
     native: Arc<dyn AgentBackend>,
     memory: Arc<dyn boocode_agents::acp::SessionMemory>,
     server: Option<ModelServer>,
@@ -54,6 +57,7 @@ impl ProviderHub {
     pub fn new(
         data_dir: PathBuf,
         idle: Duration,
+        opencode_inactivity: Duration,
         native: Arc<dyn AgentBackend>,
         memory: Arc<dyn boocode_agents::acp::SessionMemory>,
         server: Option<ModelServer>,
@@ -63,6 +67,7 @@ impl ProviderHub {
             inner: Arc::new(Inner {
                 data_dir,
                 idle,
+                opencode_inactivity,
                 native,
                 memory,
                 server,
@@ -78,6 +83,22 @@ impl ProviderHub {
         match self.inner.registry.lock() {
             Ok(r) => r.clone(),
             Err(e) => e.into_inner().clone(),
+        }
+    }
+
+    /// The opencode server backend's options: the model server's models are listed into opencode's
+    /// config at each server start, unless the user's `providers.json` set opencode's environment.
+    fn opencode_options(&self, spec: &AgentSpec) -> OpencodeOptions {
+        let server = self.inner.server.clone();
+        let wired = server.as_ref().is_some_and(|s| {
+            spec.env.get("OPENCODE_CONFIG_CONTENT")
+                == Some(&s.opencode_config(&[(s.model.clone(), None)]).to_string())
+        });
+        OpencodeOptions {
+            inactivity: self.inner.opencode_inactivity,
+            default_model: server.as_ref().map(|s| s.model.clone()),
+            model_server: server.filter(|_| wired),
+            ..OpencodeOptions::default()
         }
     }
 
@@ -104,6 +125,13 @@ impl ProviderHub {
                             spec.clone(),
                             self.inner.data_dir.clone(),
                             self.inner.idle,
+                            Some(self.inner.memory.clone()),
+                        )
+                            as Arc<dyn AgentBackend>,
+                        ProviderKind::OpencodeServer(spec) => OpencodeBackend::new(
+                            spec.clone(),
+                            self.inner.data_dir.clone(),
+                            self.opencode_options(spec),
                             Some(self.inner.memory.clone()),
                         )
                             as Arc<dyn AgentBackend>,
@@ -156,16 +184,15 @@ impl ProviderHub {
         let mut probes = self.inner.probes.lock().await;
         let mut out = Vec::new();
         for p in &registry.providers {
-            let (backend, command) = match &p.kind {
-                ProviderKind::Native => ("native", None),
-                ProviderKind::Acp(spec) => (
-                    "acp",
-                    Some(
-                        format!("{} {}", spec.command, spec.args.join(" "))
-                            .trim()
-                            .to_owned(),
-                    ),
+            let backend = p.kind.backend_name();
+            let command = match &p.kind {
+                ProviderKind::Native => None,
+                ProviderKind::Acp(spec) => Some(
+                    format!("{} {}", spec.command, spec.args.join(" "))
+                        .trim()
+                        .to_owned(),
                 ),
+                ProviderKind::OpencodeServer(spec) => Some(format!("{} serve", spec.command)),
             };
             let mut info = ProviderInfo {
                 id: p.id.clone(),
@@ -217,7 +244,7 @@ impl ProviderHub {
                         None => {}
                     }
                 }
-            } else if let ProviderKind::Acp(spec) = &p.kind {
+            } else if let Some(spec) = p.kind.spec() {
                 info.error = Some(format!(
                     "not installed (`{}` not found){}",
                     spec.command,

@@ -75,6 +75,17 @@ macro_rules! impl_task_store {
                 })
             }
 
+            fn agent_session_from(r: &$row) -> Result<AgentSessionRow> {
+                Ok(AgentSessionRow {
+                    session_id: SessionId(r.try_get("session_id")?),
+                    agent: r.try_get("agent")?,
+                    backend: r.try_get("backend")?,
+                    agent_session_id: r.try_get("agent_session_id")?,
+                    status: r.try_get("status")?,
+                    config_hash: r.try_get("config_hash")?,
+                })
+            }
+
             fn permission_from(row: &$row) -> Result<PermissionRequest> {
                 let tool_call: Json<serde_json::Value> = row.try_get("tool_call")?;
                 let options: Json<Vec<PermissionOption>> = row.try_get("options")?;
@@ -208,13 +219,15 @@ macro_rules! impl_task_store {
                     }
                 }
 
-                async fn set_task_message(&self, id: &TaskId, generation: u64, message: &MessageId) -> Result<bool> {
+                async fn set_task_message(&self, id: &TaskId, generation: u64, message: &MessageId, path: ExecutionPath) -> Result<bool> {
                     let done = sqlx::query(
-                        "UPDATE tasks SET message_id = $3 WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+                        "UPDATE tasks SET message_id = $3, execution_path = $4 WHERE id = $1 \
+                         AND lease_generation = $2 AND state = 'running'",
                     )
                     .bind(id.as_str())
                     .bind(to_i64(generation))
                     .bind(message.as_str())
+                    .bind(path.as_str())
                     .execute(self.writer())
                     .await?;
                     Ok(done.rows_affected() == 1)
@@ -425,17 +438,15 @@ macro_rules! impl_task_store {
                         .bind(agent)
                         .fetch_optional(self.reader())
                         .await?;
-                    row.map(|r| {
-                        Ok(AgentSessionRow {
-                            session_id: SessionId(r.try_get("session_id")?),
-                            agent: r.try_get("agent")?,
-                            backend: r.try_get("backend")?,
-                            agent_session_id: r.try_get("agent_session_id")?,
-                            status: r.try_get("status")?,
-                            config_hash: r.try_get("config_hash")?,
-                        })
-                    })
-                    .transpose()
+                    row.map(|r| agent_session_from(&r)).transpose()
+                }
+
+                async fn list_agent_sessions(&self, session: &SessionId) -> Result<Vec<AgentSessionRow>> {
+                    let rows = sqlx::query("SELECT * FROM agent_sessions WHERE session_id = $1 ORDER BY agent")
+                        .bind(session.as_str())
+                        .fetch_all(self.reader())
+                        .await?;
+                    rows.iter().map(agent_session_from).collect()
                 }
 
                 async fn put_agent_session(&self, a: &AgentSessionRow) -> Result<()> {

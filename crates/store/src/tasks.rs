@@ -91,12 +91,13 @@ pub trait TaskStore: Send + Sync {
         generation: u64,
         lease_until: DateTime<Utc>,
     ) -> Result<LeaseState>;
-    /// Records the message a running task writes into; `false` when the lease was lost.
+    /// Records the message a running task writes into and how it runs; `false` when the lease was lost.
     async fn set_task_message(
         &self,
         id: &TaskId,
         generation: u64,
         message: &boocode_protocol::MessageId,
+        path: boocode_protocol::ExecutionPath,
     ) -> Result<bool>;
     /// Writes the outcome if the lease is still ours; `None` when it was lost.
     async fn finish_task(
@@ -151,6 +152,8 @@ pub trait TaskStore: Send + Sync {
     ) -> Result<Option<AgentSessionRow>>;
     /// Inserts or replaces the row for (session, agent).
     async fn put_agent_session(&self, row: &AgentSessionRow) -> Result<()>;
+    /// Every agent session a boocode session keeps, by agent.
+    async fn list_agent_sessions(&self, session: &SessionId) -> Result<Vec<AgentSessionRow>>;
 }
 
 /// An external agent's session, kept so the next turn (even after a restart) can resume it.

@@ -187,7 +187,7 @@ async fn oldest_first_one_running_per_session_and_fenced_by_generation() {
         let msg = MessageId::new();
         assert!(
             store
-                .set_task_message(&a.id, first.generation, &msg)
+                .set_task_message(&a.id, first.generation, &msg, ExecutionPath::Native)
                 .await
                 .unwrap()
         );

@@ -27,6 +27,8 @@ pub fn config_hash(agent: &str, model: Option<&str>, mode: Option<&str>) -> Stri
 /// An agent session as remembered between turns and across restarts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RememberedSession {
+    /// `acp_warm` or `opencode_server`.
+    pub backend: String,
     pub agent_session_id: String,
     pub config_hash: String,
     /// `idle`, `active`, `crashed` or `closed`.
@@ -79,6 +81,7 @@ impl AcpBackend {
     async fn remember(&self, key: &str, agent_session_id: &str, hash: &str, status: &str) {
         if let Some(memory) = &self.memory {
             let row = RememberedSession {
+                backend: "acp_warm".into(),
                 agent_session_id: agent_session_id.to_owned(),
                 config_hash: hash.to_owned(),
                 status: status.to_owned(),
@@ -154,6 +157,10 @@ impl AcpBackend {
 impl AgentBackend for AcpBackend {
     fn name(&self) -> &str {
         &self.spec.id
+    }
+
+    fn execution_path(&self) -> boocode_protocol::ExecutionPath {
+        boocode_protocol::ExecutionPath::Acp
     }
 
     async fn prompt(&self, input: TurnInput, ctx: &TurnContext) -> Result<TurnOutcome, AgentError> {

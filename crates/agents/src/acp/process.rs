@@ -46,7 +46,7 @@ pub enum SpawnError {
 pub struct AgentProcess {
     child: Child,
     pid: u32,
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr: StderrTail,
     pub conn: RpcConnection,
 }
 
@@ -72,70 +72,18 @@ impl AgentProcess {
             label: spec.label.clone(),
             message,
         };
-        for dir in ["", ".config", ".cache", ".local/share", ".local/state"] {
-            std::fs::create_dir_all(home.join(dir))
-                .map_err(|e| failed(format!("creating {}: {e}", home.display())))?;
-        }
-        for (relative, content) in &spec.home_files {
-            let target = home.join(relative);
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| failed(format!("creating {}: {e}", dir.display())))?;
-            }
-            std::fs::write(&target, content)
-                .map_err(|e| failed(format!("writing {}: {e}", target.display())))?;
-        }
-        let mut cmd = Command::new(&spec.command);
-        cmd.args(&spec.args)
-            .current_dir(cwd)
-            .env_clear()
-            .envs(
-                INHERITED
-                    .iter()
-                    .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
-            )
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_STATE_HOME", home.join(".local/state"))
-            .envs(&spec.env)
-            .stdin(Stdio::piped())
+        let mut cmd = isolated_command(spec, &spec.args, cwd, home)?;
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                SpawnError::NotInstalled {
-                    label: spec.label.clone(),
-                    command: spec.command.clone(),
-                    hint: spec.install_hint.clone(),
-                }
-            }
-            _ => failed(e.to_string()),
-        })?;
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| spawn_error(spec, &e))?;
         let pid = child.id().unwrap_or(0);
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(failed("no stdio pipes".into()));
         };
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let sink = tail.clone();
-        let label = spec.id.clone();
-        tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::debug!(agent = %label, "stderr: {line}");
-                if let Ok(mut t) = sink.lock() {
-                    if t.len() == STDERR_LINES {
-                        t.pop_front();
-                    }
-                    t.push_back(line);
-                }
-            }
-        });
+        let tail = keep_stderr_tail(stderr, &spec.id);
         let (conn, incoming) = RpcConnection::start(stdin, stdout, &spec.id);
         tracing::info!(agent = %spec.id, pid, cwd = %cwd.display(), "agent started");
         Ok((
@@ -156,10 +104,7 @@ impl AgentProcess {
 
     /// The last lines the agent wrote to stderr.
     pub fn stderr_tail(&self) -> String {
-        self.stderr
-            .lock()
-            .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
-            .unwrap_or_default()
+        tail_text(&self.stderr)
     }
 
     /// Why the process is gone, if it is: its exit code or signal and its last stderr lines.
@@ -202,6 +147,101 @@ impl AgentProcess {
             signal_group(self.pid, libc::SIGKILL);
         }
         tracing::info!(pid = self.pid, "agent stopped");
+    }
+}
+
+/// The last lines a process wrote to stderr, kept as it writes them.
+pub(crate) type StderrTail = Arc<Mutex<VecDeque<String>>>;
+
+/// Logs `stderr` line by line (debug) and keeps its last lines.
+pub(crate) fn keep_stderr_tail(
+    stderr: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    label: &str,
+) -> StderrTail {
+    let tail: StderrTail = Arc::default();
+    let sink = tail.clone();
+    let label = label.to_owned();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::debug!(agent = %label, "stderr: {line}");
+            if let Ok(mut t) = sink.lock() {
+                if t.len() == STDERR_LINES {
+                    t.pop_front();
+                }
+                t.push_back(line);
+            }
+        }
+    });
+    tail
+}
+
+/// The kept stderr lines as one text.
+pub(crate) fn tail_text(tail: &StderrTail) -> String {
+    tail.lock()
+        .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default()
+}
+
+/// `spec`'s program with `args`, in `cwd`, in its own process group, with a private `home` (its
+/// settings files written there) and only the inherited variables plus its own: never boocode's secrets.
+pub(crate) fn isolated_command(
+    spec: &AgentSpec,
+    args: &[String],
+    cwd: &Path,
+    home: &Path,
+) -> Result<Command, SpawnError> {
+    let failed = |message: String| SpawnError::Failed {
+        label: spec.label.clone(),
+        message,
+    };
+    for dir in ["", ".config", ".cache", ".local/share", ".local/state"] {
+        std::fs::create_dir_all(home.join(dir))
+            .map_err(|e| failed(format!("creating {}: {e}", home.display())))?;
+    }
+    for (relative, content) in &spec.home_files {
+        let target = home.join(relative);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| failed(format!("creating {}: {e}", dir.display())))?;
+        }
+        std::fs::write(&target, content)
+            .map_err(|e| failed(format!("writing {}: {e}", target.display())))?;
+    }
+    let mut cmd = Command::new(&spec.command);
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(
+            INHERITED
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+        )
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .envs(&spec.env)
+        .process_group(0)
+        .kill_on_drop(true);
+    Ok(cmd)
+}
+
+/// A missing program is "not installed" (with the install hint); anything else a start failure.
+pub(crate) fn spawn_error(spec: &AgentSpec, e: &std::io::Error) -> SpawnError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+            SpawnError::NotInstalled {
+                label: spec.label.clone(),
+                command: spec.command.clone(),
+                hint: spec.install_hint.clone(),
+            }
+        }
+        _ => SpawnError::Failed {
+            label: spec.label.clone(),
+            message: e.to_string(),
+        },
     }
 }
 

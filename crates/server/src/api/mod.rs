@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/tasks/{id}", get(tasks::get))
         .route("/api/tasks/{id}/cancel", post(tasks::cancel))
         .route("/api/sessions/{id}/changes", get(changes::list))
+        .route("/api/sessions/{id}/agents", get(sessions::agents))
         .route("/api/changes/{id}/accept", post(changes::accept))
         .route("/api/changes/{id}/reject", post(changes::reject))
         .route("/api/providers/snapshot", get(agents::snapshot))

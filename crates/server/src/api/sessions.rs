@@ -107,3 +107,23 @@ pub async fn delete(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /api/sessions/{id}/agents`: the external agent sessions the session keeps warm or resumable.
+pub async fn agents(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<boocode_protocol::AgentSessionInfo>>, ApiError> {
+    let session = boocode_protocol::SessionId(id);
+    state.store.get_session(&session).await?;
+    let rows = state.store.list_agent_sessions(&session).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| boocode_protocol::AgentSessionInfo {
+                agent: r.agent,
+                backend: r.backend,
+                agent_session_id: r.agent_session_id,
+                status: r.status,
+            })
+            .collect(),
+    ))
+}

@@ -294,9 +294,15 @@ impl Kit {
         v
     }
 
-    /// Polls a task until it reaches a final state.
+    /// Polls a task until it reaches a final state (15 s at most).
     pub async fn wait_task(&self, id: &str) -> Value {
-        for _ in 0..600 {
+        self.wait_task_for(id, Duration::from_secs(15)).await
+    }
+
+    /// Polls a task until it reaches a final state, for at most `limit` (real agents start slowly).
+    pub async fn wait_task_for(&self, id: &str, limit: Duration) -> Value {
+        let polls = limit.as_millis() / 25;
+        for _ in 0..polls {
             let t = self.ok("GET", &format!("/api/tasks/{id}"), None).await;
             if matches!(
                 t["state"].as_str(),
@@ -307,6 +313,23 @@ impl Kit {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("task {id} never finished");
+    }
+
+    /// The reply message a task produced.
+    pub async fn reply_of(&self, task: &Value) -> Value {
+        let msgs = self
+            .ok(
+                "GET",
+                &format!("/api/chats/{}/messages", task["chat_id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        msgs.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == task["message_id"])
+            .unwrap_or_else(|| panic!("no reply message for {task}"))
+            .clone()
     }
 
     /// A project over a committed repo; returns (project id, repo path).
@@ -331,4 +354,17 @@ pub fn boocode_binary_beside(exe: &str) -> PathBuf {
         boocode.display()
     );
     boocode
+}
+
+/// The pid of the `opencode serve` whose working directory is under `data`.
+pub fn opencode_server_pid(data: &Path) -> Option<u32> {
+    let serve_dir = data.join("agents/opencode/serve");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+        (cmdline.contains("opencode") && cmdline.contains("serve") && cwd == serve_dir)
+            .then_some(pid)
+    })
 }

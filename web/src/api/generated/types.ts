@@ -126,6 +126,16 @@ export type ProvidersSnapshot = { providers: Array<ProviderInfo>,
  */
 config_error: string | null, };
 
+export type AgentSessionInfo = { agent: string, 
+/**
+ * `acp_warm` or `opencode_server`.
+ */
+backend: string, agent_session_id: string, 
+/**
+ * `idle`, `active`, `crashed` or `closed`.
+ */
+status: string, };
+
 export type PermissionOption = { option_id: string, name: string, 
 /**
  * `allow_once`, `allow_always`, `reject_once` or `reject_always`.

@@ -1,0 +1,11 @@
+//! The opencode backend over `opencode serve` (DESIGN.md §7): one warm server per boocode process, one
+//! opencode session per boocode session (resumed across turns and restarts), events over one SSE stream
+//! per worktree. See `../shared/reference/opencode.md` for the routes and event sequences.
+
+mod backend;
+mod events;
+mod markup;
+mod server;
+mod translate;
+
+pub use backend::{OpencodeBackend, OpencodeOptions};
