@@ -37,13 +37,7 @@ macro_rules! require_opencode {
 }
 
 async fn kit(bin: &Path) -> Kit {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
-                .unwrap_or_else(|_| "off".into()),
-        )
-        .with_test_writer()
-        .try_init();
+    init_test_log();
     // No `backend`: opencode runs as a warm server by default.
     let providers = json!({"providers": {"opencode": {"command": bin}}});
     Kit::start_with_files(&[("providers.json", providers.to_string())], |_| {}).await
@@ -150,7 +144,20 @@ async fn turns_reuse_one_server_and_session_and_a_write_becomes_a_pending_change
         "{reply}"
     );
 
-    // The same server process and the same opencode session served both turns.
+    // opencode was given boocode's MCP server: it queues a task in this session.
+    let t3 = run(
+        &kit,
+        &pid,
+        Some(&sid),
+        r#"[[agent_tool:new_task {"input":"say hello"}]] [[reply:Queued.]]"#,
+    )
+    .await;
+    assert_eq!(t3["state"], "completed", "{t3}");
+    assert_eq!(kit.reply_of(&t3).await["content"], "Queued.");
+    let queued = kit.queued_task_done(&sid, "say hello").await;
+    assert_eq!(queued["state"], "completed", "{queued}");
+
+    // The same server process and the same opencode session served every turn.
     assert_eq!(opencode_session(&kit, &sid).await.0, oc1);
     assert_eq!(opencode_server_pid(&data), Some(server1));
 }
@@ -341,5 +348,56 @@ async fn a_server_that_dies_before_ready_fails_with_its_stderr() {
     assert!(
         t["error"].as_str().unwrap().contains("not installed"),
         "{t}"
+    );
+}
+
+const FAKE_SERVE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/fake-opencode-serve.py"
+);
+
+/// A kit whose `opencode` is the scripted server in `mode`.
+async fn scripted(mode: &str, ready_secs: u64) -> Kit {
+    let providers = json!({"providers": {"opencode": {"command": FAKE_SERVE, "env": {"FAKE_OPENCODE_MODE": mode}}}});
+    Kit::start_with_files(&[("providers.json", providers.to_string())], |c| {
+        c.opencode_ready_secs = ready_secs;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn malformed_event_lines_are_skipped_and_the_turn_completes() {
+    let kit = scripted("garbage", 30).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = run(&kit, &pid, None, "go").await;
+    assert_eq!(t["state"], "completed", "{t}");
+    assert_eq!(kit.reply_of(&t).await["content"], "survived the garbage");
+}
+
+#[tokio::test]
+async fn a_401_from_the_server_fails_the_turn_clearly() {
+    let kit = scripted("unauthorized", 30).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = run(&kit, &pid, None, "go").await;
+    assert_eq!(t["state"], "failed", "{t}");
+    assert!(
+        t["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused boocode's credentials (401)"),
+        "{t}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_never_ready_times_out_with_its_stderr() {
+    let kit = scripted("silent", 1).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = run(&kit, &pid, None, "go").await;
+    assert_eq!(t["state"], "failed", "{t}");
+    let error = t["error"].as_str().unwrap();
+    assert!(
+        error.contains("not ready within 1 s") && error.contains("opencode server listening"),
+        "{error}"
     );
 }

@@ -19,13 +19,7 @@ fn agents_bin() -> Option<PathBuf> {
 }
 
 async fn kit(bin: &std::path::Path) -> Kit {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
-                .unwrap_or_else(|_| "off".into()),
-        )
-        .with_test_writer()
-        .try_init();
+    init_test_log();
     let providers = json!({"providers": {
         "qwen": {"command": bin.join("qwen")},
         "opencode": {"command": bin.join("opencode"), "backend": "acp"}
@@ -160,17 +154,7 @@ async fn exercise(agent: &str) {
     };
     assert_eq!(t["state"], "completed", "{t}");
     assert!(reply(&kit, &t).await.contains("Queued it."), "{t}");
-    let tasks = kit
-        .ok("GET", &format!("/api/tasks?session_id={sid}"), None)
-        .await;
-    let queued = tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["input"] == "say hello")
-        .unwrap_or_else(|| panic!("{agent} did not queue a task over MCP: {tasks}"))
-        .clone();
-    let queued = wait_final(&kit, queued["id"].as_str().unwrap()).await;
+    let queued = kit.queued_task_done(&sid, "say hello").await;
     assert_eq!(queued["state"], "completed", "{queued}");
 
     // 4. Cancel mid-turn.

@@ -13,13 +13,7 @@ use serde_json::{Value, json};
 const FAKE: &str = env!("CARGO_BIN_EXE_fake-acp-agent");
 
 async fn kit_with_fake(tweak: impl FnOnce(&mut boocode_server::Config)) -> Kit {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
-                .unwrap_or_else(|_| "off".into()),
-        )
-        .with_test_writer()
-        .try_init();
+    init_test_log();
     Kit::start_with_files(
         &[(
             "providers.json",

@@ -133,7 +133,10 @@ pub async fn probe_providers(
     let hub = ProviderHub::new(
         config.data_dir.clone(),
         Duration::from_secs(60),
-        Duration::from_secs(config.opencode_inactivity_secs),
+        crate::providers::OpencodeTimes {
+            inactivity: Duration::from_secs(config.opencode_inactivity_secs),
+            ready: Duration::from_secs(config.opencode_ready_secs),
+        },
         Arc::new(NativeBackend::new(llm)),
         Arc::new(crate::agent_memory::NoMemory),
         Some(model_server(config)),
@@ -172,7 +175,10 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let providers = ProviderHub::new(
         config.data_dir.clone(),
         Duration::from_secs(config.agent_idle_secs),
-        Duration::from_secs(config.opencode_inactivity_secs),
+        crate::providers::OpencodeTimes {
+            inactivity: Duration::from_secs(config.opencode_inactivity_secs),
+            ready: Duration::from_secs(config.opencode_ready_secs),
+        },
         native.clone(),
         Arc::new(crate::agent_memory::StoreMemory {
             store: store.clone(),

@@ -41,6 +41,7 @@ struct ConfigFile {
     permission_timeout_secs: Option<u64>,
     agent_idle_secs: Option<u64>,
     opencode_inactivity_secs: Option<u64>,
+    opencode_ready_secs: Option<u64>,
     shell: Option<String>,
 }
 
@@ -72,6 +73,8 @@ pub struct Config {
     pub agent_idle_secs: u64,
     /// How long an opencode turn may go without an event before it is stopped.
     pub opencode_inactivity_secs: u64,
+    /// How long `opencode serve` may take to say it is ready.
+    pub opencode_ready_secs: u64,
     /// The shell BooTerm starts; `None` means the user's `$SHELL`.
     pub shell: Option<String>,
     /// Skill folders besides `<data dir>/skills`.
@@ -132,6 +135,7 @@ impl Config {
             permission_timeout_secs: file.permission_timeout_secs.unwrap_or(300),
             agent_idle_secs: file.agent_idle_secs.unwrap_or(600),
             opencode_inactivity_secs: file.opencode_inactivity_secs.unwrap_or(180).max(1),
+            opencode_ready_secs: file.opencode_ready_secs.unwrap_or(30).max(1),
             shell: file.shell,
             skills_dirs: o.skills_dirs,
             mcp_bridge: None,
@@ -161,6 +165,7 @@ impl Config {
             permission_timeout_secs: 300,
             agent_idle_secs: 600,
             opencode_inactivity_secs: 180,
+            opencode_ready_secs: 30,
             shell: None,
             skills_dirs: Vec::new(),
             mcp_bridge: None,

@@ -33,6 +33,15 @@ type Probe = (
 /// A backend with the launch spec it was made from.
 type Backed = (ProviderKind, Arc<dyn AgentBackend>);
 
+/// The opencode server backend's time limits (`boocode.toml`).
+#[derive(Debug, Clone, Copy)]
+pub struct OpencodeTimes {
+    /// A turn with no event for this long is stopped.
+    pub inactivity: Duration,
+    /// How long `opencode serve` may take to print its ready line.
+    pub ready: Duration,
+}
+
 /// Registry, backends and probes; cheap to clone.
 #[derive(Clone)]
 pub struct ProviderHub {
@@ -42,7 +51,7 @@ pub struct ProviderHub {
 struct Inner {
     data_dir: PathBuf,
     idle: Duration,
-    opencode_inactivity: Duration,
+    opencode: OpencodeTimes,
     native: Arc<dyn AgentBackend>,
     memory: Arc<dyn boocode_agents::acp::SessionMemory>,
     server: Option<ModelServer>,
@@ -57,7 +66,7 @@ impl ProviderHub {
     pub fn new(
         data_dir: PathBuf,
         idle: Duration,
-        opencode_inactivity: Duration,
+        opencode: OpencodeTimes,
         native: Arc<dyn AgentBackend>,
         memory: Arc<dyn boocode_agents::acp::SessionMemory>,
         server: Option<ModelServer>,
@@ -67,7 +76,7 @@ impl ProviderHub {
             inner: Arc::new(Inner {
                 data_dir,
                 idle,
-                opencode_inactivity,
+                opencode,
                 native,
                 memory,
                 server,
@@ -95,7 +104,8 @@ impl ProviderHub {
                 == Some(&s.opencode_config(&[(s.model.clone(), None)]).to_string())
         });
         OpencodeOptions {
-            inactivity: self.inner.opencode_inactivity,
+            inactivity: self.inner.opencode.inactivity,
+            ready_timeout: self.inner.opencode.ready,
             default_model: server.as_ref().map(|s| s.model.clone()),
             model_server: server.filter(|_| wired),
             ..OpencodeOptions::default()

@@ -17,14 +17,12 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::time::Instant;
 
 use super::events::Heard;
+use super::permissions::relay_permission;
 use super::server::OpencodeServer;
 use super::translate::{Signal, TurnTranslator};
 use crate::acp::process::{AgentSpec, agent_home};
 use crate::acp::{RememberedSession, SessionMemory};
-use crate::backend::{
-    AgentBackend, AgentError, PermissionAnswer, PermissionAsk, PermissionChoice, TurnContext,
-    TurnInput, TurnOutcome,
-};
+use crate::backend::{AgentBackend, AgentError, McpEndpoint, TurnContext, TurnInput, TurnOutcome};
 use crate::providers::ModelServer;
 
 /// What a user may tune.
@@ -76,6 +74,8 @@ pub struct OpencodeBackend {
     memory: Option<Arc<dyn SessionMemory>>,
     server: Mutex<Option<Arc<OpencodeServer>>>,
     sessions: Mutex<HashMap<String, LiveSession>>,
+    /// (server pid, worktree) pairs that were given boocode's MCP server.
+    mcp_offered: Mutex<std::collections::HashSet<(u32, PathBuf)>>,
     /// Context windows of the model server's models, as last listed.
     contexts: std::sync::Mutex<HashMap<String, u64>>,
 }
@@ -103,6 +103,7 @@ impl OpencodeBackend {
             server: Mutex::default(),
             sessions: Mutex::default(),
             contexts: std::sync::Mutex::default(),
+            mcp_offered: Mutex::default(),
         })
     }
 
@@ -293,6 +294,30 @@ impl OpencodeBackend {
         Ok(id)
     }
 
+    /// Registers boocode's MCP server with the worktree's opencode instance (once per server and
+    /// worktree), with the session's token, so opencode can queue tasks too. A failure only loses the
+    /// tools, never the turn.
+    async fn offer_mcp(&self, server: &OpencodeServer, dir: &Path, mcp: &McpEndpoint) {
+        let mut offered = self.mcp_offered.lock().await;
+        if !offered.insert((server.pid, dir.to_owned())) {
+            return;
+        }
+        let headers: serde_json::Map<String, Value> = mcp
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let body = json!({"name": boocode_protocol::MCP_SERVER_NAME, "config": {
+            "type": "remote", "url": mcp.url, "headers": headers, "oauth": false, "enabled": true}});
+        if let Err(e) = server
+            .call(reqwest::Method::POST, "/mcp", Some(dir), Some(&body))
+            .await
+        {
+            tracing::warn!("offering boocode's MCP server to opencode failed: {e}");
+            offered.remove(&(server.pid, dir.to_owned()));
+        }
+    }
+
     async fn forget(&self, key: &str) {
         self.sessions.lock().await.remove(key);
     }
@@ -315,73 +340,6 @@ async fn floor_of(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned())
-}
-
-/// opencode's `permission.asked` as boocode's permission request (options as ACP names them).
-fn permission_ask(p: &Value) -> PermissionAsk {
-    let kind = p["permission"].as_str().unwrap_or("permission");
-    let patterns: Vec<&str> = p["patterns"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let title = if patterns.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind} {}", patterns.join(", "))
-    };
-    let choice = |id: &str, name: &str, kind: &str| PermissionChoice {
-        option_id: id.into(),
-        name: name.into(),
-        kind: kind.into(),
-    };
-    PermissionAsk {
-        tool_call: json!({
-            "toolCallId": p.pointer("/tool/callID").cloned().unwrap_or(Value::Null),
-            "title": title,
-            "kind": match kind { "edit" => "edit", "bash" => "execute", "webfetch" => "fetch", _ => "other" },
-            "rawInput": p.get("metadata").cloned().unwrap_or(Value::Null),
-        }),
-        options: vec![
-            choice("once", "Allow once", "allow_once"),
-            choice("always", "Always allow", "allow_always"),
-            choice("reject", "Reject", "reject_once"),
-        ],
-    }
-}
-
-/// Asks the user and answers opencode; tells the turn when done so its watchdog resumes.
-fn relay_permission(
-    server: Arc<OpencodeServer>,
-    dir: PathBuf,
-    ctx: TurnContext,
-    asked: Value,
-    done: mpsc::UnboundedSender<()>,
-) {
-    tokio::spawn(async move {
-        let Some(id) = asked["id"].as_str().map(str::to_owned) else {
-            let _ = done.send(());
-            return;
-        };
-        let reply = match ctx.ask_permission(permission_ask(&asked)).await {
-            PermissionAnswer::Selected(option) => option,
-            PermissionAnswer::Cancelled => "reject".to_owned(),
-        };
-        let path = format!("/permission/{id}/reply");
-        if let Err(e) = server
-            .call(
-                reqwest::Method::POST,
-                &path,
-                Some(&dir),
-                Some(&json!({"reply": reply})),
-            )
-            .await
-        {
-            tracing::warn!("answering opencode's permission request {id} failed: {e}");
-        }
-        let _ = done.send(());
-    });
 }
 
 /// Why a turn ended early.
@@ -421,6 +379,9 @@ impl AgentBackend for OpencodeBackend {
         let server = self.server().await?;
         let session = self.session_for(&key, &server, &dir, &hash).await?;
         self.remember(&key, &session, &hash, "active").await;
+        if let Some(mcp) = &input.mcp {
+            self.offer_mcp(&server, &dir, mcp).await;
+        }
         let stream = server.subscribe(&dir).await?;
         let mut route = stream.route(&session);
         let floor = floor_of(&server, &session, &dir).await?;
@@ -537,6 +498,10 @@ impl AgentBackend for OpencodeBackend {
             }
             Stop::Idle => {}
         }
+        if cancelled || t.aborted {
+            // After an abort opencode writes the final parts after its idle.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
         let messages = format!("/session/{session}/message?limit=50");
         match server
             .call(reqwest::Method::GET, &messages, Some(&dir), None)
@@ -626,18 +591,5 @@ mod tests {
         );
         let err = backend(None).model_ref("").unwrap_err().to_string();
         assert!(err.contains("no model"), "{err}");
-    }
-
-    #[test]
-    fn permission_requests_offer_once_always_and_reject() {
-        let ask = permission_ask(
-            &json!({"id": "per_1", "permission": "edit", "patterns": ["f.txt"],
-            "metadata": {"filepath": "/w/f.txt"}, "tool": {"callID": "call_0"}}),
-        );
-        assert_eq!(ask.tool_call["title"], "edit f.txt");
-        assert_eq!(ask.tool_call["toolCallId"], "call_0");
-        let kinds: Vec<&str> = ask.options.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, ["allow_once", "allow_always", "reject_once"]);
-        assert_eq!(ask.deny(), PermissionAnswer::Selected("reject".into()));
     }
 }

@@ -5,6 +5,7 @@
 mod backend;
 mod events;
 mod markup;
+mod permissions;
 mod server;
 mod translate;
 

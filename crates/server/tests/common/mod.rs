@@ -315,6 +315,22 @@ impl Kit {
         panic!("task {id} never finished");
     }
 
+    /// The task queued in `session` with `input` (by an agent, over MCP), once it has finished.
+    pub async fn queued_task_done(&self, session: &str, input: &str) -> Value {
+        let tasks = self
+            .ok("GET", &format!("/api/tasks?session_id={session}"), None)
+            .await;
+        let queued = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["input"] == input)
+            .unwrap_or_else(|| panic!("no task {input:?} was queued in {session}: {tasks}"))
+            .clone();
+        self.wait_task_for(queued["id"].as_str().unwrap(), Duration::from_secs(90))
+            .await
+    }
+
     /// The reply message a task produced.
     pub async fn reply_of(&self, task: &Value) -> Value {
         let msgs = self
@@ -367,4 +383,15 @@ pub fn opencode_server_pid(data: &Path) -> Option<u32> {
         (cmdline.contains("opencode") && cmdline.contains("serve") && cwd == serve_dir)
             .then_some(pid)
     })
+}
+
+/// Test logs on stderr, filtered by `TEST_LOG` (off by default), once per test binary.
+pub fn init_test_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TEST_LOG")
+                .unwrap_or_else(|_| "off".into()),
+        )
+        .with_test_writer()
+        .try_init();
 }

@@ -1,0 +1,97 @@
+//! opencode's permission requests through boocode's permission flow: `permission.asked` becomes a
+//! permission request (options named as ACP names them, so the UI treats every agent alike), and the
+//! user's answer goes back with `POST /permission/{id}/reply`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::server::OpencodeServer;
+use crate::backend::{PermissionAnswer, PermissionAsk, PermissionChoice, TurnContext};
+
+/// opencode's `permission.asked` as boocode's permission request (options as ACP names them).
+fn permission_ask(p: &Value) -> PermissionAsk {
+    let kind = p["permission"].as_str().unwrap_or("permission");
+    let patterns: Vec<&str> = p["patterns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let title = if patterns.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} {}", patterns.join(", "))
+    };
+    let choice = |id: &str, name: &str, kind: &str| PermissionChoice {
+        option_id: id.into(),
+        name: name.into(),
+        kind: kind.into(),
+    };
+    PermissionAsk {
+        tool_call: json!({
+            "toolCallId": p.pointer("/tool/callID").cloned().unwrap_or(Value::Null),
+            "title": title,
+            "kind": match kind { "edit" => "edit", "bash" => "execute", "webfetch" => "fetch", _ => "other" },
+            "rawInput": p.get("metadata").cloned().unwrap_or(Value::Null),
+        }),
+        options: vec![
+            choice("once", "Allow once", "allow_once"),
+            choice("always", "Always allow", "allow_always"),
+            choice("reject", "Reject", "reject_once"),
+        ],
+    }
+}
+
+/// Asks the user and answers opencode; tells the turn when done so its watchdog resumes.
+pub(crate) fn relay_permission(
+    server: Arc<OpencodeServer>,
+    dir: PathBuf,
+    ctx: TurnContext,
+    asked: Value,
+    done: mpsc::UnboundedSender<()>,
+) {
+    tokio::spawn(async move {
+        let Some(id) = asked["id"].as_str().map(str::to_owned) else {
+            let _ = done.send(());
+            return;
+        };
+        let reply = match ctx.ask_permission(permission_ask(&asked)).await {
+            PermissionAnswer::Selected(option) => option,
+            PermissionAnswer::Cancelled => "reject".to_owned(),
+        };
+        let path = format!("/permission/{id}/reply");
+        if let Err(e) = server
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Some(&dir),
+                Some(&json!({"reply": reply})),
+            )
+            .await
+        {
+            tracing::warn!("answering opencode's permission request {id} failed: {e}");
+        }
+        let _ = done.send(());
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_requests_offer_once_always_and_reject() {
+        let ask = permission_ask(
+            &json!({"id": "per_1", "permission": "edit", "patterns": ["f.txt"],
+            "metadata": {"filepath": "/w/f.txt"}, "tool": {"callID": "call_0"}}),
+        );
+        assert_eq!(ask.tool_call["title"], "edit f.txt");
+        assert_eq!(ask.tool_call["toolCallId"], "call_0");
+        let kinds: Vec<&str> = ask.options.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(kinds, ["allow_once", "allow_always", "reject_once"]);
+        assert_eq!(ask.deny(), PermissionAnswer::Selected("reject".into()));
+    }
+}
