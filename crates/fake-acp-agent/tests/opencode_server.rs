@@ -401,3 +401,44 @@ async fn a_server_never_ready_times_out_with_its_stderr() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_question_from_opencode_is_answered_like_a_permission() {
+    let bin = require_opencode!();
+    let kit = kit(&bin).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let first = run(&kit, &pid, None, "[[reply:ready]]").await;
+    let sid = first["session_id"].as_str().unwrap().to_owned();
+    let mut ws = kit.ws(&sid, None).await;
+    let input = r#"[[agent_tool:question {"questions":[{"question":"Which colour?","header":"Colour","options":[{"label":"red","description":"warm"},{"label":"blue","description":"cool"}]}]}]] [[reply:Noted.]]"#;
+    let t = kit.task(task(&pid, Some(&sid), input)).await;
+    let frames = frames_until(&mut ws, |f| f["type"] == "permission_request").await;
+    let request = frames.last().unwrap()["request"].clone();
+    assert_eq!(request["tool_call"]["title"], "Which colour?", "{request}");
+    let names: Vec<&str> = request["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["red", "blue", "Dismiss"]);
+    let blue = request["options"][1]["option_id"].clone();
+    kit.ok(
+        "POST",
+        &format!("/api/permissions/{}", request["id"].as_str().unwrap()),
+        Some(json!({"option_id": blue})),
+    )
+    .await;
+    let t = kit.wait_task_for(t["id"].as_str().unwrap(), LONG).await;
+    assert_eq!(t["state"], "completed", "{t}");
+    let reply = kit.reply_of(&t).await;
+    assert_eq!(reply["content"], "Noted.", "{reply}");
+    let asked = reply["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "completed")
+        .unwrap_or_else(|| panic!("{reply}"))
+        .clone();
+    assert!(asked["raw_output"].to_string().contains("blue"), "{asked}");
+}

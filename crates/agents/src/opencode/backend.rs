@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::time::Instant;
 
 use super::events::Heard;
-use super::permissions::relay_permission;
+use super::permissions::{relay_permission, relay_question};
 use super::server::OpencodeServer;
 use super::translate::{Signal, TurnTranslator};
 use crate::acp::process::{AgentSpec, agent_home};
@@ -432,6 +432,10 @@ impl AgentBackend for OpencodeBackend {
                             Signal::Permission(asked) => {
                                 asking += 1;
                                 relay_permission(server.clone(), dir.clone(), ctx.clone(), asked, perm_tx.clone());
+                            }
+                            Signal::Question(asked) => {
+                                asking += 1;
+                                relay_question(server.clone(), dir.clone(), ctx.clone(), asked, perm_tx.clone());
                             }
                             Signal::Continue => {}
                         }

@@ -1,6 +1,8 @@
 //! opencode's permission requests through boocode's permission flow: `permission.asked` becomes a
 //! permission request (options named as ACP names them, so the UI treats every agent alike), and the
-//! user's answer goes back with `POST /permission/{id}/reply`.
+//! user's answer goes back with `POST /permission/{id}/reply`. Questions from opencode's `question` tool
+//! take the same path, one request per question with its choices as options, so a turn never waits on
+//! a question nobody can see.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -78,9 +80,102 @@ pub(crate) fn relay_permission(
     });
 }
 
+/// One question of `question.asked` as a permission request: its choices, plus a way to dismiss it.
+fn question_ask(asked: &Value, q: &Value) -> PermissionAsk {
+    let mut options: Vec<PermissionChoice> = q["options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            Some(PermissionChoice {
+                option_id: format!("choice-{i}"),
+                name: o["label"].as_str()?.to_owned(),
+                kind: "allow_once".into(),
+            })
+        })
+        .collect();
+    options.push(PermissionChoice {
+        option_id: "dismiss".into(),
+        name: "Dismiss".into(),
+        kind: "reject_once".into(),
+    });
+    PermissionAsk {
+        tool_call: json!({
+            "toolCallId": asked.pointer("/tool/callID").cloned().unwrap_or(Value::Null),
+            "title": q["question"].as_str().unwrap_or("opencode asks"),
+            "kind": "other",
+            "rawInput": q,
+        }),
+        options,
+    }
+}
+
+/// Asks each question in turn; all answered → `POST /question/{id}/reply`, any dismissed →
+/// `POST /question/{id}/reject` (the tool then fails and the model carries on).
+pub(crate) fn relay_question(
+    server: Arc<OpencodeServer>,
+    dir: PathBuf,
+    ctx: TurnContext,
+    asked: Value,
+    done: mpsc::UnboundedSender<()>,
+) {
+    tokio::spawn(async move {
+        let Some(id) = asked["id"].as_str().map(str::to_owned) else {
+            let _ = done.send(());
+            return;
+        };
+        let mut answers = Vec::new();
+        for q in asked["questions"].as_array().into_iter().flatten() {
+            let ask = question_ask(&asked, q);
+            let chosen = match ctx.ask_permission(ask.clone()).await {
+                PermissionAnswer::Selected(option) => ask
+                    .options
+                    .iter()
+                    .find(|o| o.option_id == option && o.kind == "allow_once")
+                    .map(|o| o.name.clone()),
+                PermissionAnswer::Cancelled => None,
+            };
+            match chosen {
+                Some(label) => answers.push(vec![label]),
+                None => {
+                    answers.clear();
+                    break;
+                }
+            }
+        }
+        let (path, body) = if answers.is_empty() {
+            (format!("/question/{id}/reject"), None)
+        } else {
+            (
+                format!("/question/{id}/reply"),
+                Some(json!({"answers": answers})),
+            )
+        };
+        if let Err(e) = server
+            .call(reqwest::Method::POST, &path, Some(&dir), body.as_ref())
+            .await
+        {
+            tracing::warn!("answering opencode's question {id} failed: {e}");
+        }
+        let _ = done.send(());
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn questions_offer_their_choices_and_a_dismissal() {
+        let q =
+            json!({"question": "Which file?", "options": [{"label": "a.rs"}, {"label": "b.rs"}]});
+        let ask = question_ask(&json!({"id": "que_1"}), &q);
+        assert_eq!(ask.tool_call["title"], "Which file?");
+        let names: Vec<&str> = ask.options.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["a.rs", "b.rs", "Dismiss"]);
+        assert_eq!(ask.deny(), PermissionAnswer::Selected("dismiss".into()));
+    }
 
     #[test]
     fn permission_requests_offer_once_always_and_reject() {

@@ -21,6 +21,8 @@ pub(crate) enum Signal {
     Idle,
     /// opencode asks permission (the `permission.asked` properties).
     Permission(Value),
+    /// opencode's `question` tool asks the user (the `question.asked` properties).
+    Question(Value),
 }
 
 /// One turn's translation state.
@@ -103,6 +105,7 @@ impl TurnTranslator {
                 }
             }
             "permission.asked" => return Signal::Permission(p.clone()),
+            "question.asked" => return Signal::Question(p.clone()),
             _ => {}
         }
         Signal::Continue
