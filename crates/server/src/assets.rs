@@ -1,5 +1,6 @@
-//! The web UI, embedded in the binary from `web/dist` (built by Vite once the UI lands; today a minimal
-//! page). Unknown non-API paths get `index.html` so client-side routes work.
+//! The web UI, embedded in the binary from `web/dist` (built by `build.rs` with npm and Vite). Unknown
+//! non-API paths get `index.html` so client-side routes work. Scripts only from boocode itself; inline
+//! styles are allowed because xterm.js and React set them.
 
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +30,8 @@ pub async fn serve(uri: Uri) -> Response {
             (header::CONTENT_TYPE, mime.as_ref().to_owned()),
             (
                 header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                 object-src 'none'; frame-ancestors 'none'"
                     .to_owned(),
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),

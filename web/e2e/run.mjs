@@ -1,0 +1,249 @@
+// End-to-end tests of the web UI: the real `boocode serve` (built by cargo), fakellm and the scripted ACP
+// agent, driven in Debian's Chromium through playwright-core. Screenshots of the main views go to
+// target/ui-screenshots/. Run after `cargo build` (scripts/test does both); `node e2e/run.mjs [filter]`.
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = (name) => join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", name);
+const shots = join(root, "target/ui-screenshots");
+mkdirSync(shots, { recursive: true });
+const children = [];
+
+function start(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  return new Promise((ok, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    const timer = setTimeout(() => fail(new Error(`${cmd} not ready: ${stderr}`)), 30000);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      ok(line.split(" ").pop());
+    });
+    child.once("exit", (code) => fail(new Error(`${cmd} exited ${code}: ${stderr}`)));
+  });
+}
+
+function git(dir, ...args) {
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: dir });
+}
+
+function repo(parent, name) {
+  const dir = join(parent, name);
+  mkdirSync(dir, { recursive: true });
+  git(dir, "init", "-q");
+  writeFileSync(join(dir, "README.md"), "hello\n");
+  git(dir, "add", "-A");
+  git(dir, "commit", "-qm", "first");
+  return dir;
+}
+
+const assert = (cond, message) => {
+  if (!cond) throw new Error(message);
+};
+
+async function json(base, method, path, body) {
+  const resp = await fetch(base + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await resp.text();
+  if (!resp.ok) throw new Error(`${method} ${path}: ${resp.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function main() {
+  for (const b of ["boocode", "fakellm", "fake-acp-agent"]) {
+    assert(existsSync(bin(b)), `${bin(b)} is missing: run cargo build first`);
+  }
+  const work = mkdtempSync(join(tmpdir(), "boocode-e2e-"));
+  const llm = await start(bin("fakellm"), ["--port", "0"]);
+  const data = join(work, "data");
+  mkdirSync(data, { recursive: true });
+  // A plain shell: the machine's own start-up files must not decide whether a terminal test passes.
+  writeFileSync(join(data, "boocode.toml"), 'shell = "/bin/sh"\n');
+  writeFileSync(
+    join(data, "providers.json"),
+    JSON.stringify({ providers: { fake: { command: bin("fake-acp-agent"), label: "Fake agent" } } }),
+  );
+  const serveArgs = (dataDir, llmUrl) => ["serve", "--port", "0", "--data-dir", dataDir, "--llm-url", llmUrl, "--default-model", "fake-model"];
+  const base = await start(bin("boocode"), serveArgs(data, llm), { BOOCODE_LOG: "warn", BOOCODE_TOKEN: "" });
+  const project = await json(base, "POST", "/api/projects", { path: repo(work, "app") });
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const filter = process.argv[2];
+  let failed = 0;
+
+  const newSession = async (page) => {
+    const s = await json(base, "POST", `/api/projects/${project.id}/sessions`, {});
+    await page.goto(`${base}/#/s/${s.id}`);
+    await page.getByLabel("Message").waitFor();
+    return s;
+  };
+  const say = async (page, text) => {
+    await page.getByLabel("Message").fill(text);
+    await page.getByLabel("Message").press("Enter");
+  };
+  const lastReply = (page) => page.locator(".msg.assistant").last();
+
+  const tests = {
+    "landing: an invalid project path shows the server's message": async (page) => {
+      await page.goto(base);
+      await page.getByLabel("Project path").fill("/definitely/not/here");
+      await page.getByRole("button", { name: "Add project" }).click();
+      await page.getByRole("alert").filter({ hasText: "/definitely/not/here" }).waitFor();
+      await page.screenshot({ path: join(shots, "landing.png") });
+    },
+    "chat: streams with reasoning and is still there after a reload": async (page) => {
+      await newSession(page);
+      await say(page, "[[reasoning:pondering the question]] [[reply:Hello **bold** world]]");
+      await lastReply(page).and(page.locator("[data-status=complete]")).waitFor();
+      assert((await lastReply(page).locator("strong").textContent()) === "bold", "markdown rendered");
+      await lastReply(page).locator(".reasoning summary").click();
+      assert((await lastReply(page).locator(".reasoning-text").textContent()) === "pondering the question", "reasoning shown");
+      await page.screenshot({ path: join(shots, "chat.png") });
+      await page.reload();
+      await page.locator(".msg.assistant", { hasText: "Hello bold world" }).waitFor();
+    },
+    "chat: stop ends a long reply": async (page) => {
+      await newSession(page);
+      await say(page, "[[tokens:3000]] [[delay_ms:10]]");
+      await lastReply(page).filter({ hasText: "tok5" }).waitFor();
+      await page.getByRole("button", { name: "Stop" }).click();
+      await page.locator(".msg.assistant[data-status=cancelled]").waitFor();
+      const text = await lastReply(page).locator(".md").textContent();
+      assert(!text.includes("tok2999"), "stopped before the end");
+    },
+    "chat: markdown with raw HTML and javascript: links renders inert": async (page) => {
+      await newSession(page);
+      let alerted = false;
+      page.on("dialog", (d) => {
+        alerted = true;
+        void d.dismiss();
+      });
+      await say(page, '[[reply:<img src=x onerror="alert(1)"> and [click](javascript:alert(2))]]');
+      await lastReply(page).and(page.locator("[data-status=complete]")).waitFor();
+      assert((await lastReply(page).locator("img").count()) === 0, "no img element");
+      const href = await lastReply(page).locator("a").first().getAttribute("href");
+      assert(!href || !href.startsWith("javascript:"), `inert link, got ${href}`);
+      await lastReply(page).locator("a").first().click().catch(() => {});
+      await page.waitForTimeout(300);
+      assert(!alerted, "no script ran");
+    },
+    "chat: a dropped connection mid-stream ends complete and single": async (page) => {
+      await newSession(page);
+      await say(page, "[[tokens:300]] [[delay_ms:8]]");
+      await lastReply(page).filter({ hasText: "tok20" }).waitFor();
+      await page.evaluate(() => window.__boocodeFrames.drop());
+      await page.locator("[data-link=reconnecting], [data-link=live]").first().waitFor();
+      await lastReply(page).and(page.locator("[data-status=complete]")).waitFor({ timeout: 20000 });
+      const text = (await lastReply(page).locator(".md").textContent()).trim();
+      const expected = Array.from({ length: 300 }, (_, i) => `tok${i}`).join(" ");
+      assert(text === expected, `complete and single text, got ${text.length} chars: ${text.slice(0, 120)}…`);
+    },
+    "panes: split, close and reopen": async (page) => {
+      await newSession(page);
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New coder pane" }).click();
+      await page.locator(".pane").nth(1).waitFor();
+      assert((await page.locator(".pane").count()) === 2, "two panes");
+      await page.locator(".pane").nth(1).getByLabel("Close tab").click();
+      assert((await page.locator(".pane").count()) === 1, "the emptied pane is gone");
+      await page.getByRole("button", { name: "Reopen closed pane" }).click();
+      await page.locator(".pane").nth(1).locator(".tab[data-kind=coder]").waitFor();
+      await page.reload();
+      await page.locator(".pane").nth(1).locator(".tab[data-kind=coder]").waitFor();
+    },
+    "terminal: echoes a command": async (page) => {
+      await newSession(page);
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New terminal pane" }).click();
+      const term = page.locator(".xterm-host").last();
+      await term.locator(".xterm-rows").waitFor();
+      await page.waitForTimeout(500);
+      await term.click();
+      await page.keyboard.type("echo boo$((40+2))\n");
+      await term.locator(".xterm-rows", { hasText: "boo42" }).waitFor();
+      await page.screenshot({ path: join(shots, "terminal.png") });
+    },
+    "coder: a native task's diff is accepted and lands in the project": async (page) => {
+      await newSession(page);
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New coder pane" }).click();
+      const coder = page.locator(".pane").nth(1);
+      await coder.getByLabel("Task", { exact: true }).fill('[[tool:write_file {"path":"ui.txt","content":"from the UI"}]] [[reply:done]]');
+      await coder.getByLabel("Task", { exact: true }).press("Enter");
+      await coder.locator("[data-change=pending]").waitFor({ timeout: 20000 });
+      await page.screenshot({ path: join(shots, "coder.png") });
+      await coder.getByRole("button", { name: "Accept" }).click();
+      await coder.locator("[data-change=accepted]").waitFor();
+      assert(readFileSync(join(project.path, "ui.txt"), "utf8") === "from the UI", "applied to the project");
+    },
+    "coder: a permission prompt is answered in the UI": async (page) => {
+      await newSession(page);
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New coder pane" }).click();
+      const coder = page.locator(".pane").nth(1);
+      await coder.getByLabel("Agent", { exact: true }).selectOption("fake");
+      await coder.getByLabel("Task", { exact: true }).fill("[[permission:perm.txt allowed]] [[say:wrote it]]");
+      await coder.getByLabel("Task", { exact: true }).press("Enter");
+      const prompt = coder.getByRole("dialog", { name: "Permission request" });
+      await prompt.waitFor({ timeout: 20000 });
+      await page.screenshot({ path: join(shots, "permission.png") });
+      await prompt.getByRole("button").first().click();
+      await coder.locator("[data-task-state=completed]").waitFor({ timeout: 20000 });
+    },
+    "settings: providers are listed": async (page) => {
+      await newSession(page);
+      await page.locator(".pane").first().getByLabel("New tab").click();
+      await page.getByRole("button", { name: "Settings" }).click();
+      await page.locator("[data-provider=fake]").waitFor();
+      await page.screenshot({ path: join(shots, "settings.png") });
+    },
+  };
+
+  for (const [name, test] of Object.entries(tests)) {
+    if (filter && !name.includes(filter)) continue;
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.setDefaultTimeout(15000);
+    try {
+      await test(page);
+      assert(errors.length === 0, `page errors: ${errors.join("; ")}`);
+      console.log(`ok   ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL ${name}\n     ${String(e.stack ?? e).split("\n").slice(0, 6).join("\n     ")}`);
+      await page.screenshot({ path: join(shots, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
+    }
+    await page.close();
+  }
+  await browser.close();
+  rmSync(work, { recursive: true, force: true });
+  return failed;
+}
+
+let code = 1;
+try {
+  const failed = await main();
+  console.log(failed ? `${failed} UI test(s) failed` : "all UI tests passed");
+  code = failed ? 1 : 0;
+} catch (e) {
+  console.error(e);
+} finally {
+  for (const c of children) c.kill("SIGTERM");
+}
+process.exit(code);

@@ -1,0 +1,222 @@
+// The coder: a composer (agent, model, mode), the task timeline with the agent's live output,
+// permission prompts, task state and cancel, and the diff panel where pending changes are accepted or
+// rejected (the server's error, e.g. a conflict, is shown as it is).
+
+import { useCallback, useEffect, useState } from "react";
+import { Check, FileDiff, Play, ShieldQuestion, X } from "lucide-react";
+import { get, post } from "../api/client";
+import type { PendingChange, PermissionRequest, ProvidersSnapshot, Task } from "../api/generated/types";
+import { chatMessages } from "../state/session";
+import type { LiveSession } from "../state/useSession";
+import { MessageRow } from "./ChatPane";
+
+function PermissionPrompt({ request }: { request: PermissionRequest }) {
+  const [error, setError] = useState<string | null>(null);
+  const call = (request.tool_call ?? {}) as { title?: string; kind?: string };
+  const answer = async (option: string) => {
+    try {
+      await post(`/api/permissions/${request.id}`, { option_id: option });
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <div className="permission" role="dialog" aria-label="Permission request">
+      <ShieldQuestion size={16} /> <b>{call.title ?? "The agent asks"}</b> <span className="kind">{call.kind}</span>
+      <div className="options">
+        {request.options.map((o) => (
+          <button key={o.option_id} className={o.kind} onClick={() => answer(o.option_id)}>
+            {o.name}
+          </button>
+        ))}
+      </div>
+      {error && <p className="error">{error}</p>}
+    </div>
+  );
+}
+
+function ChangeView({ change, reload }: { change: PendingChange; reload: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const act = async (what: "accept" | "reject") => {
+    try {
+      await post(`/api/changes/${change.id}/${what}`);
+      setError(null);
+      reload();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const files = (change.diff ?? "").split(/^(?=diff --git )/m).filter((f) => f.trim());
+  return (
+    <div className={`change change-${change.status}`} data-change={change.status}>
+      <header>
+        <FileDiff size={14} /> {change.files_changed} files, +{change.insertions} −{change.deletions}
+        {change.agent && <span className="badge">{change.agent}</span>}
+        <span className="status">{change.status}</span>
+        {change.status === "pending" && (
+          <>
+            <button onClick={() => act("accept")}>
+              <Check size={14} /> Accept
+            </button>
+            <button onClick={() => act("reject")}>
+              <X size={14} /> Reject
+            </button>
+          </>
+        )}
+      </header>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {files.map((f, i) => (
+        <details key={i} open={change.status === "pending"}>
+          <summary>{/^diff --git a\/(\S+)/.exec(f)?.[1] ?? "file"}</summary>
+          <pre className="diff">
+            {f.split("\n").map((line, j) => (
+              <span key={j} className={line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""}>
+                {line + "\n"}
+              </span>
+            ))}
+          </pre>
+        </details>
+      ))}
+    </div>
+  );
+}
+
+export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
+  const { state, session, loadChat } = live;
+  const [snapshot, setSnapshot] = useState<ProvidersSnapshot | null>(null);
+  const [agent, setAgent] = useState("native");
+  const [model, setModel] = useState("");
+  const [mode, setMode] = useState("");
+  const [input, setInput] = useState("");
+  const [changes, setChanges] = useState<PendingChange[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  const reloadChanges = useCallback(() => {
+    if (!session) return;
+    get<PendingChange[]>(`/api/sessions/${session.id}/changes`)
+      .then(setChanges)
+      .catch((e: Error) => setError(e.message));
+  }, [session]);
+
+  useEffect(() => {
+    void loadChat(chat).catch((e: Error) => setError(e.message));
+    get<ProvidersSnapshot>("/api/providers/snapshot")
+      .then(setSnapshot)
+      .catch((e: Error) => setError(e.message));
+  }, [chat, loadChat]);
+
+  // A pending_change frame carries no diff: fetch the list again when one arrives.
+  const changeKey = Object.values(state.changes)
+    .map((c) => `${c.id}:${c.status}`)
+    .join(",");
+  useEffect(reloadChanges, [reloadChanges, changeKey]);
+
+  const providers = (snapshot?.providers ?? []).filter((p) => p.enabled && p.installed);
+  const chosen = providers.find((p) => p.id === agent);
+  const tasks = Object.values(state.tasks)
+    .filter((t) => t.chat_id === chat)
+    .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  const running = tasks.find((t) => t.state === "running" || t.state === "pending");
+  const asks = Object.values(state.permissions).filter((p) => p.decision === null);
+
+  const run = async () => {
+    if (!session || !input.trim()) return;
+    const body: Record<string, unknown> = {
+      project_id: session.project_id,
+      session_id: session.id,
+      chat_id: chat,
+      input: input.trim(),
+      agent,
+      feature_values: null,
+    };
+    if (model) body.model = model;
+    if (mode) body.mode_id = mode;
+    try {
+      await post<Task>("/api/tasks", body);
+      setInput("");
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  return (
+    <div className="coder-pane">
+      <div className="timeline">
+        {chatMessages(state, chat).map((m) => (
+          <MessageRow key={m.id} m={m} />
+        ))}
+        {tasks.map((t) => (
+          <div key={t.id} className={`task task-${t.state}`} data-task-state={t.state}>
+            <span className="badge">{t.agent}</span> {t.state}
+            {t.error && <span className="error"> — {t.error}</span>}
+            {(t.state === "running" || t.state === "pending") && (
+              <button onClick={() => post(`/api/tasks/${t.id}/cancel`).catch((e: Error) => setError(e.message))}>
+                Cancel
+              </button>
+            )}
+          </div>
+        ))}
+        {asks.map((p) => (
+          <PermissionPrompt key={p.id} request={p} />
+        ))}
+      </div>
+      <div className="changes">
+        {changes.map((c) => (
+          <ChangeView key={c.id} change={c} reload={reloadChanges} />
+        ))}
+      </div>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="composer">
+        <select aria-label="Agent" value={agent} onChange={(e) => setAgent(e.target.value)}>
+          {providers.map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.label}
+            </option>
+          ))}
+        </select>
+        <select aria-label="Agent model" value={model} onChange={(e) => setModel(e.target.value)}>
+          <option value="">default model</option>
+          {(chosen?.models ?? []).map((m) => (
+            <option key={m} value={m}>
+              {m}
+            </option>
+          ))}
+        </select>
+        {(chosen?.modes.length ?? 0) > 0 && (
+          <select aria-label="Mode" value={mode} onChange={(e) => setMode(e.target.value)}>
+            <option value="">default mode</option>
+            {chosen!.modes.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        )}
+        <textarea
+          aria-label="Task"
+          placeholder={running ? "A task is running…" : "Describe the change — Enter runs it"}
+          value={input}
+          onChange={(e) => setInput(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey) {
+              e.preventDefault();
+              void run();
+            }
+          }}
+        />
+        <button onClick={run} aria-label="Run task" disabled={!input.trim()}>
+          <Play size={16} />
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,112 @@
+// Settings: the agent providers (enable or disable, installed or not, version, errors, a custom ACP
+// agent, re-probe) and the model server's status.
+
+import { useCallback, useEffect, useState } from "react";
+import { Plus, RefreshCw } from "lucide-react";
+import { get, patch } from "../api/client";
+import type { HealthResponse, ProvidersFile, ProvidersSnapshot } from "../api/generated/types";
+
+export function SettingsPane() {
+  const [snapshot, setSnapshot] = useState<ProvidersSnapshot | null>(null);
+  const [health, setHealth] = useState<HealthResponse | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [custom, setCustom] = useState({ id: "", command: "", args: "" });
+
+  const load = useCallback(async (force = false) => {
+    try {
+      const [s, h] = await Promise.all([
+        get<ProvidersSnapshot>(`/api/providers/snapshot${force ? "?force=1" : ""}`),
+        get<HealthResponse>("/api/health"),
+      ]);
+      setSnapshot(s);
+      setHealth(h);
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, []);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const update = async (id: string, change: Record<string, unknown>) => {
+    try {
+      const config = await get<ProvidersFile>("/api/providers/config");
+      await patch("/api/providers/config", { providers: { [id]: { ...(config.providers[id] ?? {}), ...change } } });
+      await load();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  return (
+    <div className="settings-pane">
+      <section>
+        <h3>Model server</h3>
+        {health && (
+          <p className={health.llm.reachable ? "ok" : "error"}>
+            {health.llm.url} — {health.llm.reachable ? "reachable" : "not reachable"}
+          </p>
+        )}
+      </section>
+      <section>
+        <h3>
+          Agents{" "}
+          <button className="icon" title="Probe again" aria-label="Probe again" onClick={() => load(true)}>
+            <RefreshCw size={14} />
+          </button>
+        </h3>
+        {snapshot?.config_error && <p className="error">{snapshot.config_error}</p>}
+        <table className="providers">
+          <tbody>
+            {snapshot?.providers.map((p) => (
+              <tr key={p.id} data-provider={p.id}>
+                <td>
+                  <label>
+                    <input
+                      type="checkbox"
+                      checked={p.enabled}
+                      onChange={(e) => update(p.id, { enabled: e.target.checked })}
+                    />{" "}
+                    {p.label}
+                  </label>
+                </td>
+                <td>{p.backend}</td>
+                <td>{p.installed ? (p.version ?? "installed") : "not installed"}</td>
+                <td className="error">{p.error}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form
+          className="custom-agent"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void update(custom.id.trim(), {
+              command: custom.command.trim(),
+              args: custom.args.split(" ").filter(Boolean),
+              enabled: true,
+            }).then(() => setCustom({ id: "", command: "", args: "" }));
+          }}
+        >
+          <input aria-label="Agent id" placeholder="id" value={custom.id} onChange={(e) => setCustom({ ...custom, id: e.target.value })} />
+          <input
+            aria-label="Agent command"
+            placeholder="command"
+            value={custom.command}
+            onChange={(e) => setCustom({ ...custom, command: e.target.value })}
+          />
+          <input aria-label="Agent arguments" placeholder="args" value={custom.args} onChange={(e) => setCustom({ ...custom, args: e.target.value })} />
+          <button type="submit" disabled={!custom.id.trim() || !custom.command.trim()}>
+            <Plus size={14} /> Add ACP agent
+          </button>
+        </form>
+      </section>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,220 @@
+// A session's workspace: panes side by side, tabs in each, a split menu, close variants, reopen of closed
+// panes, drag to reorder, inline rename; the layout persists per session in the browser.
+
+import { useEffect, useReducer, useRef, useState, type ReactElement } from "react";
+import { Columns2, MessageSquare, MoreHorizontal, Plus, RotateCcw, Settings, SquareTerminal, Code2, X } from "lucide-react";
+import { del, post } from "../api/client";
+import type { Chat, ChatKind } from "../api/generated/types";
+import { layoutReducer, parseLayout, type Pane, type Tab, type TabKind } from "../state/layout";
+import { useSession, type LiveSession } from "../state/useSession";
+import { ChatPane } from "./ChatPane";
+import { CoderPane } from "./CoderPane";
+import { SettingsPane } from "./SettingsPane";
+import { TerminalPane } from "./TerminalPane";
+
+const KINDS: { kind: TabKind; label: string; icon: ReactElement }[] = [
+  { kind: "chat", label: "Chat", icon: <MessageSquare size={14} /> },
+  { kind: "coder", label: "Coder", icon: <Code2 size={14} /> },
+  { kind: "terminal", label: "Terminal", icon: <SquareTerminal size={14} /> },
+  { kind: "settings", label: "Settings", icon: <Settings size={14} /> },
+];
+
+type Dispatch = (a: Parameters<typeof layoutReducer>[1]) => void;
+
+/** Ends what a tab owns on the server when it closes (a terminal's process). */
+function release(session: string, tabs: Tab[]) {
+  for (const t of tabs) {
+    if (t.kind === "terminal" && t.ref) void del(`/api/sessions/${session}/terminals/${t.ref}`).catch(() => {});
+  }
+}
+
+function ChatTab({ live, pane, tab, dispatch, claimed }: { live: LiveSession; pane: Pane; tab: Tab; dispatch: Dispatch; claimed: Set<string> }) {
+  const creating = useRef(false);
+  const [error, setError] = useState<string | null>(null);
+  const kind = tab.kind as ChatKind;
+  useEffect(() => {
+    if (tab.ref || !live.session || creating.current) return;
+    const free = Object.values(live.state.chats).find((c) => c.kind === kind && !claimed.has(c.id) && c.status === "open");
+    if (free) {
+      dispatch({ type: "set_ref", pane: pane.id, tab: tab.id, ref: free.id });
+      return;
+    }
+    creating.current = true;
+    post<Chat>(`/api/sessions/${live.session.id}/chats`, { kind })
+      .then((c) => dispatch({ type: "set_ref", pane: pane.id, tab: tab.id, ref: c.id }))
+      .catch((e: Error) => setError(e.message));
+  }, [tab.ref, live.session, live.state.chats, kind, claimed, dispatch, pane.id, tab.id]);
+  if (error) return <p className="error">{error}</p>;
+  if (!tab.ref) return <p className="note">Opening…</p>;
+  return kind === "coder" ? <CoderPane live={live} chat={tab.ref} /> : <ChatPane live={live} chat={tab.ref} />;
+}
+
+function TabTitle({ pane, tab, dispatch, name }: { pane: Pane; tab: Tab; dispatch: Dispatch; name: string }) {
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState(name);
+  if (editing) {
+    return (
+      <input
+        className="tab-rename"
+        aria-label="Tab name"
+        autoFocus
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+        onBlur={() => {
+          setEditing(false);
+          dispatch({ type: "rename_tab", pane: pane.id, tab: tab.id, title: value });
+        }}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") (e.target as HTMLInputElement).blur();
+          if (e.key === "Escape") setEditing(false);
+        }}
+      />
+    );
+  }
+  return (
+    <span
+      onDoubleClick={() => {
+        setValue(name);
+        setEditing(true);
+      }}
+    >
+      {name}
+    </span>
+  );
+}
+
+function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused: boolean; dispatch: Dispatch; claimed: Set<string> }) {
+  const { live, pane, index, focused, dispatch, claimed } = props;
+  const [menu, setMenu] = useState(false);
+  const active = pane.tabs.find((t) => t.id === pane.active) ?? pane.tabs[0];
+  const session = live.session!.id;
+  const closing = (tabs: Tab[], action: Parameters<Dispatch>[0]) => {
+    release(session, tabs);
+    dispatch(action);
+  };
+  const nameOf = (t: Tab) => (t.ref && live.state.chats[t.ref] && t.title === "Chat" ? live.state.chats[t.ref].name : t.title);
+  return (
+    <section
+      className={`pane ${focused ? "focused" : ""}`}
+      data-pane={pane.id}
+      onMouseDown={() => !focused && dispatch({ type: "focus", pane: pane.id })}
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => {
+        const id = e.dataTransfer.getData("text/x-boocode-pane");
+        if (id && id !== pane.id) dispatch({ type: "move_pane", pane: id, to: index });
+      }}
+    >
+      <header className="tabs" draggable onDragStart={(e) => e.dataTransfer.setData("text/x-boocode-pane", pane.id)}>
+        {pane.tabs.map((t) => (
+          <div key={t.id} className={`tab ${t.id === active.id ? "active" : ""}`} data-kind={t.kind} onClick={() => dispatch({ type: "select_tab", pane: pane.id, tab: t.id })}>
+            <TabTitle pane={pane} tab={t} dispatch={dispatch} name={nameOf(t)} />
+            <button
+              className="icon close"
+              aria-label="Close tab"
+              onClick={(e) => {
+                e.stopPropagation();
+                closing([t], { type: "close_tab", pane: pane.id, tab: t.id });
+              }}
+            >
+              <X size={12} />
+            </button>
+          </div>
+        ))}
+        <button className="icon" aria-label="New tab" title="New tab" onClick={() => dispatch({ type: "add_tab", pane: pane.id, kind: "empty" })}>
+          <Plus size={14} />
+        </button>
+        <button className="icon" aria-label="Tab menu" title="More" onClick={() => setMenu(!menu)}>
+          <MoreHorizontal size={14} />
+        </button>
+        {menu && (
+          <div className="menu" role="menu" onClick={() => setMenu(false)}>
+            <button role="menuitem" onClick={() => closing(pane.tabs.filter((t) => t.id !== active.id), { type: "close_others", pane: pane.id, tab: active.id })}>
+              Close others
+            </button>
+            <button
+              role="menuitem"
+              onClick={() => closing(pane.tabs.slice(pane.tabs.findIndex((t) => t.id === active.id) + 1), { type: "close_right", pane: pane.id, tab: active.id })}
+            >
+              Close to the right
+            </button>
+            <button role="menuitem" onClick={() => closing(pane.tabs, { type: "close_all", pane: pane.id })}>
+              Close all
+            </button>
+          </div>
+        )}
+      </header>
+      <div className="pane-body">
+        {pane.tabs.map((t) => (
+          <div key={t.id} className="tab-body" hidden={t.id !== active.id}>
+            {t.kind === "empty" && (
+              <div className="empty-tab">
+                {KINDS.map((k) => (
+                  <button
+                    key={k.kind}
+                    onClick={() => {
+                      dispatch({ type: "close_tab", pane: pane.id, tab: t.id });
+                      dispatch({ type: "add_tab", pane: pane.id, kind: k.kind });
+                    }}
+                  >
+                    {k.icon} {k.label}
+                  </button>
+                ))}
+              </div>
+            )}
+            {(t.kind === "chat" || t.kind === "coder") && <ChatTab live={live} pane={pane} tab={t} dispatch={dispatch} claimed={claimed} />}
+            {t.kind === "terminal" && (
+              <TerminalPane session={session} terminal={t.ref} onCreated={(id) => dispatch({ type: "set_ref", pane: pane.id, tab: t.id, ref: id })} />
+            )}
+            {t.kind === "settings" && <SettingsPane />}
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+export function Workspace({ id }: { id: string }) {
+  const live = useSession(id);
+  const key = `boocode.layout.${id}`;
+  const [layout, dispatch] = useReducer(layoutReducer, null, () => parseLayout(localStorage.getItem(key)));
+  const [split, setSplit] = useState(false);
+  useEffect(() => {
+    localStorage.setItem(key, JSON.stringify(layout));
+  }, [key, layout]);
+
+  if (live.error) return <p className="error banner">{live.error}</p>;
+  if (!live.session) return <p className="note">Loading…</p>;
+  const claimed = new Set(layout.panes.flatMap((p) => p.tabs.map((t) => t.ref).filter((r): r is string => !!r)));
+  return (
+    <div className="workspace">
+      <nav className="toolbar">
+        <a href="#/">boocode</a> / <b>{live.session.name}</b>
+        <span className={`link link-${live.link}`} data-link={live.link}>
+          {live.link === "live" ? "" : live.link === "reconnecting" ? "Reconnecting…" : "Connecting…"}
+        </span>
+        {live.state.stale && <span className="error">The server asked for a reload.</span>}
+        <span className="spacer" />
+        <button onClick={() => setSplit(!split)} aria-label="Split pane">
+          <Columns2 size={14} /> Split
+        </button>
+        {split && (
+          <div className="menu" role="menu" onClick={() => setSplit(false)}>
+            {KINDS.slice(0, 3).map((k) => (
+              <button key={k.kind} role="menuitem" onClick={() => dispatch({ type: "split", kind: k.kind })}>
+                {k.icon} New {k.label.toLowerCase()} pane
+              </button>
+            ))}
+          </div>
+        )}
+        <button onClick={() => dispatch({ type: "reopen" })} disabled={layout.closed.length === 0} aria-label="Reopen closed pane">
+          <RotateCcw size={14} /> Reopen
+        </button>
+      </nav>
+      <div className="panes">
+        {layout.panes.map((p, i) => (
+          <PaneView key={p.id} live={live} pane={p} index={i} focused={p.id === layout.focused} dispatch={dispatch} claimed={claimed} />
+        ))}
+      </div>
+    </div>
+  );
+}

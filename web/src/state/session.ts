@@ -1,0 +1,134 @@
+// A session's live state: what REST returned, then every frame applied in order. Frames carry a
+// per-session sequence number; one at or below `lastSeq` was already applied (a replay after a reconnect
+// overlaps what we have) and is skipped, so text is never doubled. Only the objects a frame touches are
+// replaced, so a delta re-renders only the message it extends.
+
+import type {
+  Chat,
+  Frame,
+  Message,
+  PendingChange,
+  PermissionRequest,
+  Task,
+  ToolCall,
+  Usage,
+  AgentCommand,
+} from "../api/generated/types";
+
+export interface SessionState {
+  lastSeq: number;
+  chats: Record<string, Chat>;
+  messages: Record<string, Message>;
+  /** Message ids per chat, oldest first. */
+  order: Record<string, string[]>;
+  usage: Record<string, Usage>;
+  tasks: Record<string, Task>;
+  changes: Record<string, PendingChange>;
+  permissions: Record<string, PermissionRequest>;
+  commands: AgentCommand[];
+  /** Set when the server asked us to reload (`resync`). */
+  stale: boolean;
+}
+
+export function emptySession(lastSeq = 0): SessionState {
+  return {
+    lastSeq,
+    chats: {},
+    messages: {},
+    order: {},
+    usage: {},
+    tasks: {},
+    changes: {},
+    permissions: {},
+    commands: [],
+    stale: false,
+  };
+}
+
+/** Adds messages loaded over REST (a chat's history). */
+export function withMessages(state: SessionState, chat: string, messages: Message[]): SessionState {
+  const all = { ...state.messages };
+  for (const m of messages) all[m.id] = m;
+  const known = new Set(state.order[chat] ?? []);
+  const order = [...(state.order[chat] ?? [])];
+  for (const m of messages) if (!known.has(m.id)) order.push(m.id);
+  return { ...state, messages: all, order: { ...state.order, [chat]: order } };
+}
+
+function upsertTool(calls: ToolCall[], call: ToolCall): ToolCall[] {
+  const at = calls.findIndex((c) => c.call_id === call.call_id);
+  if (at < 0) return [...calls, call];
+  const next = [...calls];
+  next[at] = call;
+  return next;
+}
+
+function touch(state: SessionState, id: string, change: (m: Message) => Message): SessionState {
+  const m = state.messages[id];
+  if (!m) return state;
+  return { ...state, messages: { ...state.messages, [id]: change(m) } };
+}
+
+/** Applies one frame; frames already applied are ignored. */
+export function applyFrame(state: SessionState, frame: Frame): SessionState {
+  if (frame.seq <= state.lastSeq) return state;
+  const s = { ...state, lastSeq: frame.seq };
+  switch (frame.type) {
+    case "message_started": {
+      if (s.messages[frame.message_id]) return s;
+      const m: Message = {
+        id: frame.message_id,
+        session_id: frame.session_id,
+        chat_id: frame.chat_id,
+        role: frame.role,
+        content: "",
+        reasoning: "",
+        status: frame.role === "assistant" ? "streaming" : "complete",
+        error: null,
+        model: frame.model ?? null,
+        agent: frame.agent ?? null,
+        tokens_prompt: null,
+        tokens_completion: null,
+        created_at: new Date().toISOString(),
+        finished_at: null,
+        tool_calls: [],
+      };
+      const order = [...(s.order[frame.chat_id] ?? []), m.id];
+      return { ...s, messages: { ...s.messages, [m.id]: m }, order: { ...s.order, [frame.chat_id]: order } };
+    }
+    case "delta":
+      return touch(s, frame.message_id, (m) => ({ ...m, content: m.content + frame.content }));
+    case "reasoning_delta":
+      return touch(s, frame.message_id, (m) => ({ ...m, reasoning: m.reasoning + frame.content }));
+    case "tool_call":
+      return touch(s, frame.message_id, (m) => ({ ...m, tool_calls: upsertTool(m.tool_calls, frame.tool_call) }));
+    case "message_complete": {
+      const next = touch(s, frame.message_id, (m) => ({
+        ...m,
+        status: frame.status,
+        finished_at: new Date().toISOString(),
+        tokens_prompt: frame.usage?.prompt_tokens ?? m.tokens_prompt,
+        tokens_completion: frame.usage?.completion_tokens ?? m.tokens_completion,
+      }));
+      return frame.usage ? { ...next, usage: { ...next.usage, [frame.chat_id]: frame.usage } } : next;
+    }
+    case "message_error":
+      return touch(s, frame.message_id, (m) => ({ ...m, status: "error", error: frame.error }));
+    case "chat_updated":
+      return { ...s, chats: { ...s.chats, [frame.chat.id]: frame.chat } };
+    case "task_updated":
+      return { ...s, tasks: { ...s.tasks, [frame.task.id]: frame.task } };
+    case "pending_change":
+      return { ...s, changes: { ...s.changes, [frame.change.id]: frame.change } };
+    case "permission_request":
+    case "permission_resolved":
+      return { ...s, permissions: { ...s.permissions, [frame.request.id]: frame.request } };
+    case "agent_commands":
+      return { ...s, commands: frame.commands };
+  }
+}
+
+/** The messages of a chat, oldest first. */
+export function chatMessages(state: SessionState, chat: string): Message[] {
+  return (state.order[chat] ?? []).map((id) => state.messages[id]).filter(Boolean);
+}

@@ -1,0 +1,82 @@
+// Loads a session over REST, then follows its frames. Messages that were still streaming when loaded are
+// fetched again once they complete: their stored text lags the stream by up to one checkpoint, and the
+// final text is the truth.
+
+import { useCallback, useEffect, useRef, useState } from "react";
+import { get } from "../api/client";
+import { openFrames, type FrameSocket, type Link } from "../api/frames";
+import type { Chat, Frame, Message, PendingChange, Session, Task } from "../api/generated/types";
+import { applyFrame, emptySession, withMessages, type SessionState } from "./session";
+
+export interface LiveSession {
+  session: Session | null;
+  state: SessionState;
+  link: Link;
+  error: string | null;
+  loadChat: (chat: string) => Promise<void>;
+  socket: React.MutableRefObject<FrameSocket | null>;
+}
+
+export function useSession(id: string): LiveSession {
+  const [session, setSession] = useState<Session | null>(null);
+  const [state, setState] = useState<SessionState>(() => emptySession());
+  const [link, setLink] = useState<Link>("connecting");
+  const [error, setError] = useState<string | null>(null);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const socket = useRef<FrameSocket | null>(null);
+  const lagging = useRef(new Set<string>());
+
+  const loadChat = useCallback(async (chat: string) => {
+    const messages = await get<Message[]>(`/api/chats/${chat}/messages`);
+    for (const m of messages) if (m.status === "streaming") lagging.current.add(m.id);
+    setState((s) => withMessages(s, chat, messages));
+  }, []);
+
+  useEffect(() => {
+    let cancelled = false;
+    const onFrame = (frame: Frame) => {
+      setState((s) => applyFrame(s, frame));
+      if (frame.type === "message_complete" && lagging.current.delete(frame.message_id)) {
+        void loadChat(frame.chat_id);
+      }
+    };
+    const load = async () => {
+      try {
+        const s = await get<Session>(`/api/sessions/${id}`);
+        const [chats, tasks, changes] = await Promise.all([
+          get<Chat[]>(`/api/sessions/${id}/chats`),
+          get<Task[]>(`/api/tasks?session_id=${id}`),
+          get<PendingChange[]>(`/api/sessions/${id}/changes`),
+        ]);
+        if (cancelled) return;
+        setSession(s);
+        setState(() => {
+          const base = emptySession(s.last_seq);
+          for (const c of chats) base.chats[c.id] = c;
+          for (const t of tasks) base.tasks[t.id] = t;
+          for (const c of changes) base.changes[c.id] = c;
+          return base;
+        });
+        socket.current = openFrames(
+          id,
+          () => stateRef.current.lastSeq,
+          onFrame,
+          () => setState((st) => ({ ...st, stale: true })),
+          setLink,
+        );
+        // Lets the end-to-end tests cut the connection as a network failure would.
+        (window as unknown as { __boocodeFrames?: FrameSocket }).__boocodeFrames = socket.current;
+      } catch (e) {
+        setError(String((e as Error).message ?? e));
+      }
+    };
+    void load();
+    return () => {
+      cancelled = true;
+      socket.current?.close();
+    };
+  }, [id, loadChat]);
+
+  return { session, state, link, error, loadChat, socket };
+}
