@@ -76,6 +76,7 @@ async function main() {
   );
   const serveArgs = (dataDir, llmUrl) => ["serve", "--port", "0", "--data-dir", dataDir, "--llm-url", llmUrl, "--default-model", "fake-model"];
   const base = await start(bin("boocode"), serveArgs(data, llm), { BOOCODE_LOG: "warn", BOOCODE_TOKEN: "" });
+  mkdirSync(join(work, "data-down"), { recursive: true });
   const project = await json(base, "POST", "/api/projects", { path: repo(work, "app") });
 
   const browser = await chromium.launch({
@@ -177,6 +178,12 @@ async function main() {
       await page.keyboard.type("echo boo$((40+2))\n");
       await term.locator(".xterm-rows", { hasText: "boo42" }).waitFor();
       await page.screenshot({ path: join(shots, "terminal.png") });
+      // A reload reattaches to the same terminal and replays its scrollback.
+      const id = await term.getAttribute("data-terminal");
+      await page.reload();
+      const again = page.locator(".xterm-host").last();
+      await again.locator(".xterm-rows", { hasText: "boo42" }).waitFor();
+      assert((await again.getAttribute("data-terminal")) === id, "the same terminal");
     },
     "coder: a native task's diff is accepted and lands in the project": async (page) => {
       await newSession(page);
@@ -204,6 +211,27 @@ async function main() {
       await page.screenshot({ path: join(shots, "permission.png") });
       await prompt.getByRole("button").first().click();
       await coder.locator("[data-task-state=completed]").waitFor({ timeout: 20000 });
+    },
+    "narrow screens: one pane at a time, switched from the toolbar": async (page) => {
+      await page.setViewportSize({ width: 420, height: 800 });
+      await newSession(page);
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New coder pane" }).click();
+      assert((await page.locator(".pane:visible").count()) === 1, "one pane visible");
+      const send = page.getByRole("button", { name: "Split pane" });
+      const box = await send.boundingBox();
+      assert(box && box.height >= 44, `touch target ${box?.height}px`);
+      await page.getByLabel("Pane", { exact: true }).selectOption({ index: 0 });
+      await page.locator(".pane:visible .tab[data-kind=chat]").waitFor();
+      await page.screenshot({ path: join(shots, "narrow.png") });
+    },
+    "banner: a model server that is down is named": async (page) => {
+      const other = await start(bin("boocode"), serveArgs(join(work, "data-down"), "http://127.0.0.1:9/v1"), {
+        BOOCODE_LOG: "warn",
+        BOOCODE_TOKEN: "",
+      });
+      await page.goto(other);
+      await page.locator("[data-banner=llm]", { hasText: "http://127.0.0.1:9/v1" }).waitFor();
     },
     "settings: providers are listed": async (page) => {
       await newSession(page);

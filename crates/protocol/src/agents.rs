@@ -73,6 +73,9 @@ pub struct ProviderInfo {
     pub version: Option<String>,
     pub models: Vec<String>,
     pub modes: Vec<String>,
+    /// Thinking levels the agent offers (its `thought_level` option).
+    #[serde(default)]
+    pub thinking: Vec<String>,
     pub commands: Vec<AgentCommand>,
     pub error: Option<String>,
     pub last_probed_at: Option<DateTime<Utc>>,

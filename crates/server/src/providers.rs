@@ -213,12 +213,17 @@ impl ProviderHub {
                 command,
                 install_path: p.install_path.as_ref().map(|x| x.display().to_string()),
                 version: None,
-                models: if matches!(p.kind, ProviderKind::Native) {
+                // opencode's server is configured with the model server's models.
+                models: if matches!(
+                    p.kind,
+                    ProviderKind::Native | ProviderKind::OpencodeServer(_)
+                ) {
                     native_models.clone()
                 } else {
                     Vec::new()
                 },
                 modes: Vec::new(),
+                thinking: Vec::new(),
                 commands: Vec::new(),
                 error: None,
                 last_probed_at: None,
@@ -248,6 +253,7 @@ impl ProviderHub {
                         Some(Ok(report)) => {
                             info.models = report.models.clone();
                             info.modes = report.modes.clone();
+                            info.thinking = report.thinking.clone();
                             info.commands = report.commands.clone();
                         }
                         Some(Err(e)) => info.error = Some(e.clone()),

@@ -91,6 +91,7 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
   const [agent, setAgent] = useState("native");
   const [model, setModel] = useState("");
   const [mode, setMode] = useState("");
+  const [thinking, setThinking] = useState("");
   const [input, setInput] = useState("");
   const [changes, setChanges] = useState<PendingChange[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -122,6 +123,10 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
     .sort((a, b) => a.created_at.localeCompare(b.created_at));
   const running = tasks.find((t) => t.state === "running" || t.state === "pending");
   const asks = Object.values(state.permissions).filter((p) => p.decision === null);
+  // The agent's slash commands: those it announced in this session, else those the probe saw.
+  const commands = state.commands.length > 0 ? state.commands : (chosen?.commands ?? []);
+  const typed = /^\/(\S*)$/.exec(input);
+  const menu = typed ? commands.filter((c) => c.name.startsWith(typed[1])) : [];
 
   const run = async () => {
     if (!session || !input.trim()) return;
@@ -135,6 +140,7 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
     };
     if (model) body.model = model;
     if (mode) body.mode_id = mode;
+    if (thinking) body.thinking_option_id = thinking;
     try {
       await post<Task>("/api/tasks", body);
       setInput("");
@@ -175,8 +181,24 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
           {error}
         </p>
       )}
+      {menu.length > 0 && (
+        <ul className="slash-menu" role="listbox" aria-label="Agent commands">
+          {menu.map((c) => (
+            <li key={c.name}>
+              <button onClick={() => setInput(`/${c.name} `)}>
+                /{c.name} <span>{c.description}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="composer">
-        <select aria-label="Agent" value={agent} onChange={(e) => setAgent(e.target.value)}>
+        <select aria-label="Agent" value={agent} onChange={(e) => {
+            setAgent(e.target.value);
+            setModel("");
+            setMode("");
+            setThinking("");
+          }}>
           {providers.map((p) => (
             <option key={p.id} value={p.id}>
               {p.label}
@@ -197,6 +219,16 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
             {chosen!.modes.map((m) => (
               <option key={m} value={m}>
                 {m}
+              </option>
+            ))}
+          </select>
+        )}
+        {(chosen?.thinking.length ?? 0) > 0 && (
+          <select aria-label="Thinking" value={thinking} onChange={(e) => setThinking(e.target.value)}>
+            <option value="">default thinking</option>
+            {chosen!.thinking.map((t) => (
+              <option key={t} value={t}>
+                {t}
               </option>
             ))}
           </select>

@@ -194,6 +194,18 @@ export function Workspace({ id }: { id: string }) {
         </span>
         {live.state.stale && <span className="error">The server asked for a reload.</span>}
         <span className="spacer" />
+        <select
+          className="pane-switcher"
+          aria-label="Pane"
+          value={layout.focused}
+          onChange={(e) => dispatch({ type: "focus", pane: e.target.value })}
+        >
+          {layout.panes.map((p, i) => (
+            <option key={p.id} value={p.id}>
+              {i + 1}. {p.tabs.find((t) => t.id === p.active)?.title ?? "pane"}
+            </option>
+          ))}
+        </select>
         <button onClick={() => setSplit(!split)} aria-label="Split pane">
           <Columns2 size={14} /> Split
         </button>

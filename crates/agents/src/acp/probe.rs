@@ -14,6 +14,8 @@ use super::session::AcpSession;
 pub struct ProbeReport {
     pub models: Vec<String>,
     pub modes: Vec<String>,
+    /// Values of the agent's `thought_level` option (its thinking levels), if it has one.
+    pub thinking: Vec<String>,
     pub commands: Vec<AgentCommand>,
 }
 
@@ -42,6 +44,13 @@ pub async fn probe(spec: &AgentSpec, data_dir: &Path) -> Result<ProbeReport, Str
             .chain(session.config.legacy_models.clone())
             .collect(),
         modes: session.config.modes.clone(),
+        thinking: session
+            .config
+            .options
+            .iter()
+            .filter(|o| o.category == "thought_level")
+            .flat_map(|o| o.values.clone())
+            .collect(),
         commands: session.commands(),
     };
     session.shutdown().await;

@@ -118,7 +118,11 @@ export type ProviderInfo = { id: string, label: string,
 /**
  * `native`, `acp` or `opencode_server`.
  */
-backend: string, enabled: boolean, installed: boolean, command: string | null, install_path: string | null, version: string | null, models: Array<string>, modes: Array<string>, commands: Array<AgentCommand>, error: string | null, last_probed_at: string | null, };
+backend: string, enabled: boolean, installed: boolean, command: string | null, install_path: string | null, version: string | null, models: Array<string>, modes: Array<string>, 
+/**
+ * Thinking levels the agent offers (its `thought_level` option).
+ */
+thinking: Array<string>, commands: Array<AgentCommand>, error: string | null, last_probed_at: string | null, };
 
 export type ProvidersSnapshot = { providers: Array<ProviderInfo>, 
 /**
