@@ -338,7 +338,12 @@ async fn health_models_and_page() {
             .contains("script-src 'self'")
     );
     // The embedded UI (or, without Node at build time, the page saying how to build it).
-    assert!(page.text().await.unwrap().contains("<title>boocode</title>"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>boocode</title>")
+    );
     let down = Kit::start_with(None, |c| c.llm_url = "http://127.0.0.1:9/v1".into()).await;
     let h = down.ok("GET", "/api/health", None).await;
     assert_eq!(h["llm"]["reachable"], false);
