@@ -128,7 +128,16 @@ async fn a_stdio_client_queues_a_task_through_the_bridge() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["get_changes", "get_task", "list_tasks", "new_task"]);
+    assert_eq!(
+        names,
+        [
+            "get_changes",
+            "get_task",
+            "list_tasks",
+            "new_arena",
+            "new_task"
+        ]
+    );
 
     let unknown = bridge
         .call(

@@ -81,6 +81,10 @@ pub enum FrameBody {
         task_id: String,
         commands: Vec<AgentCommand>,
     },
+    /// An arena this session races in changed (a contender finished, a check ran, one was picked).
+    ArenaUpdated {
+        arena: crate::arena::Arena,
+    },
 }
 
 /// The only frame that is not numbered: the client must reload over REST.

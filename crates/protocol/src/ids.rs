@@ -68,4 +68,6 @@ id_type!(
     ChangeId,
     /// A permission request relayed from an agent.
     PermissionId,
+    /// An arena: several contenders on one task, compared side by side.
+    ArenaId,
 );

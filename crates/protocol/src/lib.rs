@@ -2,6 +2,7 @@
 //! the web UI's TypeScript types are generated from here (see `typescript`).
 
 pub mod agents;
+pub mod arena;
 pub mod dto;
 pub mod event;
 pub mod frame;
@@ -10,6 +11,7 @@ pub mod task;
 pub mod typescript;
 
 pub use agents::*;
+pub use arena::*;
 pub use dto::*;
 pub use event::*;
 pub use frame::*;

@@ -260,6 +260,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     };
     let notices = store.task_notices().await?;
     tracker.spawn(dispatcher.clone().run(notices));
+    crate::arena::resume_runners(&state).await;
     let app = router(state, &config);
     tracker.spawn(prune_loop(store.clone(), broker.clone(), shutdown.clone()));
     if let Some(notices) = store.frame_notices().await? {

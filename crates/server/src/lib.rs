@@ -5,6 +5,7 @@
 mod agent_memory;
 mod api;
 mod app;
+pub mod arena;
 mod assets;
 pub mod broker;
 mod chat;

@@ -62,6 +62,30 @@ pub struct NewTaskArgs {
     pub model: Option<String>,
 }
 
+/// One contender of `new_arena`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ArenaContenderArgs {
+    /// The agent (`native`, `opencode`, `qwen`, a custom provider id…).
+    pub agent: String,
+    /// The model it uses (default: the agent's or the server's).
+    pub model: Option<String>,
+    /// The agent mode, if it has modes.
+    pub mode_id: Option<String>,
+}
+
+/// `new_arena` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NewArenaArgs {
+    /// What every contender should do.
+    pub input: String,
+    /// 2 to 6 contenders; each runs in its own session and worktree from the same commit.
+    pub contenders: Vec<ArenaContenderArgs>,
+    /// The project (default: the calling session's project).
+    pub project_id: Option<String>,
+    /// A command run in each worktree after its turn, e.g. the project's tests.
+    pub check: Option<String>,
+}
+
 /// `list_tasks` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
@@ -148,6 +172,43 @@ impl BoocodeMcp {
         };
         match crate::api::tasks::create_task(&self.state, req).await {
             Ok(task) => json_result(&task),
+            Err(e) => tool_error(e.message),
+        }
+    }
+
+    #[tool(
+        description = "Race one task between 2 to 6 agents or models, each in its own worktree from the same commit; compare their diffs and check results, then pick one in boocode."
+    )]
+    async fn new_arena(
+        &self,
+        Parameters(args): Parameters<NewArenaArgs>,
+        Extension(parts): Extension<axum::http::request::Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let project_id = match (args.project_id, self.caller(&parts)) {
+            (Some(p), _) => ProjectId(p),
+            (None, Some(s)) => match self.state.store.get_session(&s).await {
+                Ok(session) => session.project_id,
+                Err(e) => return tool_error(e.to_string()),
+            },
+            (None, None) => return tool_error("give project_id (no calling session is known)"),
+        };
+        let req = boocode_protocol::CreateArenaRequest {
+            project_id,
+            input: args.input,
+            contenders: args
+                .contenders
+                .into_iter()
+                .map(|c| boocode_protocol::ContenderSpec {
+                    agent: c.agent,
+                    model: c.model,
+                    mode_id: c.mode_id,
+                })
+                .collect(),
+            check: args.check,
+            check_timeout_secs: None,
+        };
+        match crate::arena::create_arena(&self.state, req).await {
+            Ok(arena) => json_result(&arena),
             Err(e) => tool_error(e.message),
         }
     }

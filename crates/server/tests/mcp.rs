@@ -78,7 +78,16 @@ async fn tools_are_listed_and_new_task_queues_a_task_that_runs() {
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["get_changes", "get_task", "list_tasks", "new_task"]);
+    assert_eq!(
+        names,
+        [
+            "get_changes",
+            "get_task",
+            "list_tasks",
+            "new_arena",
+            "new_task"
+        ]
+    );
     let new_task = tools["result"]["tools"]
         .as_array()
         .unwrap()
@@ -159,6 +168,44 @@ async fn tools_are_listed_and_new_task_queues_a_task_that_runs() {
             .unwrap()
             .contains("project_id")
     );
+}
+
+#[tokio::test]
+async fn new_arena_races_two_models_and_refuses_one_contender() {
+    let kit = Kit::start().await;
+    let (pid, _) = kit.coding_project("arena").await;
+    let mut mcp = Mcp::start(&kit).await;
+    let one = mcp
+        .call(
+            "tools/call",
+            json!({"name": "new_arena", "arguments": {"input": "x", "project_id": pid,
+            "contenders": [{"agent": "native", "model": "fake-model"}]}}),
+        )
+        .await;
+    assert_eq!(one["result"]["isError"], true, "{one}");
+    let made = mcp
+        .call("tools/call", json!({"name": "new_arena", "arguments": {"input": "[[reply:raced]]", "project_id": pid,
+            "contenders": [{"agent": "native", "model": "fake-model"}, {"agent": "native", "model": "fake-model-2"}]}}))
+        .await;
+    assert_ne!(made["result"]["isError"], true, "{made}");
+    let arena: Value =
+        serde_json::from_str(made["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    let id = arena["id"].as_str().unwrap();
+    for _ in 0..200 {
+        let a = kit.ok("GET", &format!("/api/arenas/{id}"), None).await;
+        if a["status"] == "finished" {
+            let models: Vec<&str> = a["contenders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["model"].as_str().unwrap())
+                .collect();
+            assert_eq!(models, ["fake-model", "fake-model-2"]);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the arena never finished");
 }
 
 #[tokio::test]

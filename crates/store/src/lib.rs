@@ -1,6 +1,7 @@
 //! The store: a `Store` trait with SQLite (default, embedded) and PostgreSQL (shared queue) implementations,
 //! each with its own migrations. Knows the entities of DESIGN.md §3; knows nothing of HTTP or agents.
 
+mod arenas;
 mod error;
 mod migrate;
 mod model;
@@ -19,6 +20,7 @@ use boocode_protocol::{
 };
 use chrono::{DateTime, Utc};
 
+pub use arenas::{ArenaRow, ArenaStore, ContenderRow};
 pub use error::StoreError;
 pub use model::{FrameNotice, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
@@ -34,7 +36,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Persistence for everything boocode keeps. Both engines implement the same contract and pass the same
 /// test suite (`tests/store_suite.rs`); callers hold an `Arc<dyn Store>` and never know which one it is.
 #[async_trait]
-pub trait Store: TaskStore + Send + Sync + 'static {
+pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for health and logs.
     fn backend(&self) -> &'static str;
     /// A cheap round trip, for readiness.

@@ -23,6 +23,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "task_queue",
         include_str!("../migrations/sqlite/0002_task_queue.sql"),
     ),
+    (
+        3,
+        "arenas",
+        include_str!("../migrations/sqlite/0003_arenas.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -34,6 +39,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "task_queue",
         include_str!("../migrations/postgres/0002_task_queue.sql"),
+    ),
+    (
+        3,
+        "arenas",
+        include_str!("../migrations/postgres/0003_arenas.sql"),
     ),
 ];
 

@@ -95,3 +95,4 @@ impl SqliteStore {
 
 crate::queries::impl_store!(SqliteStore, SqliteRow, "sqlite");
 crate::queries_tasks::impl_task_store!(SqliteStore, SqliteRow, "");
+crate::arenas::impl_arena_store!(SqliteStore, SqliteRow);

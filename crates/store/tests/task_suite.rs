@@ -477,3 +477,92 @@ async fn permission_requests_are_decided_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn arenas_keep_their_lanes_checks_and_pick() {
+    for (store, _dir) in engines().await {
+        let (project, lanes) = seeded(store.as_ref(), 2).await;
+        let arena = ArenaRow {
+            id: ArenaId::new(),
+            project_id: project.clone(),
+            input: "race".into(),
+            check_command: Some("make test".into()),
+            check_timeout_secs: 30,
+            base_commit: "abc123".into(),
+            status: ArenaStatus::Running,
+            picked: None,
+            picked_change: None,
+            created_at: Utc::now(),
+        };
+        let rows: Vec<ContenderRow> = lanes
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| ContenderRow {
+                index: u32::try_from(i).unwrap(),
+                agent: if i == 0 {
+                    "native".into()
+                } else {
+                    "fake".into()
+                },
+                model: Some("m".into()),
+                mode_id: None,
+                session_id: s.clone(),
+                task_id: TaskId::new(),
+                check: None,
+            })
+            .collect();
+        store.insert_arena(&arena, &rows).await.unwrap();
+        let (got, got_lanes) = store.get_arena(&arena.id).await.unwrap();
+        assert_eq!(got.input, "race");
+        assert_eq!(got_lanes, rows);
+        assert!(
+            store
+                .list_running_arenas()
+                .await
+                .unwrap()
+                .contains(&arena.id)
+        );
+        assert_eq!(
+            store.arena_of_session(&lanes[1].0).await.unwrap(),
+            Some(arena.id.clone())
+        );
+        let check = CheckResult {
+            status: "passed".into(),
+            exit_code: Some(0),
+            output_tail: "ok".into(),
+            duration_ms: 12,
+        };
+        store
+            .set_contender_check(&arena.id, 1, &check)
+            .await
+            .unwrap();
+        let change = ChangeId::new();
+        store
+            .set_arena_status(&arena.id, ArenaStatus::Picked, Some((1, change.clone())))
+            .await
+            .unwrap();
+        let (got, got_lanes) = store.get_arena(&arena.id).await.unwrap();
+        assert_eq!(got_lanes[1].check.as_ref(), Some(&check));
+        assert_eq!(got_lanes[0].check, None);
+        assert_eq!(
+            (got.status, got.picked, got.picked_change),
+            (ArenaStatus::Picked, Some(1), Some(change))
+        );
+        assert!(
+            !store
+                .list_running_arenas()
+                .await
+                .unwrap()
+                .contains(&arena.id)
+        );
+        store.delete_arena(&arena.id).await.unwrap();
+        assert!(matches!(
+            store.get_arena(&arena.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.delete_arena(&arena.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+}

@@ -12,4 +12,6 @@ pub use change::{ChangeStats, apply_to_project, commit_turn, diff_since, reset_t
 pub use error::WorkspaceError;
 pub use git::Git;
 pub use guard::resolve_in_worktree;
-pub use worktree::{Worktree, create_worktree, project_head, prune_worktrees, remove_worktree};
+pub use worktree::{
+    Worktree, create_worktree, create_worktree_at, project_head, prune_worktrees, remove_worktree,
+};

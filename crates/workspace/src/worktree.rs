@@ -75,13 +75,27 @@ pub async fn create_worktree(
     worktrees_dir: &Path,
     session_id: &str,
 ) -> Result<Worktree, WorkspaceError> {
+    create_worktree_at(project, worktrees_dir, session_id, None).await
+}
+
+/// Like `create_worktree`, from `base` (a commit of the project) instead of HEAD: an arena's
+/// contenders all start from the same commit even if HEAD moves while they are set up.
+pub async fn create_worktree_at(
+    project: &Path,
+    worktrees_dir: &Path,
+    session_id: &str,
+    base: Option<&str>,
+) -> Result<Worktree, WorkspaceError> {
     if !plain_id(session_id) {
         return Err(WorkspaceError::OutsideWorktree {
             path: session_id.to_owned(),
             reason: "not a session id",
         });
     }
-    let head = project_head(project).await?;
+    let head = match base {
+        Some(commit) => commit.to_owned(),
+        None => project_head(project).await?,
+    };
     std::fs::create_dir_all(worktrees_dir)
         .map_err(|e| WorkspaceError::io(format!("creating {}", worktrees_dir.display()), e))?;
     let path = worktrees_dir.join(session_id);

@@ -4,6 +4,7 @@
 // replaced, so a delta re-renders only the message it extends.
 
 import type {
+  Arena,
   Chat,
   Frame,
   Message,
@@ -26,6 +27,8 @@ export interface SessionState {
   changes: Record<string, PendingChange>;
   permissions: Record<string, PermissionRequest>;
   commands: AgentCommand[];
+  /** Arenas this session races in, by id. */
+  arenas: Record<string, Arena>;
   /** Set when the server asked us to reload (`resync`). */
   stale: boolean;
 }
@@ -41,6 +44,7 @@ export function emptySession(lastSeq = 0): SessionState {
     changes: {},
     permissions: {},
     commands: [],
+    arenas: {},
     stale: false,
   };
 }
@@ -125,6 +129,8 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
       return { ...s, permissions: { ...s.permissions, [frame.request.id]: frame.request } };
     case "agent_commands":
       return { ...s, commands: frame.commands };
+    case "arena_updated":
+      return { ...s, arenas: { ...s.arenas, [frame.arena.id]: frame.arena } };
   }
 }
 

@@ -99,8 +99,14 @@ pub async fn accept(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PendingChange>, ApiError> {
-    let id = ChangeId(id);
-    let (_held, change, head) = pending_locked(&state, &id).await?;
+    Ok(Json(accept_change(&state, &ChangeId(id)).await?))
+}
+
+/// Applies a pending change to its project (all or nothing; a conflict is a 409 and changes nothing)
+/// and marks it accepted. Arenas pick through this too.
+pub async fn accept_change(state: &AppState, id: &ChangeId) -> Result<PendingChange, ApiError> {
+    let id = id.clone();
+    let (_held, change, head) = pending_locked(state, &id).await?;
     let session = state.store.get_session(&change.session_id).await?;
     let project = state.store.get_project(&session.project_id).await?;
     if !FsPath::new(&project.path).is_dir() {
@@ -128,7 +134,7 @@ pub async fn accept(
             .set_worktree_base(&change.session_id, &head)
             .await?;
     }
-    Ok(Json(publish(&state, accepted).await))
+    Ok(publish(state, accepted).await)
 }
 
 pub async fn reject(

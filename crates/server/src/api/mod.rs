@@ -2,11 +2,12 @@
 //! `ApiError`; none of them frames or persists a turn themselves.
 
 mod agents;
+mod arenas;
 pub mod changes;
 mod chats;
 mod health;
 mod projects;
-mod sessions;
+pub(crate) mod sessions;
 mod skills;
 pub(crate) mod tasks;
 mod terminals;
@@ -66,6 +67,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/permissions/{id}", post(agents::answer_permission))
         .route("/api/skills", get(skills::list))
+        .route("/api/arenas", post(arenas::create))
+        .route("/api/arenas/{id}", get(arenas::get).delete(arenas::delete))
+        .route("/api/arenas/{id}/pick", post(arenas::pick))
         .route("/api/sessions/{id}/terminals", post(terminals::create))
         .route(
             "/api/sessions/{id}/terminals/{tid}",

@@ -80,7 +80,13 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = SessionId(id);
+    delete_session(&state, &SessionId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends everything a session runs (chats, tasks, agents, terminals), deletes it and its worktree.
+pub async fn delete_session(state: &AppState, id: &SessionId) -> Result<(), ApiError> {
+    let id = id.clone();
     let session = state.store.get_session(&id).await?;
     for chat in state.store.list_chats(&id).await? {
         state.chat.stop(&chat.id);
@@ -105,7 +111,7 @@ pub async fn delete(
             ))
         })?;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `GET /api/sessions/{id}/agents`: the external agent sessions the session keeps warm or resumable.

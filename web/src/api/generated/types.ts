@@ -16,6 +16,8 @@ export type TaskId = string;
 
 export type ChangeId = string;
 
+export type ArenaId = string;
+
 export type PermissionId = string;
 
 export type Project = { id: ProjectId, name: string, path: string, default_model: string | null, created_at: string, };
@@ -72,9 +74,9 @@ export type LlmHealth = { url: string, reachable: boolean, };
 
 export type AgentsHealth = { pool_size: number, backends: Array<string>, };
 
-export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, });
+export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "arena_updated", arena: Arena, });
 
-export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, };
+export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "arena_updated", arena: Arena, };
 
 export type ControlFrame = { "type": "resync" };
 
@@ -167,4 +169,46 @@ export type SkillInfo = { name: string, group: string, description: string,
  * Why the file could not be read as a skill (it is still listed, so it can be fixed).
  */
 error?: string, };
+
+export type ContenderSpec = { agent: string, model?: string, mode_id?: string, };
+
+export type CreateArenaRequest = { project_id: ProjectId, input: string, 
+/**
+ * 2 to 6 contenders.
+ */
+contenders: Array<ContenderSpec>, 
+/**
+ * A command run in each worktree after its turn (e.g. the project's tests), through `sh -c`.
+ */
+check?: string, 
+/**
+ * How long the check may run before it is killed (default 300 s).
+ */
+check_timeout_secs?: number, };
+
+export type PickArenaRequest = { 
+/**
+ * The contender's index.
+ */
+contender: number, };
+
+export type ArenaStatus = "running" | "finished" | "picked";
+
+export type CheckResult = { 
+/**
+ * `passed`, `failed`, `timed_out` or `error` (could not run).
+ */
+status: string, exit_code: number | null, 
+/**
+ * The last lines of its output (stdout and stderr).
+ */
+output_tail: string, duration_ms: number, };
+
+export type Contender = { index: number, agent: string, model: string | null, mode_id: string | null, session_id: SessionId, task_id: TaskId, state: TaskState, error: string | null, duration_ms: number | null, tokens: number | null, 
+/**
+ * The contender's change (its diff included), once its turn changed something.
+ */
+change: PendingChange | null, check: CheckResult | null, };
+
+export type Arena = { id: ArenaId, project_id: ProjectId, input: string, check: string | null, base_commit: string, status: ArenaStatus, picked: number | null, picked_change: ChangeId | null, created_at: string, contenders: Array<Contender>, };
 

@@ -1,0 +1,470 @@
+//! Arenas (DESIGN.md §8): one input raced by 2–6 contenders, each an ordinary task in its own session
+//! whose worktree starts from the same base commit, so their diffs compare like for like. A runner per
+//! arena follows the lanes, runs the optional check command in each worktree once its turn is over
+//! (killed at its timeout), and frames every change (`arena_updated` in each lane's session). Picking a
+//! contender accepts its change through the normal review path (a conflict is a 409 and changes
+//! nothing) and closes the other lanes; deleting the arena deletes every lane but the picked one.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use boocode_protocol::{
+    Arena, ArenaId, ArenaStatus, ChangeStatus, CheckResult, Contender, CreateArenaRequest,
+    CreateTaskRequest, FrameBody, OpenStatus, Session, SessionId, TaskState, UpdateSessionRequest,
+};
+use boocode_store::{ArenaRow, ContenderRow, SessionWorktree};
+use chrono::Utc;
+use tokio::io::AsyncReadExt;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// How many contenders an arena takes.
+pub const CONTENDERS: std::ops::RangeInclusive<usize> = 2..=6;
+const DEFAULT_CHECK_TIMEOUT_SECS: u64 = 300;
+/// How much of a check's output is kept (its end, where the verdict is).
+const OUTPUT_TAIL_BYTES: usize = 4000;
+const POLL: Duration = Duration::from_millis(250);
+
+/// Validates and starts an arena: a session, worktree and task per contender.
+pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<Arena, ApiError> {
+    if !CONTENDERS.contains(&req.contenders.len()) {
+        return Err(ApiError::bad_request(format!(
+            "an arena takes {} to {} contenders, not {}",
+            CONTENDERS.start(),
+            CONTENDERS.end(),
+            req.contenders.len()
+        )));
+    }
+    if req.input.trim().is_empty() {
+        return Err(ApiError::bad_request("input must not be empty"));
+    }
+    let check = match req.check.as_deref().map(str::trim) {
+        Some("") => return Err(ApiError::bad_request("check must not be empty when given")),
+        other => other.map(str::to_owned),
+    };
+    for c in &req.contenders {
+        state
+            .dispatcher
+            .pool()
+            .resolve(&c.agent)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    let project = state.store.get_project(&req.project_id).await?;
+    let repo = Path::new(&project.path);
+    let base = boocode_workspace::project_head(repo).await.map_err(|e| {
+        ApiError::bad_request(format!("the project has no commit to start from: {e}"))
+    })?;
+    let id = ArenaId::new();
+    let mut lanes = Vec::new();
+    let mut made: Vec<SessionId> = Vec::new();
+    let total = req.contenders.len();
+    for (index, c) in req.contenders.iter().enumerate() {
+        let lane = async {
+            let label = match &c.model {
+                Some(m) => format!("{} · {m}", c.agent),
+                None => c.agent.clone(),
+            };
+            let session = Session {
+                id: SessionId::new(),
+                project_id: project.id.clone(),
+                name: format!("Arena {}/{total}: {label}", index + 1),
+                model: c.model.clone(),
+                status: OpenStatus::Open,
+                created_at: Utc::now(),
+                last_seq: 0,
+            };
+            state.store.insert_session(&session).await?;
+            made.push(session.id.clone());
+            let wt = boocode_workspace::create_worktree_at(
+                repo,
+                &state.worktrees_dir,
+                session.id.as_str(),
+                Some(&base),
+            )
+            .await
+            .map_err(|e| ApiError::internal(format!("creating a contender's worktree: {e}")))?;
+            state
+                .store
+                .insert_worktree(&SessionWorktree {
+                    session_id: session.id.clone(),
+                    worktree_path: wt.path.to_string_lossy().into_owned(),
+                    branch: wt.branch,
+                    base_commit: wt.base_commit,
+                    created_at: Utc::now(),
+                })
+                .await?;
+            let task = crate::api::tasks::create_task(
+                state,
+                CreateTaskRequest {
+                    project_id: project.id.clone(),
+                    session_id: Some(session.id.clone()),
+                    chat_id: None,
+                    input: req.input.clone(),
+                    agent: c.agent.clone(),
+                    model: c.model.clone(),
+                    mode_id: c.mode_id.clone(),
+                    thinking_option_id: None,
+                    feature_values: None,
+                },
+            )
+            .await?;
+            Ok::<_, ApiError>(ContenderRow {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                agent: c.agent.clone(),
+                model: c.model.clone(),
+                mode_id: c.mode_id.clone(),
+                session_id: session.id,
+                task_id: task.id,
+                check: None,
+            })
+        }
+        .await;
+        match lane {
+            Ok(l) => lanes.push(l),
+            Err(e) => {
+                // Leave nothing half made behind.
+                for s in &made {
+                    let _ = crate::api::sessions::delete_session(state, s).await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    let row = ArenaRow {
+        id: id.clone(),
+        project_id: project.id,
+        input: req.input,
+        check_command: check,
+        check_timeout_secs: req
+            .check_timeout_secs
+            .unwrap_or(DEFAULT_CHECK_TIMEOUT_SECS)
+            .max(1),
+        base_commit: base,
+        status: ArenaStatus::Running,
+        picked: None,
+        picked_change: None,
+        created_at: Utc::now(),
+    };
+    state.store.insert_arena(&row, &lanes).await?;
+    spawn_runner(state.clone(), id.clone());
+    let arena = view(state, &id).await?;
+    publish(state, &arena).await;
+    Ok(arena)
+}
+
+/// The arena as it stands: each lane's task state, time, usage, change (with its diff) and check.
+pub async fn view(state: &AppState, id: &ArenaId) -> Result<Arena, ApiError> {
+    let (row, lanes) = state.store.get_arena(id).await?;
+    let mut contenders = Vec::new();
+    for lane in lanes {
+        let task = state.store.get_task(&lane.task_id).await.ok();
+        let change = match task {
+            Some(_) => state
+                .store
+                .list_changes(&lane.session_id, None)
+                .await
+                .ok()
+                .and_then(|c| c.into_iter().next()),
+            None => None,
+        };
+        let duration_ms = task.as_ref().and_then(|t| {
+            let ms = (t.ended_at? - t.started_at?).num_milliseconds();
+            u64::try_from(ms).ok()
+        });
+        contenders.push(Contender {
+            index: lane.index,
+            agent: lane.agent,
+            model: lane.model,
+            mode_id: lane.mode_id,
+            session_id: lane.session_id,
+            task_id: lane.task_id,
+            state: task.as_ref().map_or(TaskState::Failed, |t| t.state),
+            error: match &task {
+                Some(t) => t.error.clone(),
+                None => Some("the contender's session was deleted".into()),
+            },
+            duration_ms,
+            tokens: task.as_ref().and_then(|t| t.cost_tokens),
+            change,
+            check: lane.check,
+        });
+    }
+    Ok(Arena {
+        id: row.id,
+        project_id: row.project_id,
+        input: row.input,
+        check: row.check_command,
+        base_commit: row.base_commit,
+        status: row.status,
+        picked: row.picked,
+        picked_change: row.picked_change,
+        created_at: row.created_at,
+        contenders,
+    })
+}
+
+/// Accepts contender `index`'s change into the project and closes the other lanes.
+pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, ApiError> {
+    let arena = view(state, id).await?;
+    if let Some(picked) = arena.picked {
+        return Err(ApiError::conflict(format!(
+            "this arena already picked contender {picked}"
+        )));
+    }
+    let lane = arena
+        .contenders
+        .iter()
+        .find(|c| c.index == index)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "no contender {index} (this arena has 0 to {})",
+                arena.contenders.len().saturating_sub(1)
+            ))
+        })?;
+    if lane.state != TaskState::Completed {
+        return Err(ApiError::conflict(format!(
+            "contender {index} has not completed (it is {})",
+            lane.state.as_str()
+        )));
+    }
+    let change = lane
+        .change
+        .as_ref()
+        .filter(|c| c.status == ChangeStatus::Pending)
+        .ok_or_else(|| ApiError::conflict(format!("contender {index} has no pending change")))?;
+    crate::api::changes::accept_change(state, &change.id).await?;
+    state
+        .store
+        .set_arena_status(id, ArenaStatus::Picked, Some((index, change.id.clone())))
+        .await?;
+    for other in arena.contenders.iter().filter(|c| c.index != index) {
+        state
+            .dispatcher
+            .cancel_session(&other.session_id, "another contender was picked");
+        let closed = UpdateSessionRequest {
+            status: Some(OpenStatus::Closed),
+            ..UpdateSessionRequest::default()
+        };
+        if let Err(e) = state.store.update_session(&other.session_id, &closed).await {
+            tracing::debug!("closing a contender's session: {e}");
+        }
+    }
+    let arena = view(state, id).await?;
+    publish(state, &arena).await;
+    Ok(arena)
+}
+
+/// Deletes the arena and every lane's session and worktree, except the picked one.
+pub async fn delete(state: &AppState, id: &ArenaId) -> Result<(), ApiError> {
+    let (row, lanes) = state.store.get_arena(id).await?;
+    for lane in lanes.iter().filter(|l| Some(l.index) != row.picked) {
+        match crate::api::sessions::delete_session(state, &lane.session_id).await {
+            Ok(()) => {}
+            Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {}
+            Err(e) => return Err(e),
+        }
+    }
+    state.store.delete_arena(id).await?;
+    Ok(())
+}
+
+/// Frames the arena into each lane's session.
+async fn publish(state: &AppState, arena: &Arena) {
+    for c in &arena.contenders {
+        let body = FrameBody::ArenaUpdated {
+            arena: arena.clone(),
+        };
+        if let Err(e) = state.broker.publish(&c.session_id, body).await {
+            tracing::debug!("arena_updated not published: {e}");
+        }
+    }
+}
+
+/// Resumes the runners of arenas still racing (after a restart).
+pub async fn resume_runners(state: &AppState) {
+    match state.store.list_running_arenas().await {
+        Ok(ids) => ids
+            .into_iter()
+            .for_each(|id| spawn_runner(state.clone(), id)),
+        Err(e) => tracing::warn!("arenas not resumed: {e}"),
+    }
+}
+
+/// Follows an arena until every lane finished its turn and its check.
+pub fn spawn_runner(state: AppState, id: ArenaId) {
+    tokio::spawn(async move {
+        let mut seen: HashMap<u32, TaskState> = HashMap::new();
+        let mut checking: HashSet<u32> = HashSet::new();
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<(u32, CheckResult)>();
+        loop {
+            let arena = match view(&state, &id).await {
+                Ok(a) if a.status == ArenaStatus::Running => a,
+                _ => return,
+            };
+            let (row, _) = match state.store.get_arena(&id).await {
+                Ok(r) => r,
+                Err(_) => return,
+            };
+            let mut changed = false;
+            let mut over = true;
+            for c in &arena.contenders {
+                if seen.insert(c.index, c.state) != Some(c.state) {
+                    changed = true;
+                }
+                if !c.state.is_final() {
+                    over = false;
+                    continue;
+                }
+                let Some(command) = &row.check_command else {
+                    continue;
+                };
+                if c.check.is_some() {
+                    continue;
+                }
+                over = false;
+                if checking.insert(c.index) {
+                    let worktree = state.store.get_worktree(&c.session_id).await.ok().flatten();
+                    let (command, tx, index) = (command.clone(), done_tx.clone(), c.index);
+                    let timeout = Duration::from_secs(row.check_timeout_secs);
+                    tokio::spawn(async move {
+                        let result = match worktree {
+                            Some(w) => {
+                                run_check(&command, Path::new(&w.worktree_path), timeout).await
+                            }
+                            None => CheckResult {
+                                status: "error".into(),
+                                exit_code: None,
+                                output_tail: "the contender has no worktree".into(),
+                                duration_ms: 0,
+                            },
+                        };
+                        let _ = tx.send((index, result));
+                    });
+                }
+            }
+            while let Ok((index, result)) = done_rx.try_recv() {
+                if let Err(e) = state.store.set_contender_check(&id, index, &result).await {
+                    tracing::warn!("check result not stored: {e}");
+                }
+                changed = true;
+            }
+            if over {
+                if let Err(e) = state
+                    .store
+                    .set_arena_status(&id, ArenaStatus::Finished, None)
+                    .await
+                {
+                    tracing::warn!("arena not marked finished: {e}");
+                }
+                changed = true;
+            }
+            if changed && let Ok(arena) = view(&state, &id).await {
+                publish(&state, &arena).await;
+            }
+            if over {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                () = state.shutdown.cancelled() => return,
+            }
+        }
+    });
+}
+
+/// Runs the user's check command with `sh -c` in `dir`, in its own process group, without boocode's
+/// secrets in its environment; kills the group at `timeout`. Keeps the end of its combined output.
+pub async fn run_check(command: &str, dir: &Path, timeout: Duration) -> CheckResult {
+    let started = Instant::now();
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("BOOCODE_") || k.starts_with("OPENCODE_SERVER_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let elapsed = |s: Instant| u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return CheckResult {
+                status: "error".into(),
+                exit_code: None,
+                output_tail: format!("cannot run the check: {e}"),
+                duration_ms: 0,
+            };
+        }
+    };
+    let pid = child.id();
+    let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(tokio::spawn(collect(out, output.clone())));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(tokio::spawn(collect(err, output.clone())));
+    }
+    let waited = tokio::time::timeout(timeout, child.wait()).await;
+    let (status, exit_code) = match waited {
+        Ok(Ok(s)) if s.success() => ("passed", s.code()),
+        Ok(Ok(s)) => ("failed", s.code()),
+        Ok(Err(_)) => ("error", None),
+        Err(_) => {
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                // SAFETY: killpg takes plain integers; the group is the check's own (process_group(0)).
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::killpg(pid, libc::SIGKILL);
+                }
+            }
+            let _ = child.wait().await;
+            ("timed_out", None)
+        }
+    };
+    for r in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(1), r).await;
+    }
+    let bytes = output.lock().map(|o| o.clone()).unwrap_or_default();
+    let start = bytes.len().saturating_sub(OUTPUT_TAIL_BYTES);
+    let mut tail = String::from_utf8_lossy(&bytes[start..]).into_owned();
+    if status == "timed_out" {
+        tail.push_str(&format!("\n[killed after {} s]", timeout.as_secs()));
+    }
+    CheckResult {
+        status: status.into(),
+        exit_code,
+        output_tail: tail,
+        duration_ms: elapsed(started),
+    }
+}
+
+async fn collect(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    into: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+) {
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+        if let Ok(mut all) = into.lock() {
+            all.extend_from_slice(&buf[..n]);
+            // Keep memory bounded on chatty checks: only the tail matters.
+            if all.len() > 4 * OUTPUT_TAIL_BYTES {
+                let cut = all.len() - OUTPUT_TAIL_BYTES;
+                all.drain(..cut);
+            }
+        }
+    }
+}
