@@ -67,6 +67,7 @@ impl NativeBackend {
                     ctx.emit(AgentEvent::Usage { usage: *usage });
                 }
                 Some(Ok(StreamEvent::ToolCalls(c))) => calls = c,
+                Some(Ok(StreamEvent::Loading(status))) => ctx.emit(AgentEvent::Status { status }),
             }
         }
     }

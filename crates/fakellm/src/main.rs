@@ -19,6 +19,9 @@ struct Args {
     /// Context window to report.
     #[arg(long, default_value_t = 32768)]
     context_length: u64,
+    /// Emulate llama-swap: one model at a time, loading another takes this many milliseconds.
+    #[arg(long)]
+    swap_ms: Option<u64>,
 }
 
 #[tokio::main]
@@ -37,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         models: args.models,
         context_length: args.context_length,
         script,
+        swap_delay: args.swap_ms.map(std::time::Duration::from_millis),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let addr = listener.local_addr()?;

@@ -128,6 +128,10 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
     if !state.options.models.contains(&model) {
         return error_response(StatusCode::NOT_FOUND, &format!("model '{model}' not found"));
     }
+    let loaded_now = match state.options.swap_delay {
+        Some(delay) => state.swapper.ensure(&model, delay).await,
+        None => false,
+    };
     let mut directives = Directives::parse(&last_user_text(&body));
     // Tools are called once: when their results follow the user's message, answer in text.
     let answered = tool_results_follow_user(&body);
@@ -160,7 +164,18 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
         mark(&state, index, |r| r.finished = true);
         return whole_reply(&model, &body, &directives).into_response();
     }
-    let steps = stream_steps(&model, &body, &directives);
+    let mut steps = stream_steps(&model, &body, &directives);
+    if loaded_now {
+        // llama-swap's `sendLoadingState`: status chunks without id or object before the real stream.
+        for text in [
+            format!("llama-swap loading model: {model}"),
+            "Done! (0.1s)".to_owned(),
+        ] {
+            let c = json!({"choices": [{"index": 0, "delta": {"reasoning_content": text}}]});
+            steps.insert(0, Step::Raw(Bytes::from(format!("data: {c}\n\n"))));
+        }
+        steps.swap(0, 1);
+    }
     let guard = DisconnectGuard {
         state: state.clone(),
         index,

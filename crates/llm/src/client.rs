@@ -118,6 +118,34 @@ impl LlmClient {
             .and_then(|n| n.as_u64())
     }
 
+    /// llama-swap's `GET /running`: the models loaded now. `None` when the server has no such route (a
+    /// plain OpenAI-compatible server) or does not answer.
+    pub async fn running_models(&self) -> Option<Vec<String>> {
+        let root = self
+            .config
+            .base_url
+            .trim_end_matches('/')
+            .trim_end_matches("/v1");
+        let resp = self
+            .http
+            .get(format!("{root}/running"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let v: serde_json::Value = resp.json().await.ok()?;
+        let running = v.get("running")?.as_array()?;
+        Some(
+            running
+                .iter()
+                .filter_map(|r| r.get("model").and_then(|m| m.as_str()).map(str::to_owned))
+                .collect(),
+        )
+    }
+
     /// Starts a streamed completion; the returned stream yields its events.
     pub async fn stream_chat(&self, req: &ChatRequest) -> Result<ChatStream, LlmError> {
         let resp = self

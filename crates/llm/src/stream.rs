@@ -22,6 +22,8 @@ pub enum StreamEvent {
     /// Tool calls, complete; only sent once the stream finished cleanly.
     ToolCalls(Vec<ToolCallRequest>),
     Usage(TokenUsage),
+    /// The server is loading the model (llama-swap's status chunks): a status, never reasoning.
+    Loading(String),
     /// The reply is over; nothing follows.
     Done {
         finish_reason: Option<String>,
@@ -137,7 +139,16 @@ impl ChatStream {
             .map_err(|e| LlmError::Malformed(format!("{e} in {:?}", clip(data))))?;
         // llama-swap's loading messages come before the real stream, without id or object: not reasoning.
         if chunk.id.is_none() && chunk.object.is_none() && !self.saw_real_chunk {
-            tracing::debug!("skipping model-loading status chunk");
+            let status: String = chunk
+                .choices
+                .into_iter()
+                .filter_map(|c| c.delta.or(c.message))
+                .filter_map(|d| d.reasoning_content.or(d.reasoning).or(d.content))
+                .collect();
+            if !status.trim().is_empty() {
+                self.pending
+                    .push_back(StreamEvent::Loading(status.trim().to_owned()));
+            }
             return Ok(());
         }
         self.saw_real_chunk = true;
@@ -300,6 +311,13 @@ mod tests {
             .into_iter()
             .map(|r| r.unwrap())
             .collect();
-        assert_eq!(got[0], StreamEvent::Content("ok".into()));
+        assert_eq!(
+            got[..2],
+            [
+                StreamEvent::Loading("llama-swap loading model".into()),
+                StreamEvent::Content("ok".into())
+            ]
+        );
+        assert!(!got.iter().any(|e| matches!(e, StreamEvent::Reasoning(_))));
     }
 }

@@ -22,4 +22,7 @@ pub enum AgentEvent {
     Commands { commands: Vec<AgentCommand> },
     /// Token counts reported by the model server.
     Usage { usage: Usage },
+    /// What the turn waits on (the model server loading a model…): shown while it lasts, not stored,
+    /// never reasoning.
+    Status { status: String },
 }

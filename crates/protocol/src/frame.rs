@@ -81,6 +81,12 @@ pub enum FrameBody {
         task_id: String,
         commands: Vec<AgentCommand>,
     },
+    /// What a streaming message waits on (e.g. "llama-swap loading model: X"); not stored.
+    TurnStatus {
+        message_id: MessageId,
+        chat_id: ChatId,
+        status: String,
+    },
     /// An arena this session races in changed (a contender finished, a check ran, one was picked).
     ArenaUpdated {
         arena: crate::arena::Arena,

@@ -28,13 +28,18 @@ macro_rules! column_enum {
 
 column_enum!(
     /// Where a task is in the queue.
-    TaskState { Pending = "pending", Running = "running", Completed = "completed", Failed = "failed", Cancelled = "cancelled" }
+    TaskState { Pending = "pending", WaitingForModel = "waiting_for_model", Running = "running", Completed = "completed", Failed = "failed", Cancelled = "cancelled" }
 );
 
 impl TaskState {
     /// Whether the task will never run again.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    /// Whether the task waits to be claimed (`pending`, or held back until its model is loaded).
+    pub fn is_queued(self) -> bool {
+        matches!(self, Self::Pending | Self::WaitingForModel)
     }
 }
 

@@ -219,6 +219,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         Arc::new(pool),
         config.max_parallel_tasks,
         tracker.clone(),
+        config.scheduling.clone(),
     );
     // SQLite has one process: every task still `running` belongs to a process that is gone.
     let horizon = if store.backend() == "sqlite" {

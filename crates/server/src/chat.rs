@@ -242,10 +242,16 @@ impl ChatService {
             .await
             .ok()
             .and_then(|s| s.model);
-        // The session's model, else the default, else the one that just answered (already loaded).
-        let model = session_model
+        // The session's model, else the default, else the one that just answered. A small call must
+        // never make llama-swap load another model: when the server says the preferred one is not
+        // loaded, the model that just answered (loaded by definition) names the chat.
+        let preferred = session_model
             .or(inner.default_model.clone())
             .unwrap_or_else(|| turn_model.to_owned());
+        let model = match inner.catalog.loaded_models().await {
+            Some(loaded) if !loaded.contains(&preferred) => turn_model.to_owned(),
+            _ => preferred,
+        };
         let title = tokio::select! {
             t = generate_title(&inner.llm, &model, user, assistant) => t,
             () = inner.shutdown.cancelled() => return,

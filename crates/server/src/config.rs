@@ -42,6 +42,9 @@ struct ConfigFile {
     agent_idle_secs: Option<u64>,
     opencode_inactivity_secs: Option<u64>,
     opencode_ready_secs: Option<u64>,
+    model_affinity: Option<bool>,
+    max_model_wait_secs: Option<u64>,
+    max_tasks_per_model: Option<usize>,
     shell: Option<String>,
 }
 
@@ -75,6 +78,8 @@ pub struct Config {
     pub opencode_inactivity_secs: u64,
     /// How long `opencode serve` may take to say it is ready.
     pub opencode_ready_secs: u64,
+    /// How the queue is ordered (model affinity, its age bound, per-model cap).
+    pub scheduling: crate::dispatcher::Scheduling,
     /// The shell BooTerm starts; `None` means the user's `$SHELL`.
     pub shell: Option<String>,
     /// Skill folders besides `<data dir>/skills`.
@@ -136,6 +141,11 @@ impl Config {
             agent_idle_secs: file.agent_idle_secs.unwrap_or(600),
             opencode_inactivity_secs: file.opencode_inactivity_secs.unwrap_or(180).max(1),
             opencode_ready_secs: file.opencode_ready_secs.unwrap_or(30).max(1),
+            scheduling: crate::dispatcher::Scheduling {
+                model_affinity: file.model_affinity.unwrap_or(true),
+                max_wait: std::time::Duration::from_secs(file.max_model_wait_secs.unwrap_or(120)),
+                per_model_cap: file.max_tasks_per_model.filter(|n| *n > 0),
+            },
             shell: file.shell,
             skills_dirs: o.skills_dirs,
             mcp_bridge: None,
@@ -166,6 +176,7 @@ impl Config {
             agent_idle_secs: 600,
             opencode_inactivity_secs: 180,
             opencode_ready_secs: 30,
+            scheduling: crate::dispatcher::Scheduling::default(),
             shell: None,
             skills_dirs: Vec::new(),
             mcp_bridge: None,

@@ -1,6 +1,7 @@
 //! The dispatcher (DESIGN.md §9): wakes on an in-process notify (SQLite), `LISTEN tasks_new`
-//! (PostgreSQL) or a 2 s poll; claims the oldest runnable task atomically, at most one per session and
-//! up to `max_parallel` sessions at once; renews the task's lease while it runs and stops the turn when
+//! (PostgreSQL) or a 2 s poll; claims a runnable task atomically (the oldest, or with model affinity the
+//! oldest whose model is loaded — see `scheduling.rs`), at most one per session and up to `max_parallel`
+//! sessions at once; renews the task's lease while it runs and stops the turn when
 //! the lease is lost or a cancel is requested; a worker whose lease was lost cannot write the outcome.
 
 use std::collections::HashMap;
@@ -25,8 +26,31 @@ const RECOVER_EVERY: Duration = Duration::from_secs(15);
 
 struct Running {
     session: SessionId,
+    /// The model it was scheduled for (task, session, project or default).
+    model: Option<String>,
     cancel: CancellationToken,
     reason: CancelReason,
+}
+
+/// How the dispatcher orders the queue (`boocode.toml`).
+#[derive(Debug, Clone)]
+pub struct Scheduling {
+    /// Prefer tasks whose model is loaded (off: oldest first).
+    pub model_affinity: bool,
+    /// A task queued longer than this runs regardless of its model.
+    pub max_wait: Duration,
+    /// Most tasks of one model at once in this process.
+    pub per_model_cap: Option<usize>,
+}
+
+impl Default for Scheduling {
+    fn default() -> Self {
+        Self {
+            model_affinity: true,
+            max_wait: Duration::from_secs(120),
+            per_model_cap: None,
+        }
+    }
 }
 
 /// Shared dispatcher handle; cheap to clone.
@@ -44,6 +68,7 @@ struct Inner {
     running: Mutex<HashMap<TaskId, Running>>,
     tracker: TaskTracker,
     stop_claiming: CancellationToken,
+    scheduling: Scheduling,
 }
 
 fn lease_until() -> chrono::DateTime<Utc> {
@@ -57,6 +82,7 @@ impl Dispatcher {
         pool: Arc<AgentPool>,
         max_parallel: usize,
         tracker: TaskTracker,
+        scheduling: Scheduling,
     ) -> Self {
         let worker_id = format!(
             "boocode-{}-{}",
@@ -73,6 +99,7 @@ impl Dispatcher {
                 running: Mutex::default(),
                 tracker,
                 stop_claiming: CancellationToken::new(),
+                scheduling,
             }),
         }
     }
@@ -227,14 +254,8 @@ impl Dispatcher {
         while !self.inner.stop_claiming.is_cancelled()
             && self.running_count() < self.inner.max_parallel
         {
-            match self
-                .inner
-                .deps
-                .store
-                .claim_task(&self.inner.worker_id, lease_until())
-                .await
-            {
-                Ok(Some(claimed)) => self.start(claimed).await,
+            match self.claim_next().await {
+                Ok(Some((claimed, model))) => self.start(claimed, model).await,
                 Ok(None) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming a task failed; retrying on the next tick");
@@ -244,7 +265,67 @@ impl Dispatcher {
         }
     }
 
-    async fn start(&self, claimed: ClaimedTask) {
+    /// The next task to run, as the scheduling policy orders the queue; tasks held back for their
+    /// model are marked `waiting_for_model` (and framed).
+    async fn claim_next(
+        &self,
+    ) -> Result<Option<(ClaimedTask, Option<String>)>, boocode_store::StoreError> {
+        let deps = &self.inner.deps;
+        for _ in 0..4 {
+            let candidates = deps.store.claim_candidates(64).await?;
+            if candidates.is_empty() {
+                return Ok(None);
+            }
+            let sched = &self.inner.scheduling;
+            let loaded = if sched.model_affinity {
+                deps.catalog.loaded_models().await
+            } else {
+                None
+            };
+            let mut running: HashMap<String, usize> = HashMap::new();
+            if let Ok(r) = self.inner.running.lock() {
+                for t in r.values() {
+                    if let Some(m) = &t.model {
+                        *running.entry(m.clone()).or_default() += 1;
+                    }
+                }
+            }
+            let policy = crate::scheduling::Policy {
+                affinity: sched.model_affinity,
+                loaded,
+                running,
+                per_model_cap: sched.per_model_cap,
+                starve_after: chrono::Duration::from_std(sched.max_wait)
+                    .unwrap_or_else(|_| chrono::Duration::seconds(120)),
+                default_model: deps.default_model.clone(),
+            };
+            let choice = policy.choose(&candidates, Utc::now());
+            for id in &choice.hold {
+                if let Ok(Some(task)) = deps.store.set_task_waiting(id, true).await {
+                    self.publish_task(task).await;
+                }
+            }
+            let Some(id) = choice.start else {
+                return Ok(None);
+            };
+            let model = candidates
+                .iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.model.clone())
+                .or_else(|| deps.default_model.clone());
+            if let Some(claimed) = deps
+                .store
+                .claim_task_id(&id, &self.inner.worker_id, lease_until())
+                .await?
+            {
+                return Ok(Some((claimed, model)));
+            }
+            // Another worker took it first: look again.
+        }
+        Ok(None)
+    }
+
+    async fn start(&self, claimed: ClaimedTask, model: Option<String>) {
         let cancel = CancellationToken::new();
         let reason = CancelReason::default();
         if let Ok(mut running) = self.inner.running.lock() {
@@ -252,6 +333,7 @@ impl Dispatcher {
                 claimed.task.id.clone(),
                 Running {
                     session: claimed.task.session_id.clone(),
+                    model,
                     cancel: cancel.clone(),
                     reason: reason.clone(),
                 },

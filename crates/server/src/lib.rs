@@ -20,6 +20,7 @@ mod models;
 pub mod permissions;
 pub mod providers;
 pub mod recorder;
+pub mod scheduling;
 mod security;
 pub mod skills;
 pub mod terminals;

@@ -61,6 +61,26 @@ impl ModelCatalog {
         Ok(models)
     }
 
+    /// The models the server has loaded now: llama-swap's `/running`, else the list's `loaded` marks
+    /// (fetched fresh, these change with every swap). `None` means the server does not say, and every
+    /// model counts as loaded (plain OpenAI-compatible servers).
+    pub async fn loaded_models(&self) -> Option<std::collections::HashSet<String>> {
+        if let Some(running) = self.llm.running_models().await {
+            return Some(running.into_iter().collect());
+        }
+        let listed = self.llm.list_models().await.ok()?;
+        if listed.iter().all(|m| m.loaded.is_none()) {
+            return None;
+        }
+        Some(
+            listed
+                .into_iter()
+                .filter(|m| m.loaded == Some(true))
+                .map(|m| m.id)
+                .collect(),
+        )
+    }
+
     /// The window of `model`, when known; never fails (a missing window is not an error).
     pub async fn context_limit(&self, model: &str) -> Option<u64> {
         let models = self.list().await.ok()?;

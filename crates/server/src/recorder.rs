@@ -97,6 +97,14 @@ impl Recorder {
                     .await;
             }
             AgentEvent::Usage { usage } => self.usage = Some(usage),
+            AgentEvent::Status { status } => {
+                self.publish(FrameBody::TurnStatus {
+                    message_id,
+                    chat_id,
+                    status,
+                })
+                .await;
+            }
         }
     }
 

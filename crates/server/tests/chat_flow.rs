@@ -238,6 +238,36 @@ async fn auto_naming_fires_once_with_the_sessions_model() {
 }
 
 #[tokio::test]
+async fn auto_naming_never_loads_another_model() {
+    // fakellm says fake-model is loaded and fake-model-2 is not: the session prefers fake-model-2, but
+    // this turn was answered by fake-model, so the title must not ask for fake-model-2.
+    let kit = Kit::start().await;
+    let (_, _, cid) = kit.seed(Some("fake-model-2")).await;
+    let (status, sent) = kit
+        .call(
+            "POST",
+            &format!("/api/chats/{cid}/messages"),
+            Some(json!({"content": "[[title:Loaded]] hi", "model": "fake-model"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{sent}");
+    for _ in 0..100 {
+        if kit.ok("GET", &format!("/api/chats/{cid}"), None).await["name"] == "Loaded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let titles: Vec<_> = kit
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| !r.stream)
+        .collect();
+    assert_eq!(titles.len(), 1);
+    assert_eq!(titles[0].model, "fake-model");
+}
+
+#[tokio::test]
 async fn failed_naming_leaves_the_name_alone() {
     let kit = Kit::start().await;
     let (_, _, cid) = kit.seed(Some("fake-model")).await;

@@ -26,8 +26,8 @@ pub use model::{FrameNotice, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tasks::{
-    AgentSessionRow, ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome,
-    TaskStore,
+    AgentSessionRow, ClaimCandidate, ClaimedTask, LeaseState, NewChange, SessionWorktree,
+    TaskFilter, TaskOutcome, TaskStore,
 };
 
 /// Result of every store call.

@@ -15,7 +15,7 @@ macro_rules! impl_task_store {
 
             use super::*;
             use crate::tasks::{
-                AgentSessionRow, ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
+                AgentSessionRow, ClaimCandidate, ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
             };
             use crate::{Result, StoreError};
 
@@ -164,43 +164,101 @@ macro_rules! impl_task_store {
                     // A concurrent claim of another task of the same session loses on the unique index;
                     // try the next candidate a few times before reporting an empty queue.
                     for _ in 0..4 {
-                        let mut tx = self.begin_write().await?;
-                        let candidate = sqlx::query(concat!(
-                            "SELECT id FROM tasks t WHERE state = 'pending' AND session_id IS NOT NULL \
-                             AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.session_id = t.session_id \
-                             AND r.state = 'running') ORDER BY created_at, id LIMIT 1",
-                            $claim_lock
-                        ))
-                        .fetch_optional(&mut *tx)
+                        let candidate = sqlx::query(
+                            "SELECT id FROM tasks t WHERE state IN ('pending', 'waiting_for_model') \
+                             AND session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tasks r \
+                             WHERE r.session_id = t.session_id AND r.state = 'running') \
+                             ORDER BY created_at, id LIMIT 1",
+                        )
+                        .fetch_optional(self.reader())
                         .await?;
                         let Some(candidate) = candidate else { return Ok(None) };
-                        let id: String = candidate.try_get("id")?;
-                        let claimed = sqlx::query(
-                            "UPDATE tasks SET state = 'running', worker_id = $2, lease_until = $3, \
-                             lease_generation = lease_generation + 1, started_at = $4, \
-                             cancel_requested = FALSE WHERE id = $1 AND state = 'pending' RETURNING *",
-                        )
-                        .bind(&id)
-                        .bind(worker)
-                        .bind(lease_until)
-                        .bind(Utc::now())
-                        .fetch_optional(&mut *tx)
-                        .await;
-                        match claimed {
-                            Ok(Some(row)) => {
-                                let generation = to_u64(Some(row.try_get("lease_generation")?)).unwrap_or(0);
-                                let task = task_from(&row)?;
-                                tx.commit().await?;
-                                return Ok(Some(ClaimedTask { task, generation }));
-                            }
-                            Ok(None) => continue,
-                            Err(e) => match StoreError::from(e) {
-                                StoreError::Conflict(_) => continue,
-                                other => return Err(other),
-                            },
+                        let id = TaskId(candidate.try_get("id")?);
+                        if let Some(claimed) = self.claim_task_id(&id, worker, lease_until).await? {
+                            return Ok(Some(claimed));
                         }
                     }
                     Ok(None)
+                }
+
+                async fn claim_task_id(&self, id: &TaskId, worker: &str, lease_until: DateTime<Utc>) -> Result<Option<ClaimedTask>> {
+                    let mut tx = self.begin_write().await?;
+                    let locked = sqlx::query(concat!(
+                        "SELECT id FROM tasks t WHERE id = $1 AND state IN ('pending', 'waiting_for_model') \
+                         AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.session_id = t.session_id \
+                         AND r.state = 'running')",
+                        $claim_lock
+                    ))
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if locked.is_none() {
+                        return Ok(None);
+                    }
+                    let claimed = sqlx::query(
+                        "UPDATE tasks SET state = 'running', worker_id = $2, lease_until = $3, \
+                         lease_generation = lease_generation + 1, started_at = $4, \
+                         cancel_requested = FALSE WHERE id = $1 \
+                         AND state IN ('pending', 'waiting_for_model') RETURNING *",
+                    )
+                    .bind(id.as_str())
+                    .bind(worker)
+                    .bind(lease_until)
+                    .bind(Utc::now())
+                    .fetch_optional(&mut *tx)
+                    .await;
+                    match claimed {
+                        Ok(Some(row)) => {
+                            let generation = to_u64(Some(row.try_get("lease_generation")?)).unwrap_or(0);
+                            let task = task_from(&row)?;
+                            tx.commit().await?;
+                            Ok(Some(ClaimedTask { task, generation }))
+                        }
+                        Ok(None) => Ok(None),
+                        Err(e) => match StoreError::from(e) {
+                            StoreError::Conflict(_) => Ok(None),
+                            other => Err(other),
+                        },
+                    }
+                }
+
+                async fn claim_candidates(&self, limit: u32) -> Result<Vec<ClaimCandidate>> {
+                    let rows = sqlx::query(
+                        "SELECT t.id, t.state, t.created_at, COALESCE(t.model, s.model, p.default_model) AS eff_model \
+                         FROM tasks t JOIN sessions s ON s.id = t.session_id JOIN projects p ON p.id = t.project_id \
+                         WHERE t.state IN ('pending', 'waiting_for_model') AND NOT EXISTS (SELECT 1 FROM tasks r \
+                         WHERE r.session_id = t.session_id AND r.state = 'running') \
+                         ORDER BY t.created_at, t.id LIMIT $1",
+                    )
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let state: String = r.try_get("state")?;
+                            Ok(ClaimCandidate {
+                                id: TaskId(r.try_get("id")?),
+                                model: r.try_get("eff_model")?,
+                                created_at: r.try_get("created_at")?,
+                                waiting: state == "waiting_for_model",
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn set_task_waiting(&self, id: &TaskId, waiting: bool) -> Result<Option<Task>> {
+                    let (from, to) = if waiting {
+                        ("pending", "waiting_for_model")
+                    } else {
+                        ("waiting_for_model", "pending")
+                    };
+                    let row = sqlx::query("UPDATE tasks SET state = $3 WHERE id = $1 AND state = $2 RETURNING *")
+                        .bind(id.as_str())
+                        .bind(from)
+                        .bind(to)
+                        .fetch_optional(self.writer())
+                        .await?;
+                    row.as_ref().map(task_from).transpose()
                 }
 
                 async fn renew_lease(&self, id: &TaskId, generation: u64, lease_until: DateTime<Utc>) -> Result<LeaseState> {
@@ -255,7 +313,7 @@ macro_rules! impl_task_store {
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
                         "UPDATE tasks SET state = 'cancelled', ended_at = $2, error = 'cancelled before it started' \
-                         WHERE id = $1 AND state = 'pending'",
+                         WHERE id = $1 AND state IN ('pending', 'waiting_for_model')",
                     )
                     .bind(id.as_str())
                     .bind(Utc::now())

@@ -84,6 +84,18 @@ pub trait TaskStore: Send + Sync {
         worker: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<ClaimedTask>>;
+    /// Atomically claims task `id` if it is still queued and its session runs nothing.
+    async fn claim_task_id(
+        &self,
+        id: &TaskId,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedTask>>;
+    /// Queued tasks that could start now (their session runs nothing), oldest first, with the model
+    /// each would use as far as the database knows (task, else session, else project).
+    async fn claim_candidates(&self, limit: u32) -> Result<Vec<ClaimCandidate>>;
+    /// Moves a queued task between `pending` and `waiting_for_model`; `None` when it was not there.
+    async fn set_task_waiting(&self, id: &TaskId, waiting: bool) -> Result<Option<Task>>;
     /// Extends the lease if the task is still ours.
     async fn renew_lease(
         &self,
@@ -154,6 +166,17 @@ pub trait TaskStore: Send + Sync {
     async fn put_agent_session(&self, row: &AgentSessionRow) -> Result<()>;
     /// Every agent session a boocode session keeps, by agent.
     async fn list_agent_sessions(&self, session: &SessionId) -> Result<Vec<AgentSessionRow>>;
+}
+
+/// A queued task the scheduler may start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimCandidate {
+    pub id: TaskId,
+    /// The model it would use (task, session or project); `None` means the server's default.
+    pub model: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Already marked `waiting_for_model`.
+    pub waiting: bool,
 }
 
 /// An external agent's session, kept so the next turn (even after a restart) can resume it.

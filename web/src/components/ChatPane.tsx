@@ -25,9 +25,14 @@ export function ToolCard({ call }: { call: ToolCall }) {
   );
 }
 
-export const MessageRow = memo(function MessageRow({ m }: { m: Message }) {
+export const MessageRow = memo(function MessageRow({ m, status }: { m: Message; status?: string }) {
   return (
     <div className={`msg ${m.role} ${m.status}`} data-message={m.id} data-status={m.status}>
+      {status && m.status === "streaming" && (
+        <p className="turn-status" role="status">
+          {status}
+        </p>
+      )}
       {m.reasoning && (
         <details className="reasoning" open={m.status === "streaming" && !m.content}>
           <summary>
@@ -106,7 +111,7 @@ export function ChatPane({ live, chat }: { live: LiveSession; chat: string }) {
     <div className="chat-pane">
       <div className="messages">
         {messages.map((m) => (
-          <MessageRow key={m.id} m={m} />
+          <MessageRow key={m.id} m={m} status={state.turnStatus[m.id]} />
         ))}
         <div ref={end} />
       </div>

@@ -121,7 +121,7 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
   const tasks = Object.values(state.tasks)
     .filter((t) => t.chat_id === chat)
     .sort((a, b) => a.created_at.localeCompare(b.created_at));
-  const running = tasks.find((t) => t.state === "running" || t.state === "pending");
+  const running = tasks.find((t) => t.state === "running" || t.state === "pending" || t.state === "waiting_for_model");
   const asks = Object.values(state.permissions).filter((p) => p.decision === null);
   // The agent's slash commands: those it announced in this session, else those the probe saw.
   const commands = state.commands.length > 0 ? state.commands : (chosen?.commands ?? []);
@@ -154,13 +154,13 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
     <div className="coder-pane">
       <div className="timeline">
         {chatMessages(state, chat).map((m) => (
-          <MessageRow key={m.id} m={m} />
+          <MessageRow key={m.id} m={m} status={state.turnStatus[m.id]} />
         ))}
         {tasks.map((t) => (
           <div key={t.id} className={`task task-${t.state}`} data-task-state={t.state}>
-            <span className="badge">{t.agent}</span> {t.state}
+            <span className="badge">{t.agent}</span> {t.state === "waiting_for_model" ? "waiting for its model to load" : t.state}
             {t.error && <span className="error"> — {t.error}</span>}
-            {(t.state === "running" || t.state === "pending") && (
+            {(t.state === "running" || t.state === "pending" || t.state === "waiting_for_model") && (
               <button onClick={() => post(`/api/tasks/${t.id}/cancel`).catch((e: Error) => setError(e.message))}>
                 Cancel
               </button>

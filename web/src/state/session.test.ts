@@ -101,4 +101,15 @@ describe("session frames", () => {
     expect(s.messages.a.status).toBe("error");
     expect(s.messages.a.error).toBe("model down");
   });
+
+  it("shows a turn status until the first text arrives", () => {
+    seq = 200;
+    let s = emptySession(200);
+    s = applyFrame(s, f({ type: "message_started", message_id: "a", chat_id: "c", role: "assistant" }));
+    s = applyFrame(s, f({ type: "turn_status", message_id: "a", chat_id: "c", status: "loading model" }));
+    expect(s.turnStatus.a).toBe("loading model");
+    expect(s.messages.a.reasoning).toBe("");
+    s = applyFrame(s, f({ type: "delta", message_id: "a", chat_id: "c", content: "hi" }));
+    expect(s.turnStatus.a).toBeUndefined();
+  });
 });

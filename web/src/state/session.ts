@@ -27,6 +27,8 @@ export interface SessionState {
   changes: Record<string, PendingChange>;
   permissions: Record<string, PermissionRequest>;
   commands: AgentCommand[];
+  /** What a streaming message waits on (e.g. a model loading), by message id. */
+  turnStatus: Record<string, string>;
   /** Arenas this session races in, by id. */
   arenas: Record<string, Arena>;
   /** Set when the server asked us to reload (`resync`). */
@@ -45,6 +47,7 @@ export function emptySession(lastSeq = 0): SessionState {
     permissions: {},
     commands: [],
     arenas: {},
+    turnStatus: {},
     stale: false,
   };
 }
@@ -100,8 +103,14 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
       const order = [...(s.order[frame.chat_id] ?? []), m.id];
       return { ...s, messages: { ...s.messages, [m.id]: m }, order: { ...s.order, [frame.chat_id]: order } };
     }
-    case "delta":
-      return touch(s, frame.message_id, (m) => ({ ...m, content: m.content + frame.content }));
+    case "delta": {
+      const next = touch(s, frame.message_id, (m) => ({ ...m, content: m.content + frame.content }));
+      if (!(frame.message_id in next.turnStatus)) return next;
+      const { [frame.message_id]: _done, ...rest } = next.turnStatus;
+      return { ...next, turnStatus: rest };
+    }
+    case "turn_status":
+      return { ...s, turnStatus: { ...s.turnStatus, [frame.message_id]: frame.status } };
     case "reasoning_delta":
       return touch(s, frame.message_id, (m) => ({ ...m, reasoning: m.reasoning + frame.content }));
     case "tool_call":

@@ -54,9 +54,23 @@ impl Kit {
         Self::start_inner(database_url, &[], tweak).await
     }
 
+    /// SQLite, with fakellm started with `options` (e.g. emulating llama-swap).
+    pub async fn start_with_llm(options: FakeOptions, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_full(None, &[], options, tweak).await
+    }
+
     async fn start_inner(
         database_url: Option<String>,
         files: &[(&str, String)],
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::start_full(database_url, files, FakeOptions::default(), tweak).await
+    }
+
+    async fn start_full(
+        database_url: Option<String>,
+        files: &[(&str, String)],
+        options: FakeOptions,
         tweak: impl FnOnce(&mut Config),
     ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -67,7 +81,7 @@ impl Kit {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, content).unwrap();
         }
-        let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+        let fake = FakeLlm::start(options).await.unwrap();
         let mut config = Config::for_data_dir(&dir.path().join("data"), &fake.url());
         if let Some(url) = &database_url {
             config.database_url = url.clone();
