@@ -233,6 +233,26 @@ async function main() {
       await page.goto(other);
       await page.locator("[data-banner=llm]", { hasText: "http://127.0.0.1:9/v1" }).waitFor();
     },
+    "arena: two agents race and the picked change lands": async (page) => {
+      await newSession(page);
+      await page.locator(".pane").first().getByLabel("New tab").click();
+      await page.getByRole("button", { name: "Arena" }).click();
+      await page.getByLabel("Arena task").fill(
+        '[[tool:write_file {"path":"arena-native.txt","content":"native won"}]] [[reply:done]] [[write:arena-fake.txt fake won]] [[say:done]]',
+      );
+      await page.getByLabel("Contender native").check();
+      await page.getByLabel("Contender fake").check();
+      await page.getByLabel("Check command").fill("test -f arena-native.txt");
+      await page.getByRole("button", { name: "Start the race" }).click();
+      await page.locator("[data-arena=finished]").waitFor({ timeout: 20000 });
+      await page.locator("[data-lane='0'] [data-check=passed]").waitFor();
+      await page.locator("[data-lane='1'] [data-check=failed]").waitFor();
+      await page.screenshot({ path: join(shots, "arena.png") });
+      await page.locator("[data-lane='0']").getByRole("button", { name: "Pick" }).click();
+      await page.locator("[data-arena=picked]").waitFor();
+      assert(readFileSync(join(project.path, "arena-native.txt"), "utf8") === "native won", "the pick landed");
+      assert(!existsSync(join(project.path, "arena-fake.txt")), "only the pick landed");
+    },
     "settings: providers are listed": async (page) => {
       await newSession(page);
       await page.locator(".pane").first().getByLabel("New tab").click();

@@ -2,11 +2,12 @@
 // panes, drag to reorder, inline rename; the layout persists per session in the browser.
 
 import { useEffect, useReducer, useRef, useState, type ReactElement } from "react";
-import { Columns2, MessageSquare, MoreHorizontal, Plus, RotateCcw, Settings, SquareTerminal, Code2, X } from "lucide-react";
+import { Columns2, MessageSquare, MoreHorizontal, Plus, RotateCcw, Settings, SquareTerminal, Code2, Swords, X } from "lucide-react";
 import { del, post } from "../api/client";
 import type { Chat, ChatKind } from "../api/generated/types";
 import { layoutReducer, parseLayout, type Pane, type Tab, type TabKind } from "../state/layout";
 import { useSession, type LiveSession } from "../state/useSession";
+import { ArenaPane } from "./ArenaPane";
 import { ChatPane } from "./ChatPane";
 import { CoderPane } from "./CoderPane";
 import { SettingsPane } from "./SettingsPane";
@@ -16,6 +17,7 @@ const KINDS: { kind: TabKind; label: string; icon: ReactElement }[] = [
   { kind: "chat", label: "Chat", icon: <MessageSquare size={14} /> },
   { kind: "coder", label: "Coder", icon: <Code2 size={14} /> },
   { kind: "terminal", label: "Terminal", icon: <SquareTerminal size={14} /> },
+  { kind: "arena", label: "Arena", icon: <Swords size={14} /> },
   { kind: "settings", label: "Settings", icon: <Settings size={14} /> },
 ];
 
@@ -166,6 +168,14 @@ function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused
               <TerminalPane session={session} terminal={t.ref} onCreated={(id) => dispatch({ type: "set_ref", pane: pane.id, tab: t.id, ref: id })} />
             )}
             {t.kind === "settings" && <SettingsPane />}
+            {t.kind === "arena" && (
+              <ArenaPane
+                project={live.session!.project_id}
+                arena={t.ref}
+                onStarted={(id) => dispatch({ type: "set_ref", pane: pane.id, tab: t.id, ref: id })}
+                onDeleted={() => dispatch({ type: "close_tab", pane: pane.id, tab: t.id })}
+              />
+            )}
           </div>
         ))}
       </div>

@@ -2,7 +2,7 @@
 // that can be reopened. Pure: the reducer returns a new layout and never mutates its input, so it is
 // tested without a browser and persisted as JSON per session.
 
-export type TabKind = "chat" | "coder" | "terminal" | "settings" | "empty";
+export type TabKind = "chat" | "coder" | "terminal" | "settings" | "arena" | "empty";
 
 export interface Tab {
   id: string;
@@ -49,6 +49,7 @@ const DEFAULT_TITLES: Record<TabKind, string> = {
   coder: "Coder",
   terminal: "Terminal",
   settings: "Settings",
+  arena: "Arena",
   empty: "New tab",
 };
 
