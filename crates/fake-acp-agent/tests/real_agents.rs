@@ -187,3 +187,53 @@ async fn qwen_code_through_boocode() {
 async fn opencode_through_boocode() {
     exercise("opencode").await;
 }
+
+#[tokio::test]
+async fn real_agents_race_in_an_arena() {
+    let Some(bin) = agents_bin() else {
+        eprintln!(
+            "BOOCODE_AGENTS_BIN unset or without qwen/opencode: real-agent arena skipped (.ci/run installs them)"
+        );
+        return;
+    };
+    let providers = json!({"providers": {
+        "qwen": {"command": bin.join("qwen")},
+        "opencode": {"command": bin.join("opencode")}
+    }});
+    let kit = Kit::start_with_files(&[("providers.json", providers.to_string())], |c| {
+        c.default_model = Some("fake-model".into());
+    })
+    .await;
+    let (pid, _) = kit.coding_project("race").await;
+    let arena = kit
+        .ok(
+            "POST",
+            "/api/arenas",
+            Some(json!({"project_id": pid, "input": "[[reply:racing]]",
+            "contenders": [{"agent": "native"}, {"agent": "qwen"}, {"agent": "opencode"}],
+            "check": "git status --short"})),
+        )
+        .await;
+    let id = arena["id"].as_str().unwrap().to_owned();
+    let mut finished = Value::Null;
+    for _ in 0..1200 {
+        finished = kit.ok("GET", &format!("/api/arenas/{id}"), None).await;
+        if finished["status"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished["status"], "finished", "{finished}");
+    for lane in finished["contenders"].as_array().unwrap() {
+        assert_eq!(lane["state"], "completed", "{lane}");
+        assert_eq!(lane["check"]["status"], "passed", "{lane}");
+        let task = kit
+            .ok(
+                "GET",
+                &format!("/api/tasks/{}", lane["task_id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert!(reply(&kit, &task).await.contains("racing"), "{lane}");
+    }
+}
