@@ -70,6 +70,19 @@ async fn run(kit: &Kit, pid: &str, sid: Option<&str>, input: &str) -> Value {
     kit.wait_task_for(t["id"].as_str().unwrap(), LONG).await
 }
 
+/// Starts a long streaming turn in `sid` and returns its task once a delta starting with `seen` came.
+async fn long_turn(kit: &Kit, pid: &str, sid: &str, seen: &str) -> Value {
+    let mut ws = kit.ws(sid, None).await;
+    let t = kit
+        .task(task(pid, Some(sid), "[[tokens:4000]] [[delay_ms:5]]"))
+        .await;
+    frames_until(&mut ws, |f| {
+        f["type"] == "delta" && f["content"].as_str().is_some_and(|c| c.starts_with(seen))
+    })
+    .await;
+    t
+}
+
 async fn answer_permission(kit: &Kit, ws: &mut Ws, kind: &str) {
     let frames = frames_until(ws, |f| f["type"] == "permission_request").await;
     let request = frames.last().unwrap()["request"].clone();
@@ -202,14 +215,7 @@ async fn abort_mid_turn_cancels_and_keeps_the_partial_text() {
     let (pid, _) = kit.coding_project("app").await;
     let first = run(&kit, &pid, None, "[[reply:ready]]").await;
     let sid = first["session_id"].as_str().unwrap().to_owned();
-    let mut ws = kit.ws(&sid, None).await;
-    let t = kit
-        .task(task(&pid, Some(&sid), "[[tokens:4000]] [[delay_ms:5]]"))
-        .await;
-    frames_until(&mut ws, |f| {
-        f["type"] == "delta" && f["content"].as_str().is_some_and(|c| c.starts_with("tok3"))
-    })
-    .await;
+    let t = long_turn(&kit, &pid, &sid, "tok3").await;
     kit.ok(
         "POST",
         &format!("/api/tasks/{}/cancel", t["id"].as_str().unwrap()),
@@ -240,14 +246,7 @@ async fn a_killed_server_fails_its_turn_and_the_next_turn_gets_a_new_one() {
     let sid = first["session_id"].as_str().unwrap().to_owned();
     let (oc1, _) = opencode_session(&kit, &sid).await;
     let old = opencode_server_pid(&data).unwrap();
-    let mut ws = kit.ws(&sid, None).await;
-    let t = kit
-        .task(task(&pid, Some(&sid), "[[tokens:4000]] [[delay_ms:5]]"))
-        .await;
-    frames_until(&mut ws, |f| {
-        f["type"] == "delta" && f["content"].as_str().is_some_and(|c| c.starts_with("tok2"))
-    })
-    .await;
+    let t = long_turn(&kit, &pid, &sid, "tok2").await;
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &old.to_string()])
         .status()

@@ -102,25 +102,13 @@ impl LlmClient {
     /// llama.cpp's `/props` window (`default_generation_settings.n_ctx`), when the server has one.
     /// Call only for a model that is loaded: on llama-swap a model-routed request would load it.
     pub async fn server_context_length(&self) -> Option<u64> {
-        let root = self.config.base_url.trim_end_matches("/v1");
-        let resp = self
-            .http
-            .get(format!("{root}/props"))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        if !resp.status().is_success() {
-            return None;
-        }
-        let v: serde_json::Value = resp.json().await.ok()?;
+        let v = self.root_json("/props").await?;
         v.pointer("/default_generation_settings/n_ctx")
             .and_then(|n| n.as_u64())
     }
 
-    /// llama-swap's `GET /running`: the models loaded now. `None` when the server has no such route (a
-    /// plain OpenAI-compatible server) or does not answer.
-    pub async fn running_models(&self) -> Option<Vec<String>> {
+    /// `GET <server root><path>` (outside `/v1`) as JSON; `None` when absent or not answering.
+    async fn root_json(&self, path: &str) -> Option<serde_json::Value> {
         let root = self
             .config
             .base_url
@@ -128,7 +116,7 @@ impl LlmClient {
             .trim_end_matches("/v1");
         let resp = self
             .http
-            .get(format!("{root}/running"))
+            .get(format!("{root}{path}"))
             .timeout(Duration::from_secs(5))
             .send()
             .await
@@ -136,7 +124,13 @@ impl LlmClient {
         if !resp.status().is_success() {
             return None;
         }
-        let v: serde_json::Value = resp.json().await.ok()?;
+        resp.json().await.ok()
+    }
+
+    /// llama-swap's `GET /running`: the models loaded now. `None` when the server has no such route (a
+    /// plain OpenAI-compatible server) or does not answer.
+    pub async fn running_models(&self) -> Option<Vec<String>> {
+        let v = self.root_json("/running").await?;
         let running = v.get("running")?.as_array()?;
         Some(
             running

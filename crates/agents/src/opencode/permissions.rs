@@ -47,7 +47,33 @@ fn permission_ask(p: &Value) -> PermissionAsk {
     }
 }
 
-/// Asks the user and answers opencode; tells the turn when done so its watchdog resumes.
+/// Runs `answer` (which asks the user) off the turn's loop, then POSTs what it returns to opencode;
+/// tells the turn when done so its watchdog resumes.
+fn relay<F, Fut>(
+    server: Arc<OpencodeServer>,
+    dir: PathBuf,
+    asked: Value,
+    done: mpsc::UnboundedSender<()>,
+    answer: F,
+) where
+    F: FnOnce(String, Value) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = (String, Option<Value>)> + Send,
+{
+    tokio::spawn(async move {
+        if let Some(id) = asked["id"].as_str().map(str::to_owned) {
+            let (path, body) = answer(id.clone(), asked).await;
+            if let Err(e) = server
+                .call(reqwest::Method::POST, &path, Some(&dir), body.as_ref())
+                .await
+            {
+                tracing::warn!("answering opencode's request {id} failed: {e}");
+            }
+        }
+        let _ = done.send(());
+    });
+}
+
+/// A permission request: the chosen option is opencode's reply (`once`, `always`, `reject`).
 pub(crate) fn relay_permission(
     server: Arc<OpencodeServer>,
     dir: PathBuf,
@@ -55,28 +81,15 @@ pub(crate) fn relay_permission(
     asked: Value,
     done: mpsc::UnboundedSender<()>,
 ) {
-    tokio::spawn(async move {
-        let Some(id) = asked["id"].as_str().map(str::to_owned) else {
-            let _ = done.send(());
-            return;
-        };
+    relay(server, dir, asked, done, |id, asked| async move {
         let reply = match ctx.ask_permission(permission_ask(&asked)).await {
             PermissionAnswer::Selected(option) => option,
             PermissionAnswer::Cancelled => "reject".to_owned(),
         };
-        let path = format!("/permission/{id}/reply");
-        if let Err(e) = server
-            .call(
-                reqwest::Method::POST,
-                &path,
-                Some(&dir),
-                Some(&json!({"reply": reply})),
-            )
-            .await
-        {
-            tracing::warn!("answering opencode's permission request {id} failed: {e}");
-        }
-        let _ = done.send(());
+        (
+            format!("/permission/{id}/reply"),
+            Some(json!({"reply": reply})),
+        )
     });
 }
 
@@ -120,11 +133,7 @@ pub(crate) fn relay_question(
     asked: Value,
     done: mpsc::UnboundedSender<()>,
 ) {
-    tokio::spawn(async move {
-        let Some(id) = asked["id"].as_str().map(str::to_owned) else {
-            let _ = done.send(());
-            return;
-        };
+    relay(server, dir, asked, done, |id, asked| async move {
         let mut answers = Vec::new();
         for q in asked["questions"].as_array().into_iter().flatten() {
             let ask = question_ask(&asked, q);
@@ -144,21 +153,14 @@ pub(crate) fn relay_question(
                 }
             }
         }
-        let (path, body) = if answers.is_empty() {
+        if answers.is_empty() {
             (format!("/question/{id}/reject"), None)
         } else {
             (
                 format!("/question/{id}/reply"),
                 Some(json!({"answers": answers})),
             )
-        };
-        if let Err(e) = server
-            .call(reqwest::Method::POST, &path, Some(&dir), body.as_ref())
-            .await
-        {
-            tracing::warn!("answering opencode's question {id} failed: {e}");
         }
-        let _ = done.send(());
     });
 }
 
