@@ -441,3 +441,13 @@ async fn a_question_from_opencode_is_answered_like_a_permission() {
         .clone();
     assert!(asked["raw_output"].to_string().contains("blue"), "{asked}");
 }
+
+#[tokio::test]
+async fn a_dropped_event_stream_reconnects_and_the_turn_is_reconciled() {
+    let kit = scripted("drop", 30).await;
+    let (pid, _) = kit.coding_project("app").await;
+    let t = run(&kit, &pid, None, "go").await;
+    assert_eq!(t["state"], "completed", "{t}");
+    // The tail arrived only through the session's messages after the reconnect.
+    assert_eq!(kit.reply_of(&t).await["content"], "partial and the rest");
+}
