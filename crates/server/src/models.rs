@@ -13,11 +13,19 @@ const TTL: Duration = Duration::from_secs(30);
 /// When the list was fetched, and the list.
 type Snapshot = (Instant, Vec<ModelInfo>);
 
+/// How long the loaded set is reused: the scheduler asks on every claim, the server need not hear
+/// about each one.
+const LOADED_TTL: Duration = Duration::from_millis(500);
+
+/// The loaded models as last learned.
+type Loaded = (Instant, Option<std::collections::HashSet<String>>);
+
 /// A short-lived cache of `/v1/models`.
 #[derive(Clone)]
 pub struct ModelCatalog {
     llm: LlmClient,
     cached: Arc<Mutex<Option<Snapshot>>>,
+    loaded: Arc<Mutex<Option<Loaded>>>,
 }
 
 impl ModelCatalog {
@@ -26,6 +34,7 @@ impl ModelCatalog {
         Self {
             llm,
             cached: Arc::default(),
+            loaded: Arc::default(),
         }
     }
 
@@ -65,6 +74,18 @@ impl ModelCatalog {
     /// (fetched fresh, these change with every swap). `None` means the server does not say, and every
     /// model counts as loaded (plain OpenAI-compatible servers).
     pub async fn loaded_models(&self) -> Option<std::collections::HashSet<String>> {
+        let mut cached = self.loaded.lock().await;
+        if let Some((at, loaded)) = cached.as_ref()
+            && at.elapsed() < LOADED_TTL
+        {
+            return loaded.clone();
+        }
+        let fresh = self.fetch_loaded().await;
+        *cached = Some((Instant::now(), fresh.clone()));
+        fresh
+    }
+
+    async fn fetch_loaded(&self) -> Option<std::collections::HashSet<String>> {
         if let Some(running) = self.llm.running_models().await {
             return Some(running.into_iter().collect());
         }
