@@ -61,6 +61,9 @@ pub struct Provider {
     pub enabled: bool,
     /// Where the command was found, if it was.
     pub install_path: Option<PathBuf>,
+    /// boocode pointed it at its model server (the user did not set its environment), so boocode may
+    /// keep its configuration current.
+    pub wired: bool,
 }
 
 impl Provider {
@@ -150,9 +153,10 @@ pub struct ModelServer {
 impl ModelServer {
     /// Points qwen and opencode at this server (env and settings in their private home), unless the
     /// user's override already sets their environment. Other agents keep their own configuration.
-    pub fn wire(&self, id: &str, spec: &mut AgentSpec, overridden_env: bool) {
+    /// Says whether it wired the agent.
+    pub fn wire(&self, id: &str, spec: &mut AgentSpec, overridden_env: bool) -> bool {
         if overridden_env {
-            return;
+            return false;
         }
         let key = self.api_key.clone().unwrap_or_else(|| "local".into());
         // Custom providers running the same program (say `opencode-acp`) are wired like the built-in.
@@ -190,8 +194,9 @@ impl ModelServer {
                     spec.env.insert(flag.into(), "1".into());
                 }
             }
-            _ => {}
+            _ => return false,
         }
+        true
     }
 }
 
@@ -274,7 +279,7 @@ impl ProviderRegistry {
             for p in &mut reg.providers {
                 let overridden = file.providers.get(&p.id).is_some_and(|o| o.env.is_some());
                 if let Some(spec) = p.kind.spec_mut() {
-                    server.wire(&p.id, spec, overridden);
+                    p.wired = server.wire(&p.id, spec, overridden);
                 }
             }
         }
@@ -289,6 +294,7 @@ impl ProviderRegistry {
             kind: ProviderKind::Native,
             enabled: true,
             install_path: None,
+            wired: false,
         }];
         for b in BUILTINS {
             let o = file.providers.get(b.id).cloned().unwrap_or_default();
@@ -313,6 +319,7 @@ impl ProviderRegistry {
                 kind: ProviderKind::external(spec, o.backend.as_deref(), b.backend),
                 enabled,
                 install_path,
+                wired: false,
             });
         }
         if let Some(o) = file.providers.get("native") {
@@ -342,6 +349,7 @@ impl ProviderRegistry {
                 kind: ProviderKind::external(spec, o.backend.as_deref(), "acp"),
                 enabled: o.enabled.unwrap_or(true),
                 install_path,
+                wired: false,
             });
         }
         Self {
@@ -447,5 +455,26 @@ mod tests {
                 .unwrap()
                 .contains("commnd")
         );
+    }
+
+    #[test]
+    fn boocode_wires_agents_unless_their_environment_is_the_users() {
+        let server = ModelServer {
+            url: "http://127.0.0.1:8080/v1".into(),
+            api_key: None,
+            model: "m".into(),
+        };
+        let file: ProvidersFile = serde_json::from_str(
+            r#"{"providers": {"qwen": {"env": {"OPENAI_BASE_URL": "http://elsewhere/v1"}}}}"#,
+        )
+        .unwrap();
+        let reg = ProviderRegistry::resolve_with(&file, None, Some(&server));
+        let get = |id: &str| reg.providers.iter().find(|p| p.id == id).unwrap();
+        let opencode = get("opencode");
+        assert!(opencode.wired);
+        assert_eq!(opencode.kind.backend_name(), "opencode_server");
+        assert!(opencode.kind.spec().unwrap().env["OPENCODE_CONFIG_CONTENT"].contains("boocode/m"));
+        assert!(!get("qwen").wired, "the user's environment wins");
+        assert!(!get("gemini").wired && !get("native").wired);
     }
 }

@@ -83,24 +83,6 @@ async fn long_turn(kit: &Kit, pid: &str, sid: &str, seen: &str) -> Value {
     t
 }
 
-async fn answer_permission(kit: &Kit, ws: &mut Ws, kind: &str) {
-    let frames = frames_until(ws, |f| f["type"] == "permission_request").await;
-    let request = frames.last().unwrap()["request"].clone();
-    let option = request["options"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["kind"] == kind)
-        .unwrap()["option_id"]
-        .clone();
-    kit.ok(
-        "POST",
-        &format!("/api/permissions/{}", request["id"].as_str().unwrap()),
-        Some(json!({"option_id": option})),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn turns_reuse_one_server_and_session_and_a_write_becomes_a_pending_change() {
     let bin = require_opencode!();
@@ -134,7 +116,9 @@ async fn turns_reuse_one_server_and_session_and_a_write_becomes_a_pending_change
             "[[agent_write:hello.txt written by opencode serve]] [[reply:Wrote it.]]",
         ))
         .await;
-    answer_permission(&kit, &mut ws, "allow_once").await;
+    let frames = frames_until(&mut ws, |f| f["type"] == "permission_request").await;
+    kit.answer_permission(&frames.last().unwrap()["request"], "allow_once")
+        .await;
     let t2 = kit.wait_task_for(t["id"].as_str().unwrap(), LONG).await;
     assert_eq!(t2["state"], "completed", "{t2}");
     let worktree = data.join("worktrees").join(&sid);

@@ -72,20 +72,8 @@ async fn exercise(agent: &str) {
         .task(json!({"project_id": pid, "session_id": sid, "input": input, "agent": agent}))
         .await;
     let frames = frames_until(&mut ws, |f| f["type"] == "permission_request").await;
-    let request = frames.last().unwrap()["request"].clone();
-    let allow = request["options"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["kind"] == "allow_once")
-        .unwrap()["option_id"]
-        .clone();
-    kit.ok(
-        "POST",
-        &format!("/api/permissions/{}", request["id"].as_str().unwrap()),
-        Some(json!({"option_id": allow})),
-    )
-    .await;
+    kit.answer_permission(&frames.last().unwrap()["request"], "allow_once")
+        .await;
     let t = wait_final(&kit, t["id"].as_str().unwrap()).await;
     assert_eq!(t["state"], "completed", "{t}");
     let file = kit
@@ -135,22 +123,7 @@ async fn exercise(agent: &str) {
         if last["type"] != "permission_request" {
             break wait_final(&kit, t["id"].as_str().unwrap()).await;
         }
-        let allow = last["request"]["options"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["kind"] == "allow_once")
-            .unwrap()["option_id"]
-            .clone();
-        kit.ok(
-            "POST",
-            &format!(
-                "/api/permissions/{}",
-                last["request"]["id"].as_str().unwrap()
-            ),
-            Some(json!({"option_id": allow})),
-        )
-        .await;
+        kit.answer_permission(&last["request"], "allow_once").await;
     };
     assert_eq!(t["state"], "completed", "{t}");
     assert!(reply(&kit, &t).await.contains("Queued it."), "{t}");

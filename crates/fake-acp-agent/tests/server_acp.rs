@@ -416,16 +416,12 @@ async fn agent_sessions_resume_after_a_restart_unless_they_crashed() {
     );
 }
 
-#[tokio::test]
-async fn an_agent_queues_a_task_through_boocodes_mcp_server() {
-    let kit = kit_with_fake(|_| {}).await;
+/// Runs `[[mcp_new_task:…]]` on `agent`: the agent reaches boocode's MCP server, and the task it queues
+/// lands in the calling session (named by its token) and runs like any other.
+async fn agent_queues_over_mcp(kit: &Kit, agent: &str) {
     let (pid, _) = kit.coding_project("app").await;
     let t = kit
-        .task(task_body(
-            &pid,
-            None,
-            "[[mcp_new_task:[[reply:queued by the agent]]]]",
-        ))
+        .task(json!({"project_id": pid, "input": "[[mcp_new_task:[[reply:queued by the agent]]]]", "agent": agent}))
         .await;
     let sid = t["session_id"].as_str().unwrap().to_owned();
     let t = kit.wait_task(t["id"].as_str().unwrap()).await;
@@ -435,7 +431,6 @@ async fn an_agent_queues_a_task_through_boocodes_mcp_server() {
         .unwrap()
         .to_owned();
     assert!(text.starts_with("mcp queued "), "{text}");
-    // The new task was queued in the calling session (named by its token) and runs like any other.
     assert!(text.ends_with(&format!("in {sid}")), "{text}");
     let queued = text.split_whitespace().nth(2).unwrap().to_owned();
     let q = kit.wait_task(&queued).await;
@@ -445,42 +440,31 @@ async fn an_agent_queues_a_task_through_boocodes_mcp_server() {
     );
 }
 
-#[tokio::test]
-async fn an_agent_without_http_mcp_queues_a_task_through_the_stdio_bridge() {
-    let bridge = boocode_binary_beside(FAKE);
+/// A kit whose `stdio-only` agent says it cannot take MCP over HTTP, with `bridge` as `boocode mcp`.
+async fn stdio_only_kit(bridge: Option<std::path::PathBuf>) -> Kit {
     let files = [(
         "providers.json",
         json!({"providers": {"stdio-only": {"command": FAKE, "env": {"FAKE_ACP_NO_HTTP_MCP": "1"}}}})
             .to_string(),
     )];
-    let kit = Kit::start_with_files(&files, |c| c.mcp_bridge = Some(bridge)).await;
-    let (pid, _) = kit.coding_project("app").await;
-    let t = kit
-        .task(json!({"project_id": pid, "input": "[[mcp_new_task:[[reply:queued over stdio]]]]", "agent": "stdio-only"}))
-        .await;
-    let sid = t["session_id"].as_str().unwrap().to_owned();
-    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
-    assert_eq!(t["state"], "completed", "{t}");
-    let text = kit.reply_of(&t).await["content"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(text.starts_with("mcp queued "), "{text}");
-    // The bridge carried the session token: the task landed in the calling session.
-    assert!(text.ends_with(&format!("in {sid}")), "{text}");
-    let queued = text.split_whitespace().nth(2).unwrap().to_owned();
-    let q = kit.wait_task(&queued).await;
-    assert_eq!(q["state"], "completed", "{q}");
+    Kit::start_with_files(&files, |c| c.mcp_bridge = bridge).await
+}
+
+#[tokio::test]
+async fn an_agent_queues_a_task_through_boocodes_mcp_server() {
+    let kit = kit_with_fake(|_| {}).await;
+    agent_queues_over_mcp(&kit, "fake").await;
+}
+
+#[tokio::test]
+async fn an_agent_without_http_mcp_queues_a_task_through_the_stdio_bridge() {
+    let kit = stdio_only_kit(Some(boocode_binary_beside(FAKE))).await;
+    agent_queues_over_mcp(&kit, "stdio-only").await;
 }
 
 #[tokio::test]
 async fn an_agent_without_http_mcp_gets_no_server_when_there_is_no_bridge() {
-    let files = [(
-        "providers.json",
-        json!({"providers": {"stdio-only": {"command": FAKE, "env": {"FAKE_ACP_NO_HTTP_MCP": "1"}}}})
-            .to_string(),
-    )];
-    let kit = Kit::start_with_files(&files, |c| c.mcp_bridge = None).await;
+    let kit = stdio_only_kit(None).await;
     let (pid, _) = kit.coding_project("app").await;
     let t = kit
         .task(json!({"project_id": pid, "input": "[[mcp_new_task:x]]", "agent": "stdio-only"}))

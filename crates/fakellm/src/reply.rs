@@ -167,14 +167,15 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
     let mut steps = stream_steps(&model, &body, &directives);
     if loaded_now {
         // llama-swap's `sendLoadingState`: status chunks without id or object before the real stream.
-        for text in [
+        let loading = [
             format!("llama-swap loading model: {model}"),
             "Done! (0.1s)".to_owned(),
-        ] {
+        ]
+        .map(|text| {
             let c = json!({"choices": [{"index": 0, "delta": {"reasoning_content": text}}]});
-            steps.insert(0, Step::Raw(Bytes::from(format!("data: {c}\n\n"))));
-        }
-        steps.swap(0, 1);
+            Step::Raw(Bytes::from(format!("data: {c}\n\n")))
+        });
+        steps.splice(0..0, loading);
     }
     let guard = DisconnectGuard {
         state: state.clone(),

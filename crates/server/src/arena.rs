@@ -158,6 +158,11 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
 /// The arena as it stands: each lane's task state, time, usage, change (with its diff) and check.
 pub async fn view(state: &AppState, id: &ArenaId) -> Result<Arena, ApiError> {
     let (row, lanes) = state.store.get_arena(id).await?;
+    Ok(assemble(state, row, lanes).await)
+}
+
+/// The arena from its stored rows plus each lane's task and change.
+async fn assemble(state: &AppState, row: ArenaRow, lanes: Vec<ContenderRow>) -> Arena {
     let mut contenders = Vec::new();
     for lane in lanes {
         let task = state.store.get_task(&lane.task_id).await.ok();
@@ -192,7 +197,7 @@ pub async fn view(state: &AppState, id: &ArenaId) -> Result<Arena, ApiError> {
             check: lane.check,
         });
     }
-    Ok(Arena {
+    Arena {
         id: row.id,
         project_id: row.project_id,
         input: row.input,
@@ -203,7 +208,7 @@ pub async fn view(state: &AppState, id: &ArenaId) -> Result<Arena, ApiError> {
         picked_change: row.picked_change,
         created_at: row.created_at,
         contenders,
-    })
+    }
 }
 
 /// Accepts contender `index`'s change into the project and closes the other lanes.
@@ -300,21 +305,24 @@ pub fn spawn_runner(state: AppState, id: ArenaId) {
         let mut checking: HashSet<u32> = HashSet::new();
         let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<(u32, CheckResult)>();
         loop {
-            let arena = match view(&state, &id).await {
-                Ok(a) if a.status == ArenaStatus::Running => a,
+            let (row, lanes) = match state.store.get_arena(&id).await {
+                Ok(r) if r.0.status == ArenaStatus::Running => r,
                 _ => return,
             };
-            let (row, _) = match state.store.get_arena(&id).await {
-                Ok(r) => r,
-                Err(_) => return,
-            };
+            let check_timeout = Duration::from_secs(row.check_timeout_secs);
             let mut changed = false;
             let mut over = true;
-            for c in &arena.contenders {
-                if seen.insert(c.index, c.state) != Some(c.state) {
+            // Only the lanes' task states are read while racing; the full view (with diffs) is
+            // assembled when there is something to frame.
+            for c in &lanes {
+                let task_state = match state.store.get_task(&c.task_id).await {
+                    Ok(t) => t.state,
+                    Err(_) => TaskState::Failed,
+                };
+                if seen.insert(c.index, task_state) != Some(task_state) {
                     changed = true;
                 }
-                if !c.state.is_final() {
+                if !task_state.is_final() {
                     over = false;
                     continue;
                 }
@@ -328,7 +336,7 @@ pub fn spawn_runner(state: AppState, id: ArenaId) {
                 if checking.insert(c.index) {
                     let worktree = state.store.get_worktree(&c.session_id).await.ok().flatten();
                     let (command, tx, index) = (command.clone(), done_tx.clone(), c.index);
-                    let timeout = Duration::from_secs(row.check_timeout_secs);
+                    let timeout = check_timeout;
                     tokio::spawn(async move {
                         let result = match worktree {
                             Some(w) => {

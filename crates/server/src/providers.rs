@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use boocode_agents::acp::AcpBackend;
-use boocode_agents::acp::AgentSpec;
 use boocode_agents::acp::probe::{ProbeReport, probe};
 use boocode_agents::opencode::{OpencodeBackend, OpencodeOptions};
 use boocode_agents::providers::{
@@ -96,13 +95,10 @@ impl ProviderHub {
     }
 
     /// The opencode server backend's options: the model server's models are listed into opencode's
-    /// config at each server start, unless the user's `providers.json` set opencode's environment.
-    fn opencode_options(&self, spec: &AgentSpec) -> OpencodeOptions {
+    /// config at each server start when boocode wired it (the user's `providers.json` did not set its
+    /// environment).
+    fn opencode_options(&self, wired: bool) -> OpencodeOptions {
         let server = self.inner.server.clone();
-        let wired = server.as_ref().is_some_and(|s| {
-            spec.env.get("OPENCODE_CONFIG_CONTENT")
-                == Some(&s.opencode_config(&[(s.model.clone(), None)]).to_string())
-        });
         OpencodeOptions {
             inactivity: self.inner.opencode.inactivity,
             ready_timeout: self.inner.opencode.ready,
@@ -141,7 +137,7 @@ impl ProviderHub {
                         ProviderKind::OpencodeServer(spec) => OpencodeBackend::new(
                             spec.clone(),
                             self.inner.data_dir.clone(),
-                            self.opencode_options(spec),
+                            self.opencode_options(provider.wired),
                             Some(self.inner.memory.clone()),
                         )
                             as Arc<dyn AgentBackend>,

@@ -57,28 +57,23 @@ impl Policy {
             .filter(|(_, m)| !self.capped(m.as_deref()))
             .collect();
         let oldest = open.first().map(|(c, _)| c.id.clone());
-        let hot: Option<HashSet<&str>> = match (&self.loaded, self.affinity) {
-            (Some(loaded), true) => Some(
-                loaded
-                    .iter()
-                    .map(String::as_str)
-                    .chain(
-                        self.running
-                            .iter()
-                            .filter(|(_, n)| **n > 0)
-                            .map(|(m, _)| m.as_str()),
-                    )
-                    .collect(),
-            ),
-            // FIFO: the server does not say what is loaded, or affinity is off.
-            _ => {
-                return Choice {
-                    start: oldest,
-                    hold: Vec::new(),
-                };
-            }
+        // FIFO when affinity is off or the server does not say what is loaded.
+        let Some(loaded) = self.loaded.as_ref().filter(|_| self.affinity) else {
+            return Choice {
+                start: oldest,
+                hold: Vec::new(),
+            };
         };
-        let hot = hot.unwrap_or_default();
+        let hot: HashSet<&str> = loaded
+            .iter()
+            .map(String::as_str)
+            .chain(
+                self.running
+                    .iter()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(m, _)| m.as_str()),
+            )
+            .collect();
         let is_hot = |m: &Option<String>| m.as_deref().is_none_or(|m| hot.contains(m));
         let starving = |c: &ClaimCandidate| now - c.created_at >= self.starve_after;
         let running_here: usize = self.running.values().sum();

@@ -6,7 +6,7 @@
 //! Tool parts become tool calls keyed by `callID`. Completion is `session.idle` (or an idle status) once
 //! the session was seen busy or failing, so a late idle from an earlier turn is not taken for this one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use boocode_protocol::{AgentEvent, ToolCall, Usage};
 use serde_json::Value;
@@ -37,7 +37,7 @@ pub(crate) struct TurnTranslator {
     /// Raw text streamed per part.
     streamed: HashMap<String, String>,
     /// Parts whose final text was taken into account.
-    finished: HashMap<String, ()>,
+    finished: HashSet<String>,
     strippers: HashMap<String, MarkupStripper>,
     tools: HashMap<String, ToolCall>,
     busy_seen: bool,
@@ -163,7 +163,7 @@ impl TurnTranslator {
         ) else {
             return;
         };
-        if !self.ours(message) || self.finished.contains_key(part) {
+        if !self.ours(message) || self.finished.contains(part) {
             return;
         }
         let role = self.roles.get(message).map(String::as_str);
@@ -204,7 +204,7 @@ impl TurnTranslator {
 
     /// A part's final text: whatever the deltas did not stream is emitted now.
     fn finish_part(&mut self, id: &str, kind: &str, text: &str, out: &mut Vec<AgentEvent>) {
-        if self.finished.contains_key(id) {
+        if self.finished.contains(id) {
             return;
         }
         let streamed = self.streamed.remove(id).unwrap_or_default();
@@ -223,7 +223,7 @@ impl TurnTranslator {
                 out.push(AgentEvent::Text { content: tail });
             }
         }
-        self.finished.insert(id.to_owned(), ());
+        self.finished.insert(id.to_owned());
     }
 
     fn tool(&mut self, part: &Value, out: &mut Vec<AgentEvent>) {

@@ -329,6 +329,23 @@ impl Kit {
         panic!("task {id} never finished");
     }
 
+    /// Answers a `permission_request` frame's request with its option of `kind` (e.g. `allow_once`).
+    pub async fn answer_permission(&self, request: &Value, kind: &str) {
+        let option = request["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} option in {request}"))["option_id"]
+            .clone();
+        self.ok(
+            "POST",
+            &format!("/api/permissions/{}", request["id"].as_str().unwrap()),
+            Some(json!({"option_id": option})),
+        )
+        .await;
+    }
+
     /// The task queued in `session` with `input` (by an agent, over MCP), once it has finished.
     pub async fn queued_task_done(&self, session: &str, input: &str) -> Value {
         let tasks = self
@@ -375,7 +392,6 @@ impl Kit {
 /// The real `boocode` binary (the stdio MCP bridge), for tests of other packages whose binary `exe` is.
 /// A workspace test run (`scripts/test`) builds it beside theirs with the same features; building it
 /// from a test instead would make cargo rebuild the workspace with another feature set on every run.
-#[allow(dead_code)]
 pub fn boocode_binary_beside(exe: &str) -> PathBuf {
     let boocode = Path::new(exe).with_file_name("boocode");
     assert!(
