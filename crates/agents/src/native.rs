@@ -96,9 +96,25 @@ impl NativeBackend {
         let result = match workdir {
             Some(dir) => {
                 let (name, args, dir) = (call.name.clone(), call.arguments.clone(), dir.clone());
-                tokio::task::spawn_blocking(move || tools::execute(&name, &args, access, &dir))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("tool crashed: {e}")))
+                let budget = tools::ToolBudget::default();
+                let inside = budget.clone();
+                let work = tokio::task::spawn_blocking(move || {
+                    tools::execute(&name, &args, access, &dir, &inside)
+                });
+                // Cancel and the deadline win even if the tool never reaches a check: the turn stops
+                // waiting, and the raised flag ends the blocking thread at its next check.
+                tokio::select! {
+                    biased;
+                    () = ctx.cancelled() => {
+                        budget.cancel();
+                        Err("cancelled".into())
+                    }
+                    done = work => done.unwrap_or_else(|e| Err(format!("tool crashed: {e}"))),
+                    () = tokio::time::sleep(tools::TOOL_DEADLINE + std::time::Duration::from_secs(1)) => {
+                        budget.cancel();
+                        Err(format!("the tool did not finish within {} s", tools::TOOL_DEADLINE.as_secs()))
+                    }
+                }
             }
             None => Err("no working directory for tools in this turn".into()),
         };

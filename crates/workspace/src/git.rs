@@ -1,6 +1,8 @@
 //! Running git safely: an argument vector (never a shell string), no prompts, no system config, and
-//! programs a repository could plant for us to run switched off (`core.fsmonitor`, hooks, external
-//! diff and text conversion, pagers). security.md rows 11–12.
+//! programs a repository could plant for us to run switched off: `core.fsmonitor`, hooks (the hooks path
+//! is `/dev/null`, a directory no one can create hooks in), external diff and text conversion, pagers, and
+//! every filter (clean/smudge/process) and merge driver named in any config git reads for the repository
+//! (see `neutralised_drivers`). docs/ARCHITECTURE.md, "Security".
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,16 +20,30 @@ pub const COMMIT_EMAIL: &str = "boocode@localhost";
 #[derive(Debug, Clone)]
 pub struct Git {
     dir: PathBuf,
-    empty_hooks: PathBuf,
 }
+
+/// The settings every git call of ours carries.
+const SAFE_CONFIG: &[&str] = &[
+    "core.fsmonitor=false",
+    // Not a directory, so `<hooksPath>/<hook>` never exists: no hook can be planted, nothing is left
+    // behind in a temp dir.
+    "core.hooksPath=/dev/null",
+    "core.pager=cat",
+    "diff.external=",
+    "core.editor=true",
+    "credential.helper=",
+    "commit.gpgsign=false",
+    "protocol.allow=never",
+];
+
+/// What replaces a repository's own merge driver: git's built-in 3-way text merge, a fixed command line
+/// with only git's own temp-file placeholders, so a conflict is still a conflict.
+const BUILTIN_MERGE: &str = "git merge-file --marker-size=%L %A %O %B";
 
 impl Git {
     /// Git working in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self {
-            dir: dir.into(),
-            empty_hooks: empty_hooks_dir(),
-        }
+        Self { dir: dir.into() }
     }
 
     /// The directory git runs in.
@@ -35,21 +51,49 @@ impl Git {
         &self.dir
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    fn base_command(&self) -> Command {
         let mut cmd = Command::new("git");
         cmd.arg("-C").arg(&self.dir);
-        let hooks = format!("core.hooksPath={}", self.empty_hooks.display());
-        for c in [
-            "core.fsmonitor=false",
-            hooks.as_str(),
-            "core.pager=cat",
-            "diff.external=",
-            "core.editor=true",
-            "credential.helper=",
-            "commit.gpgsign=false",
-            "protocol.allow=never",
-        ] {
+        for c in SAFE_CONFIG {
             cmd.arg("-c").arg(c);
+        }
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_CONFIG_PARAMETERS")
+            .env_remove("GIT_CONFIG_COUNT")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// The drivers configured for this repository (in its own, the user's or an included config),
+    /// switched off: filters emptied and made optional, merge drivers replaced by git's own merge, diff
+    /// drivers' commands and text conversions emptied. Reading config runs nothing.
+    async fn neutralised_drivers(&self) -> Result<Vec<String>, WorkspaceError> {
+        let out = self
+            .base_command()
+            .args([
+                "config",
+                "--null",
+                "--name-only",
+                "--get-regexp",
+                r"^(filter|merge|diff)\..*\.(clean|smudge|process|required|driver|command|textconv)$",
+            ])
+            .output()
+            .await
+            .map_err(|e| WorkspaceError::io("cannot run git (is it installed?)", e))?;
+        // Exit 1 is "no such settings"; outside a repository there is nothing to neutralise either.
+        Ok(neutralising_settings(&String::from_utf8_lossy(&out.stdout)))
+    }
+
+    async fn command(&self, args: &[&str]) -> Result<Command, WorkspaceError> {
+        let drivers = self.neutralised_drivers().await?;
+        let mut cmd = self.base_command();
+        for setting in &drivers {
+            cmd.arg("-c").arg(setting);
         }
         cmd.args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
@@ -57,19 +101,15 @@ impl Git {
             .env("GIT_AUTHOR_NAME", COMMIT_NAME)
             .env("GIT_AUTHOR_EMAIL", COMMIT_EMAIL)
             .env("GIT_COMMITTER_NAME", COMMIT_NAME)
-            .env("GIT_COMMITTER_EMAIL", COMMIT_EMAIL)
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_INDEX_FILE")
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        cmd
+            .env("GIT_COMMITTER_EMAIL", COMMIT_EMAIL);
+        Ok(cmd)
     }
 
     /// Runs git and returns stdout as bytes; a non-zero exit is an error carrying stderr.
     pub async fn run_bytes(&self, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
         let out = self
             .command(args)
+            .await?
             .output()
             .await
             .map_err(|e| WorkspaceError::io("cannot run git (is it installed?)", e))?;
@@ -94,6 +134,7 @@ impl Git {
         use tokio::io::AsyncWriteExt as _;
         let mut child = self
             .command(args)
+            .await?
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -141,9 +182,60 @@ fn failure(args: &[&str], stderr: &[u8]) -> WorkspaceError {
     }
 }
 
-/// An empty directory used as `core.hooksPath`, so no repository hook ever runs for our calls.
-fn empty_hooks_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("boocode-no-hooks-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
+/// `-c` settings that switch off every driver named in `names` (NUL-separated config keys such as
+/// `filter.lfs.clean`): a driver's name is the part between the section and the last key.
+fn neutralising_settings(names: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for key in names.split(['\0', '\n']).filter(|k| !k.is_empty()) {
+        let Some((section, rest)) = key.split_once('.') else {
+            continue;
+        };
+        let Some((name, _)) = rest.rsplit_once('.') else {
+            continue;
+        };
+        if !seen.insert((section.to_ascii_lowercase(), name.to_owned())) {
+            continue;
+        }
+        match section.to_ascii_lowercase().as_str() {
+            "filter" => {
+                for k in ["clean", "smudge", "process"] {
+                    out.push(format!("filter.{name}.{k}="));
+                }
+                out.push(format!("filter.{name}.required=false"));
+            }
+            "merge" => out.push(format!("merge.{name}.driver={BUILTIN_MERGE}")),
+            "diff" => {
+                out.push(format!("diff.{name}.command="));
+                out.push(format!("diff.{name}.textconv="));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_configured_driver_is_switched_off() {
+        let got = neutralising_settings(
+            "filter.lfs.clean\0filter.lfs.smudge\0merge.my.odd.name.driver\0diff.x.textconv\0",
+        );
+        assert_eq!(
+            got,
+            [
+                "filter.lfs.clean=",
+                "filter.lfs.smudge=",
+                "filter.lfs.process=",
+                "filter.lfs.required=false",
+                &format!("merge.my.odd.name.driver={BUILTIN_MERGE}"),
+                "diff.x.command=",
+                "diff.x.textconv=",
+            ]
+        );
+        assert!(neutralising_settings("").is_empty());
+    }
 }

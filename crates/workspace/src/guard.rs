@@ -7,53 +7,47 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::WorkspaceError;
 
-fn refuse(path: &str, reason: &'static str) -> WorkspaceError {
+pub(crate) fn refuse(path: &str, reason: &'static str) -> WorkspaceError {
     WorkspaceError::OutsideWorktree {
         path: path.chars().take(300).collect(),
         reason,
     }
 }
 
-/// Resolves `path` (relative to `root`, or absolute inside it) to a real path inside `root`.
-///
-/// The result may not exist yet (a file about to be written); everything of it that does exist is
-/// inside the root after symlinks are followed. A symlink swapped in after this check is caught when the
-/// file is opened without following links (see the native tools).
-pub fn resolve_in_worktree(root: &Path, path: &str) -> Result<PathBuf, WorkspaceError> {
+/// `path` relative to `root` (canonical), checked lexically: NUL bytes, empty paths, `..` above the root,
+/// `.git`, percent-encoded traversal and absolute paths elsewhere are refused. Symlinks are the opener's
+/// business (`WorktreeDir` resolves beneath a handle).
+pub(crate) fn lexical_relative(root: &Path, path: &str) -> Result<PathBuf, WorkspaceError> {
     if path.contains('\0') {
         return Err(refuse(path, "NUL byte"));
     }
     if path.trim().is_empty() {
         return Err(refuse(path, "empty path"));
     }
-    let root = root
-        .canonicalize()
-        .map_err(|e| WorkspaceError::io(format!("worktree root {}", root.display()), e))?;
     let given = Path::new(path);
     let relative = if given.is_absolute() {
-        // Compare against the canonical root and the root as configured (both name the same place).
-        match given.strip_prefix(&root) {
+        match given.strip_prefix(root) {
             Ok(rest) => rest.to_path_buf(),
             Err(_) => return Err(refuse(path, "absolute path outside the worktree")),
         }
     } else {
         given.to_path_buf()
     };
-    let mut parts: Vec<String> = Vec::new();
+    let mut parts = PathBuf::new();
     for component in relative.components() {
         match component {
             Component::CurDir => {}
             Component::ParentDir => {
-                if parts.pop().is_none() {
+                if !parts.pop() {
                     return Err(refuse(path, "`..` leaves the worktree"));
                 }
             }
             Component::Normal(name) => {
-                let name = name.to_string_lossy().into_owned();
-                if is_encoded_traversal(&name) {
+                let text = name.to_string_lossy();
+                if is_encoded_traversal(&text) {
                     return Err(refuse(path, "percent-encoded traversal"));
                 }
-                if name == ".git" {
+                if text == ".git" {
                     return Err(refuse(path, "inside .git"));
                 }
                 parts.push(name);
@@ -63,9 +57,22 @@ pub fn resolve_in_worktree(root: &Path, path: &str) -> Result<PathBuf, Workspace
             }
         }
     }
+    Ok(parts)
+}
+
+/// Resolves `path` (relative to `root`, or absolute inside it) to a real path inside `root`.
+///
+/// The result may not exist yet; everything of it that does exist is inside the root after symlinks are
+/// followed. This names a place (a terminal's working directory); to read or write a file use
+/// `WorktreeDir`, which resolves and opens in one step so nothing can be swapped in between.
+pub fn resolve_in_worktree(root: &Path, path: &str) -> Result<PathBuf, WorkspaceError> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| WorkspaceError::io(format!("worktree root {}", root.display()), e))?;
+    let parts = lexical_relative(&root, path)?;
     let mut resolved = root.clone();
     let mut exists = true;
-    for part in &parts {
+    for part in parts.components() {
         resolved.push(part);
         if exists {
             match resolved.canonicalize() {

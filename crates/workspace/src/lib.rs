@@ -2,12 +2,14 @@
 //! the path guard every agent path goes through. Git runs as argument vectors with repo-planted programs
 //! (fsmonitor, hooks, external diff, pagers) neutralised. Knows nothing of the database, HTTP or agents.
 
+mod beneath;
 mod change;
 mod error;
 mod git;
 mod guard;
 mod worktree;
 
+pub use beneath::{DirEntry, EntryKind, WorktreeDir};
 pub use change::{ChangeStats, apply_to_project, commit_turn, diff_since, reset_to};
 pub use error::WorkspaceError;
 pub use git::Git;

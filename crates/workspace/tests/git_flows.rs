@@ -305,3 +305,108 @@ async fn concurrent_creations_and_leftover_branches() {
         "kept"
     );
 }
+
+/// A repository's own config names filter, merge and diff drivers, and `.gitattributes` turns them on
+/// for every file: none of them may run for boocode's git calls, from worktree creation to reject.
+#[tokio::test]
+async fn configured_filter_merge_and_diff_drivers_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let body: String = (1..=40).map(|n| format!("line {n}\n")).collect();
+    std::fs::write(project.join("long.txt"), &body).unwrap();
+    std::fs::write(
+        project.join(".gitattributes"),
+        "* filter=evil merge=evil diff=evil\n",
+    )
+    .unwrap();
+    git(&project, &["add", "-A"]);
+    git(&project, &["commit", "-q", "-m", "attributes"]);
+    let markers = dir.path().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let program = |name: &str| format!("touch {}/{name}; cat", markers.display());
+    for (key, value) in [
+        ("filter.evil.clean", program("clean")),
+        ("filter.evil.smudge", program("smudge")),
+        ("filter.evil.process", program("process")),
+        ("filter.evil.required", "true".to_owned()),
+        ("merge.evil.driver", program("merge")),
+        ("diff.evil.command", program("diff")),
+        ("diff.evil.textconv", program("textconv")),
+    ] {
+        git(&project, &["config", key, &value]);
+    }
+    let wt = create_worktree(&project, &dir.path().join("wt"), SID)
+        .await
+        .unwrap();
+    std::fs::write(
+        wt.path.join("long.txt"),
+        body.replace("line 30\n", "line thirty\n"),
+    )
+    .unwrap();
+    commit_turn(&wt.path, "turn").await.unwrap();
+    let (diff, stats, _) = diff_since(&wt.path, &wt.base_commit).await.unwrap();
+    assert_eq!(stats.files_changed, 1, "{diff}");
+    // A user edit beside the hunk forces the 3-way path, where a merge driver would run.
+    let user = body
+        .replace("line 28\n", "line 28 (user)\n")
+        .replace("line 32\n", "line 32 (user)\n");
+    std::fs::write(project.join("long.txt"), &user).unwrap();
+    git(
+        &project,
+        &[
+            "-c",
+            "filter.evil.required=false",
+            "-c",
+            "filter.evil.clean=",
+            "-c",
+            "filter.evil.process=",
+            "commit",
+            "-q",
+            "-am",
+            "user",
+        ],
+    );
+    std::fs::remove_dir_all(&markers).unwrap();
+    std::fs::create_dir_all(&markers).unwrap();
+    apply_to_project(&project, &diff).await.unwrap();
+    let merged = std::fs::read_to_string(project.join("long.txt")).unwrap();
+    assert!(merged.contains("line thirty") && merged.contains("line 28 (user)"));
+    reset_to(&wt.path, &wt.base_commit).await.unwrap();
+    let ran: Vec<_> = std::fs::read_dir(&markers)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(ran.is_empty(), "repository drivers ran: {ran:?}");
+}
+
+/// Another local user may create any name in a shared temp dir first. Hooks planted where the old
+/// predictable hooks directory lived never run, and boocode leaves nothing of its own in the temp dir.
+#[tokio::test]
+async fn hooks_planted_in_the_temp_dir_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    let marker = dir.path().join("HOOK-RAN");
+    let planted = std::env::temp_dir().join(format!("boocode-no-hooks-{}", std::process::id()));
+    std::fs::create_dir_all(&planted).unwrap();
+    for hook in [
+        "post-checkout",
+        "pre-commit",
+        "post-commit",
+        "reference-transaction",
+    ] {
+        let path = planted.join(hook);
+        std::fs::write(&path, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+        Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    }
+    let wt = create_worktree(&project, &dir.path().join("wt"), SID)
+        .await
+        .unwrap();
+    std::fs::write(wt.path.join("a.txt"), "a\n").unwrap();
+    commit_turn(&wt.path, "turn").await.unwrap();
+    std::fs::remove_dir_all(&planted).unwrap();
+    assert!(!marker.exists(), "a hook planted in the temp dir ran");
+    assert!(
+        !planted.exists(),
+        "boocode created a hooks directory in the temp dir"
+    );
+}

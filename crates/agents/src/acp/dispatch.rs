@@ -103,12 +103,24 @@ async fn handle_request(
     match method {
         "fs/read_text_file" => {
             let path = path()?;
-            let resolved = boocode_workspace::resolve_in_worktree(root, &path)
-                .map_err(|e| (INVALID_PARAMS, e.to_string()))?;
-            // A file that does not exist yet reads as empty, as agents expect before creating it.
-            let text = match tokio::fs::read_to_string(&resolved).await {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            let root = root.to_path_buf();
+            let asked = path.clone();
+            // Resolved and opened beneath the worktree's handle in one step (no swap in between).
+            let read = tokio::task::spawn_blocking(move || {
+                let dir = boocode_workspace::WorktreeDir::open(&root)?;
+                match dir.kind(&asked)? {
+                    // A file that does not exist yet reads as empty, as agents expect before creating it.
+                    None => Ok(Vec::new()),
+                    Some(_) => dir.read(&asked),
+                }
+            })
+            .await
+            .map_err(|e| (INTERNAL_ERROR, e.to_string()))?;
+            let text = match read {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e @ boocode_workspace::WorkspaceError::OutsideWorktree { .. }) => {
+                    return Err((INVALID_PARAMS, e.to_string()));
+                }
                 Err(e) => return Err((INTERNAL_ERROR, format!("cannot read {path}: {e}"))),
             };
             let line = params
@@ -141,7 +153,8 @@ async fn handle_request(
                 .to_owned();
             let root = root.to_path_buf();
             let written = tokio::task::spawn_blocking(move || {
-                crate::tools::fs::write_file(&root, crate::tools::fs::WriteFile { path, content })
+                let dir = boocode_workspace::WorktreeDir::open(&root).map_err(|e| e.to_string())?;
+                crate::tools::fs::write_file(&dir, crate::tools::fs::WriteFile { path, content })
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));

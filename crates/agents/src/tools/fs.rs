@@ -1,30 +1,13 @@
-//! File tools: view, list, write, edit. Writes refuse to follow a symlink at the last component
-//! (`O_NOFOLLOW`), closing the swap-after-check race for the file itself.
+//! File tools: view, list, write, edit. Every path is opened beneath the worktree's directory handle
+//! (`WorktreeDir`), so a directory swapped for a symlink while a tool runs cannot lead it outside.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::Path;
-
-use boocode_workspace::resolve_in_worktree;
+use boocode_workspace::{EntryKind, WorktreeDir};
 
 pub(crate) use super::WriteFile;
-use super::{EditFile, ListDir, ViewFile, bounded};
+use super::{EditFile, ListDir, ToolBudget, ViewFile, bounded};
 
-fn guard(root: &Path, path: &str) -> Result<std::path::PathBuf, String> {
-    resolve_in_worktree(root, path).map_err(|e| e.to_string())
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
-    path.strip_prefix(&root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-pub(super) fn view_file(root: &Path, args: ViewFile) -> Result<String, String> {
-    let path = guard(root, &args.path)?;
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", args.path))?;
+pub(super) fn view_file(root: &WorktreeDir, args: ViewFile) -> Result<String, String> {
+    let bytes = root.read(&args.path).map_err(|e| e.to_string())?;
     if bytes.iter().take(8192).any(|b| *b == 0) {
         return Ok(format!(
             "{} is a binary file of {} bytes",
@@ -52,19 +35,21 @@ pub(super) fn view_file(root: &Path, args: ViewFile) -> Result<String, String> {
     Ok(bounded(out))
 }
 
-pub(super) fn list_dir(root: &Path, args: ListDir) -> Result<String, String> {
-    let path = guard(root, &args.path)?;
-    let entries =
-        std::fs::read_dir(&path).map_err(|e| format!("cannot list {}: {e}", args.path))?;
+pub(super) fn list_dir(
+    root: &WorktreeDir,
+    args: ListDir,
+    budget: &ToolBudget,
+) -> Result<String, String> {
+    budget.check()?;
+    let entries = root.list(&args.path).map_err(|e| e.to_string())?;
     let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name() != ".git")
+        .into_iter()
+        .filter(|e| e.name != ".git")
         .map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                format!("{name}/")
+            if e.kind == EntryKind::Dir {
+                format!("{}/", e.name)
             } else {
-                name
+                e.name
             }
         })
         .collect();
@@ -75,53 +60,39 @@ pub(super) fn list_dir(root: &Path, args: ListDir) -> Result<String, String> {
         out.push_str(&format!("\n… ({} more entries)", names.len() - shown));
     }
     if out.is_empty() {
-        out = format!("{} is empty", relative(root, &path));
+        out = format!("{} is empty", args.path);
     }
     Ok(bounded(out))
 }
 
-fn write_nofollow(path: &Path, content: &[u8]) -> Result<(), String> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(content)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-pub(crate) fn write_file(root: &Path, args: WriteFile) -> Result<String, String> {
-    let path = guard(root, &args.path)?;
-    if path.is_dir() {
+pub(crate) fn write_file(root: &WorktreeDir, args: WriteFile) -> Result<String, String> {
+    let relative = root.relative(&args.path).map_err(|e| e.to_string())?;
+    if root.kind(&args.path).map_err(|e| e.to_string())? == Some(EntryKind::Dir) {
         return Err(format!("{} is a directory", args.path));
     }
-    write_nofollow(&path, args.content.as_bytes())?;
+    root.write(&args.path, args.content.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(format!(
         "wrote {} ({} bytes)",
-        relative(root, &path),
+        relative.display(),
         args.content.len()
     ))
 }
 
-pub(super) fn edit_file(root: &Path, args: EditFile) -> Result<String, String> {
+pub(super) fn edit_file(root: &WorktreeDir, args: EditFile) -> Result<String, String> {
     if args.old_text.is_empty() {
         return Err("old_text must not be empty".into());
     }
-    let path = guard(root, &args.path)?;
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", args.path))?;
+    let relative = root.relative(&args.path).map_err(|e| e.to_string())?;
+    let bytes = root.read(&args.path).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", args.path))?;
     match text.matches(&args.old_text).count() {
         0 => Err(format!("old_text was not found in {}", args.path)),
         1 => {
             let updated = text.replacen(&args.old_text, &args.new_text, 1);
-            write_nofollow(&path, updated.as_bytes())?;
-            Ok(format!("edited {}", relative(root, &path)))
+            root.write(&args.path, updated.as_bytes())
+                .map_err(|e| e.to_string())?;
+            Ok(format!("edited {}", relative.display()))
         }
         n => Err(format!(
             "old_text occurs {n} times in {}; include more context",
@@ -134,10 +105,16 @@ pub(super) fn edit_file(root: &Path, args: EditFile) -> Result<String, String> {
 mod tests {
     use std::os::unix::fs::symlink;
 
-    use super::super::{ToolAccess, execute};
+    use super::super::{ToolAccess, ToolBudget, execute};
 
     fn run(root: &std::path::Path, name: &str, args: serde_json::Value) -> Result<String, String> {
-        execute(name, &args.to_string(), ToolAccess::ReadWrite, root)
+        execute(
+            name,
+            &args.to_string(),
+            ToolAccess::ReadWrite,
+            root,
+            &ToolBudget::default(),
+        )
     }
 
     #[test]
@@ -185,6 +162,15 @@ mod tests {
         assert!(twice.unwrap_err().contains("2 times"));
         let list = run(root, "list_dir", serde_json::json!({})).unwrap();
         assert_eq!(list, "dup.txt\nsrc/");
+        assert!(
+            run(
+                root,
+                "write_file",
+                serde_json::json!({"path": "src", "content": "x"})
+            )
+            .unwrap_err()
+            .contains("directory")
+        );
     }
 
     #[test]

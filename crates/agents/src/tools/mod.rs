@@ -3,10 +3,14 @@
 //! root; write tools exist only with `ToolAccess::ReadWrite` (a session worktree).
 
 pub(crate) mod fs;
-mod glob;
 mod search;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use boocode_workspace::WorktreeDir;
 
 use boocode_llm::ToolSpec;
 use schemars::JsonSchema;
@@ -14,6 +18,51 @@ use serde::Deserialize;
 
 /// Longest tool output handed back to the model, in bytes.
 pub const MAX_OUTPUT: usize = 32 * 1024;
+
+/// How long one tool call may run before it gives up with an error the model can read.
+pub const TOOL_DEADLINE: Duration = Duration::from_secs(60);
+
+/// When a tool must stop: a deadline, and a flag the turn raises on cancel or shutdown. Tools run on a
+/// blocking thread that cannot be aborted from outside, so they check this between files and lines.
+#[derive(Debug, Clone)]
+pub struct ToolBudget {
+    deadline: Instant,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Default for ToolBudget {
+    fn default() -> Self {
+        Self::with_deadline(Instant::now() + TOOL_DEADLINE)
+    }
+}
+
+impl ToolBudget {
+    /// A budget ending at `deadline`.
+    pub fn with_deadline(deadline: Instant) -> Self {
+        Self {
+            deadline,
+            cancelled: Arc::default(),
+        }
+    }
+
+    /// Makes every later `check` fail: the tool returns at its next check.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err("cancelled".into());
+        }
+        if Instant::now() >= self.deadline {
+            return Err(format!(
+                "stopped at the tool time limit of {} s; narrow the search",
+                TOOL_DEADLINE.as_secs()
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Which tools a turn may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,16 +225,20 @@ pub fn execute(
     arguments: &str,
     access: ToolAccess,
     root: &Path,
+    budget: &ToolBudget,
 ) -> Result<String, String> {
     let writes = matches!(name, "write_file" | "edit_file");
     if access == ToolAccess::None || (writes && access != ToolAccess::ReadWrite) {
         return Err(format!("tool {name} is not available in this turn"));
     }
+    budget.check()?;
+    let root = WorktreeDir::open(root).map_err(|e| e.to_string())?;
+    let root = &root;
     match name {
         "view_file" => fs::view_file(root, parse(arguments)?),
-        "list_dir" => fs::list_dir(root, parse(arguments)?),
-        "grep" => search::grep(root, parse(arguments)?),
-        "find_files" => search::find_files(root, parse(arguments)?),
+        "list_dir" => fs::list_dir(root, parse(arguments)?, budget),
+        "grep" => search::grep(root, parse(arguments)?, budget),
+        "find_files" => search::find_files(root, parse(arguments)?, budget),
         "write_file" => fs::write_file(root, parse(arguments)?),
         "edit_file" => fs::edit_file(root, parse(arguments)?),
         other => Err(format!("unknown tool {other:?}")),
@@ -247,14 +300,24 @@ mod tests {
     fn write_tools_need_write_access_and_bad_arguments_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let args = r#"{"path":"a.txt","content":"x"}"#;
-        assert!(execute("write_file", args, ToolAccess::ReadOnly, dir.path()).is_err());
+        assert!(
+            execute(
+                "write_file",
+                args,
+                ToolAccess::ReadOnly,
+                dir.path(),
+                &ToolBudget::default()
+            )
+            .is_err()
+        );
         assert!(!dir.path().join("a.txt").exists());
         assert!(
             execute(
                 "view_file",
                 r#"{"path": 3}"#,
                 ToolAccess::ReadOnly,
-                dir.path()
+                dir.path(),
+                &ToolBudget::default()
             )
             .unwrap_err()
             .contains("invalid arguments")
@@ -264,14 +327,21 @@ mod tests {
                 "view_file",
                 r#"{"path":"a","nope":1}"#,
                 ToolAccess::ReadOnly,
-                dir.path()
+                dir.path(),
+                &ToolBudget::default()
             )
             .is_err()
         );
         assert!(
-            execute("rm_rf", "{}", ToolAccess::ReadWrite, dir.path())
-                .unwrap_err()
-                .contains("unknown tool")
+            execute(
+                "rm_rf",
+                "{}",
+                ToolAccess::ReadWrite,
+                dir.path(),
+                &ToolBudget::default()
+            )
+            .unwrap_err()
+            .contains("unknown tool")
         );
     }
 }
