@@ -1,8 +1,11 @@
 //! fake-acp-agent: a scripted ACP agent for the cases real agents cannot produce on demand (DESIGN.md
 //! §14). Directives in the prompt script each turn: `[[say:T]]`, `[[think:T]]`, `[[write:PATH CONTENT]]`,
 //! `[[read:PATH]]`, `[[permission:PATH CONTENT]]`, `[[commands]]`, `[[plan]]`, `[[slow:N]]`, `[[crash]]`,
-//! `[[hang]]`, `[[malformed]]`, `[[unknown_update]]`, `[[unknown_method]]`, `[[pid]]`. Environment:
-//! `FAKE_ACP_EXIT_ON_INIT=1`, `FAKE_ACP_PROTOCOL=N`, `FAKE_ACP_SLOW_START_MS=N`, `FAKE_ACP_NO_LOAD=1`.
+//! `[[hang]]`, `[[malformed]]`, `[[unknown_update]]`, `[[unknown_method]]`, `[[pid]]`,
+//! `[[mcp_new_task:INPUT]]`, `[[mcp_call:TOOL|JSON ARGS]]` (any tool of boocode's MCP server, as a hostile
+//! agent would call it). Environment: `FAKE_ACP_EXIT_ON_INIT=1`, `FAKE_ACP_PROTOCOL=N`,
+//! `FAKE_ACP_SLOW_START_MS=N`, `FAKE_ACP_NO_LOAD=1`, `FAKE_ACP_RECORD=FILE` (appends every `session/new`
+//! request and the agent's environment to FILE, to check what boocode hands an agent).
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
@@ -220,15 +223,21 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
             "say" => agent.say(&session, &arg),
             "think" => agent.update(&session, json!({"sessionUpdate": "agent_thought_chunk", "content": {"type": "text", "text": arg}})),
             "pid" => agent.say(&session, &format!("pid {} session {session}", std::process::id())),
-            "mcp_new_task" => {
+            "mcp_new_task" | "mcp_call" => {
                 let server = agent.mcp.lock().ok().and_then(|m| m.get(&session).cloned());
                 let Some(server) = server else {
                     agent.say(&session, "no MCP server");
                     continue;
                 };
+                let (tool, arguments) = if name == "mcp_new_task" {
+                    ("new_task".to_owned(), json!({"input": arg}))
+                } else {
+                    let (tool, args) = arg.split_once('|').unwrap_or((arg.as_str(), "{}"));
+                    (tool.trim().to_owned(), serde_json::from_str(args).unwrap_or(json!({})))
+                };
                 let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "fake-acp-agent", "version": "1"}}});
                 let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-                let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "new_task", "arguments": {"input": arg}}});
+                let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
                 let result = if server.get("command").is_some() {
                     mcp_stdio(&server, &[init, initialized, call]).await
                 } else {
@@ -242,6 +251,11 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
                     .await
                 };
                 match result {
+                    Ok(r) if name == "mcp_call" => {
+                        let error = r.pointer("/result/isError").and_then(Value::as_bool).unwrap_or(false);
+                        let text = r.pointer("/result/content/0/text").and_then(Value::as_str).unwrap_or("");
+                        agent.say(&session, &format!("mcp {} {text}", if error { "error" } else { "ok" }));
+                    }
                     Ok(r) => {
                         let text = r.pointer("/result/content/0/text").and_then(Value::as_str).unwrap_or("");
                         let task: Value = serde_json::from_str(text).unwrap_or(Value::Null);
@@ -438,6 +452,17 @@ async fn main() {
                     "agentInfo": {"name": "fake-acp-agent", "version": env!("CARGO_PKG_VERSION")}, "authMethods": []}));
             }
             "session/new" => {
+                if let Some(file) = std::env::var_os("FAKE_ACP_RECORD") {
+                    let env: HashMap<String, String> = std::env::vars().collect();
+                    let record = json!({"method": "session/new", "params": params, "env": env});
+                    if let Ok(mut f) = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(file)
+                    {
+                        let _ = writeln!(f, "{record}");
+                    }
+                }
                 let n = sessions.fetch_add(1, Ordering::Relaxed);
                 let sid = format!("fake-{}-{n}", std::process::id());
                 let c = ["fake-a".to_owned(), "low".to_owned(), "default".to_owned()];

@@ -419,7 +419,7 @@ async fn agent_sessions_resume_after_a_restart_unless_they_crashed() {
 /// Runs `[[mcp_new_task:…]]` on `agent`: the agent reaches boocode's MCP server, and the task it queues
 /// lands in the calling session (named by its token) and runs like any other.
 async fn agent_queues_over_mcp(kit: &Kit, agent: &str) {
-    let (pid, _) = kit.coding_project("app").await;
+    let (pid, _) = kit.coding_project(&format!("app-{agent}")).await;
     let t = kit
         .task(json!({"project_id": pid, "input": "[[mcp_new_task:[[reply:queued by the agent]]]]", "agent": agent}))
         .await;
@@ -476,4 +476,158 @@ async fn an_agent_without_http_mcp_gets_no_server_when_there_is_no_bridge() {
         .unwrap()
         .to_owned();
     assert_eq!(text, "no MCP server");
+}
+
+const MASTER: &str = "master-token-never-for-agents";
+
+/// A token-protected server whose agents record what boocode hands them (`FAKE_ACP_RECORD`): `fake`
+/// takes MCP over HTTP, `stdio-only` gets the `boocode mcp` bridge.
+async fn recording_kit(record: &std::path::Path) -> Kit {
+    let files = [(
+        "providers.json",
+        json!({"providers": {
+            "fake": {"command": FAKE, "env": {"FAKE_ACP_RECORD": record}},
+            "stdio-only": {"command": FAKE, "env": {"FAKE_ACP_NO_HTTP_MCP": "1", "FAKE_ACP_RECORD": record}}
+        }})
+        .to_string(),
+    )];
+    let bridge = boocode_binary_beside(FAKE);
+    let mut kit = Kit::start_with_files(&files, |c| {
+        c.token = Some(MASTER.into());
+        c.mcp_bridge = Some(bridge);
+    })
+    .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {MASTER}").parse().unwrap());
+    kit.http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    kit
+}
+
+/// Agents reach boocode's MCP server with their per-session token alone: the master token is in no
+/// `session/new` request, no MCP server entry and no agent environment, yet the call goes through.
+#[tokio::test]
+async fn agents_never_hold_the_master_token() {
+    let record_dir = tempfile::tempdir().unwrap();
+    let record = record_dir.path().join("record.jsonl");
+    let kit = recording_kit(&record).await;
+    for agent in ["fake", "stdio-only"] {
+        agent_queues_over_mcp(&kit, agent).await;
+    }
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    assert_eq!(recorded.lines().count(), 2, "{recorded}");
+    assert!(
+        !recorded.contains(MASTER),
+        "an agent was handed the master token: {recorded}"
+    );
+    assert!(
+        recorded.contains("x-boocode-session") && recorded.contains("BOOCODE_MCP_SESSION_TOKEN")
+    );
+}
+
+/// What an agent's call says, run as one task in `session` (or a new session of `project`).
+async fn agent_says(kit: &Kit, project: &str, session: Option<&str>, script: &str) -> String {
+    let mut body = json!({"project_id": project, "input": script, "agent": "fake"});
+    if let Some(s) = session {
+        body["session_id"] = json!(s);
+    }
+    let t = kit.task(body).await;
+    let t = kit.wait_task(t["id"].as_str().unwrap()).await;
+    assert_eq!(t["state"], "completed", "{t}");
+    kit.reply_of(&t).await["content"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A session's MCP token acts on its own session and project only: queuing into or reading the
+/// changes of another session, or another project's task, is refused; `list_tasks` shows only its
+/// project. The operator (master token) still sees everything.
+#[tokio::test]
+async fn an_agents_mcp_token_is_confined_to_its_session() {
+    let record_dir = tempfile::tempdir().unwrap();
+    let kit = recording_kit(&record_dir.path().join("r.jsonl")).await;
+    let (p1, _) = kit.coding_project("one").await;
+    let (p2, _) = kit.coding_project("two").await;
+    let other_task = kit
+        .task(json!({"project_id": p1, "input": "[[say:other]]", "agent": "fake"}))
+        .await;
+    let other_session = other_task["session_id"].as_str().unwrap().to_owned();
+    kit.wait_task(other_task["id"].as_str().unwrap()).await;
+    let foreign = kit
+        .task(json!({"project_id": p2, "input": "[[say:foreign]]", "agent": "fake"}))
+        .await;
+    let foreign_id = foreign["id"].as_str().unwrap().to_owned();
+    kit.wait_task(&foreign_id).await;
+
+    let mine = kit
+        .task(json!({"project_id": p1, "input": "[[say:mine]]", "agent": "fake"}))
+        .await;
+    let my_session = mine["session_id"].as_str().unwrap().to_owned();
+    kit.wait_task(mine["id"].as_str().unwrap()).await;
+    let say = |script: String| {
+        let (p1, my_session) = (p1.clone(), my_session.clone());
+        let kit = &kit;
+        async move { agent_says(kit, &p1, Some(&my_session), &script).await }
+    };
+
+    let queued = say(format!(
+        r#"[[mcp_call:new_task|{{"input":"x","session_id":"{other_session}"}}]]"#
+    ))
+    .await;
+    assert!(
+        queued.starts_with("mcp error") && queued.contains("not yours"),
+        "{queued}"
+    );
+    let queued = say(format!(
+        r#"[[mcp_call:new_task|{{"input":"x","project_id":"{p2}"}}]]"#
+    ))
+    .await;
+    assert!(
+        queued.starts_with("mcp error") && queued.contains("not yours"),
+        "{queued}"
+    );
+    let changes = say(format!(
+        r#"[[mcp_call:get_changes|{{"session_id":"{other_session}"}}]]"#
+    ))
+    .await;
+    assert!(
+        changes.starts_with("mcp error") && changes.contains("not yours"),
+        "{changes}"
+    );
+    let task = say(format!(
+        r#"[[mcp_call:get_task|{{"task_id":"{foreign_id}"}}]]"#
+    ))
+    .await;
+    assert!(
+        task.starts_with("mcp error") && task.contains("not found"),
+        "{task}"
+    );
+    let listed = say("[[mcp_call:list_tasks|{}]]".into()).await;
+    assert!(listed.starts_with("mcp ok"), "{listed}");
+    let listed: Vec<Value> = serde_json::from_str(listed.trim_start_matches("mcp ok ")).unwrap();
+    assert!(
+        listed.iter().all(|t| t["project_id"] == json!(p1)),
+        "{listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|t| t["session_id"] == json!(other_session))
+    );
+    assert!(!listed.iter().any(|t| t["id"] == json!(foreign_id)));
+    let own = say("[[mcp_call:get_changes|{}]]".into()).await;
+    assert!(own.starts_with("mcp ok"), "{own}");
+
+    // Nothing was queued anywhere by the refused calls: the other session has its one task only.
+    let others = kit
+        .ok(
+            "GET",
+            &format!("/api/tasks?session_id={other_session}"),
+            None,
+        )
+        .await;
+    assert_eq!(others.as_array().unwrap().len(), 1, "{others}");
 }

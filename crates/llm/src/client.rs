@@ -10,8 +10,8 @@ use crate::models::{ModelList, RemoteModel};
 use crate::stream::ChatStream;
 use crate::wire::{ChatRequest, Chunk, Completion, error_message};
 
-/// Where the model server is and how patient to be with it.
-#[derive(Debug, Clone)]
+/// Where the model server is and how patient to be with it. `Debug` hides the key.
+#[derive(Clone)]
 pub struct LlmConfig {
     /// Base URL including `/v1`, e.g. `http://127.0.0.1:8080/v1`.
     pub base_url: String,
@@ -19,6 +19,17 @@ pub struct LlmConfig {
     pub connect_timeout: Duration,
     /// Longest silence tolerated between two chunks (or before the first one).
     pub idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .finish()
+    }
 }
 
 impl LlmConfig {

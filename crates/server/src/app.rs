@@ -200,7 +200,6 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let mcp_tokens = crate::mcp::McpTokens::default();
     let mcp = crate::coding::McpAccess {
         url: format!("http://127.0.0.1:{}/mcp", addr.port()),
-        api_token: config.token.clone(),
         tokens: mcp_tokens.clone(),
         bridge: config.mcp_bridge.clone(),
     };
@@ -324,7 +323,8 @@ fn router(state: AppState, config: &Config) -> Router {
             v4 => v4.to_string(),
         });
     }
-    let guard_state = Guard::new(&hosts, config.token.clone());
+    let guard_state =
+        Guard::new(&hosts, config.token.clone()).with_mcp_tokens(state.mcp_tokens.clone());
     // MCP over streamable HTTP; Host, Origin and token are checked by the guard below, like everything.
     let mcp_state = state.clone();
     let mcp = rmcp::transport::StreamableHttpService::new(

@@ -41,8 +41,8 @@ pub struct CodingDeps {
 pub struct McpAccess {
     /// The loopback URL of `/mcp`.
     pub url: String,
-    /// The API token, when one is set: agents must present it too.
-    pub api_token: Option<String>,
+    /// Per-session tokens: the only credential an agent is given. The request guard admits `/mcp` with
+    /// one, so the master token never leaves boocode.
     pub tokens: crate::mcp::McpTokens,
     /// The `boocode` executable for the stdio bridge, when there is one.
     pub bridge: Option<PathBuf>,
@@ -52,18 +52,12 @@ impl McpAccess {
     /// The endpoint a session's agent is given: its session token names it as the caller.
     pub fn endpoint(&self, session: &boocode_protocol::SessionId) -> boocode_agents::McpEndpoint {
         let token = self.tokens.token_for(session);
-        let mut headers = vec![(crate::mcp::SESSION_HEADER.to_owned(), token.clone())];
-        if let Some(api) = &self.api_token {
-            headers.push(("authorization".to_owned(), format!("Bearer {api}")));
-        }
+        let headers = vec![(crate::mcp::SESSION_HEADER.to_owned(), token.clone())];
         let stdio = self.bridge.as_ref().map(|exe| {
-            let mut env = vec![(
+            let env = vec![(
                 crate::mcp_bridge::SESSION_TOKEN_ENV.to_owned(),
                 token.clone(),
             )];
-            if let Some(api) = &self.api_token {
-                env.push((crate::mcp_bridge::API_TOKEN_ENV.to_owned(), api.clone()));
-            }
             boocode_agents::StdioBridge {
                 command: exe.display().to_string(),
                 args: vec!["mcp".into(), "--url".into(), self.url.clone()],

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// Values given on the command line or in `BOOCODE_*` variables (clap merges those two).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ConfigOverrides {
     pub host: Option<IpAddr>,
     pub port: Option<u16>,
@@ -23,8 +23,81 @@ pub struct ConfigOverrides {
     pub skills_dirs: Vec<PathBuf>,
 }
 
+/// How a secret shows in `Debug` output: whether it is set, never its value.
+fn redacted(secret: &Option<String>) -> &'static str {
+    if secret.is_some() {
+        "<redacted>"
+    } else {
+        "None"
+    }
+}
+
+impl std::fmt::Debug for ConfigOverrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigOverrides")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("llm_url", &self.llm_url)
+            .field("llm_api_key", &redacted(&self.llm_api_key))
+            .field("default_model", &self.default_model)
+            .field("token", &redacted(&self.token))
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("insecure_no_auth", &self.insecure_no_auth)
+            .field("skills_dirs", &self.skills_dirs)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("llm_url", &self.llm_url)
+            .field("llm_api_key", &redacted(&self.llm_api_key))
+            .field("default_model", &self.default_model)
+            .field("token", &redacted(&self.token))
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("insecure_no_auth", &self.insecure_no_auth)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_parallel_tasks", &self.max_parallel_tasks)
+            .field("max_tool_steps", &self.max_tool_steps)
+            .field("disabled_agents", &self.disabled_agents)
+            .field("permission_timeout_secs", &self.permission_timeout_secs)
+            .field("agent_idle_secs", &self.agent_idle_secs)
+            .field("opencode_inactivity_secs", &self.opencode_inactivity_secs)
+            .field("opencode_ready_secs", &self.opencode_ready_secs)
+            .field("scheduling", &self.scheduling)
+            .field("shell", &self.shell)
+            .field("skills_dirs", &self.skills_dirs)
+            .field("mcp_bridge", &self.mcp_bridge)
+            .finish()
+    }
+}
+
+/// A database URL without its password (`postgres://user:secret@host/db` → `postgres://user:***@host/db`).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// `boocode.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     host: Option<IpAddr>,
@@ -48,8 +121,9 @@ struct ConfigFile {
     shell: Option<String>,
 }
 
-/// The resolved configuration the server runs with.
-#[derive(Debug, Clone)]
+/// The resolved configuration the server runs with. Its `Debug` never shows the token or the model
+/// server's key.
+#[derive(Clone)]
 pub struct Config {
     pub host: IpAddr,
     pub port: u16,
@@ -270,5 +344,23 @@ mod tests {
             ..open
         };
         assert!(Config::resolve(insecure).is_ok());
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut config = Config::for_data_dir(Path::new("/tmp/d"), "http://127.0.0.1:1/v1");
+        config.token = Some("tok-XYZZY".into());
+        config.llm_api_key = Some("key-PLUGH".into());
+        config.database_url = "postgres://boo:pw-FROB@db/boo".into();
+        let shown = format!("{config:?}");
+        for secret in ["XYZZY", "PLUGH", "FROB"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("<redacted>") && shown.contains("postgres://boo:***@db/boo"));
+        let overrides = ConfigOverrides {
+            token: Some("tok-XYZZY".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{overrides:?}").contains("XYZZY"));
     }
 }

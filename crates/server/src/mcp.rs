@@ -24,6 +24,14 @@ pub const SESSION_HEADER: &str = "x-boocode-session";
 #[derive(Clone, Default)]
 pub struct McpTokens(Arc<Mutex<HashMap<String, SessionId>>>);
 
+impl std::fmt::Debug for McpTokens {
+    /// Never the tokens themselves: they are credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|m| m.len()).unwrap_or(0);
+        write!(f, "McpTokens({n} sessions)")
+    }
+}
+
 impl McpTokens {
     /// The token for `session` (made once, kept for the server's life).
     pub fn token_for(&self, session: &SessionId) -> String {
@@ -44,6 +52,52 @@ impl McpTokens {
 
     fn session_of(&self, token: &str) -> Option<SessionId> {
         self.0.lock().ok()?.get(token).cloned()
+    }
+
+    /// Whether `token` was handed to a session's agent by this process.
+    pub fn is_live(&self, token: &str) -> bool {
+        self.session_of(token).is_some()
+    }
+}
+
+/// Who is calling: an agent confined to its session (and its project), or the operator (the master
+/// token, or no token on a loopback-only server) who may act anywhere.
+#[derive(Debug, Clone)]
+enum Caller {
+    Session {
+        session: SessionId,
+        project: ProjectId,
+    },
+    Operator,
+}
+
+impl Caller {
+    /// The session to act on: the caller's own when confined (naming another is refused).
+    fn session(&self, asked: Option<String>) -> Result<Option<SessionId>, String> {
+        match (self, asked) {
+            (Self::Session { session, .. }, None) => Ok(Some(session.clone())),
+            (Self::Session { session, .. }, Some(a)) if a == session.as_str() => {
+                Ok(Some(session.clone()))
+            }
+            (Self::Session { .. }, Some(a)) => Err(format!(
+                "session {a} is not yours: an agent may only act on its own session"
+            )),
+            (Self::Operator, asked) => Ok(asked.map(SessionId)),
+        }
+    }
+
+    /// The project to act on: the caller's own when confined.
+    fn project(&self, asked: Option<String>) -> Result<Option<ProjectId>, String> {
+        match (self, asked) {
+            (Self::Session { project, .. }, None) => Ok(Some(project.clone())),
+            (Self::Session { project, .. }, Some(a)) if a == project.as_str() => {
+                Ok(Some(project.clone()))
+            }
+            (Self::Session { .. }, Some(a)) => Err(format!(
+                "project {a} is not yours: an agent may only act on its own project"
+            )),
+            (Self::Operator, asked) => Ok(asked.map(ProjectId)),
+        }
     }
 }
 
@@ -89,7 +143,7 @@ pub struct NewArenaArgs {
 /// `list_tasks` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
-    /// Only tasks of this session (default: all).
+    /// Only tasks of this session (default: all you may see).
     pub session_id: Option<String>,
     /// Only tasks in this state: pending, running, completed, failed or cancelled.
     pub state: Option<String>,
@@ -128,9 +182,23 @@ fn tool_error(message: impl Into<String>) -> Result<CallToolResult, ErrorData> {
 }
 
 impl BoocodeMcp {
-    fn caller(&self, parts: &axum::http::request::Parts) -> Option<SessionId> {
-        let token = parts.headers.get(SESSION_HEADER)?.to_str().ok()?;
-        self.state.mcp_tokens.session_of(token)
+    async fn caller(&self, parts: &axum::http::request::Parts) -> Result<Caller, String> {
+        let Some(header) = parts.headers.get(SESSION_HEADER) else {
+            return Ok(Caller::Operator);
+        };
+        let session = header
+            .to_str()
+            .ok()
+            .and_then(|t| self.state.mcp_tokens.session_of(t))
+            .ok_or("unknown session token")?;
+        let project = self
+            .state
+            .store
+            .get_session(&session)
+            .await
+            .map_err(|e| e.to_string())?
+            .project_id;
+        Ok(Caller::Session { session, project })
     }
 }
 
@@ -149,10 +217,19 @@ impl BoocodeMcp {
         Parameters(args): Parameters<NewTaskArgs>,
         Extension(parts): Extension<axum::http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        let caller = self.caller(&parts);
-        let session_id = args.session_id.map(SessionId).or_else(|| caller.clone());
-        let project_id = match (args.project_id, &session_id) {
-            (Some(p), _) => ProjectId(p),
+        let caller = match self.caller(&parts).await {
+            Ok(c) => c,
+            Err(e) => return tool_error(e),
+        };
+        let (session_id, project) = match (
+            caller.session(args.session_id),
+            caller.project(args.project_id),
+        ) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(e), _) | (_, Err(e)) => return tool_error(e),
+        };
+        let project_id = match (project, &session_id) {
+            (Some(p), _) => p,
             (None, Some(s)) => match self.state.store.get_session(s).await {
                 Ok(session) => session.project_id,
                 Err(e) => return tool_error(e.to_string()),
@@ -184,13 +261,14 @@ impl BoocodeMcp {
         Parameters(args): Parameters<NewArenaArgs>,
         Extension(parts): Extension<axum::http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        let project_id = match (args.project_id, self.caller(&parts)) {
-            (Some(p), _) => ProjectId(p),
-            (None, Some(s)) => match self.state.store.get_session(&s).await {
-                Ok(session) => session.project_id,
-                Err(e) => return tool_error(e.to_string()),
-            },
-            (None, None) => return tool_error("give project_id (no calling session is known)"),
+        let project_id = match self
+            .caller(&parts)
+            .await
+            .and_then(|c| c.project(args.project_id))
+        {
+            Ok(Some(p)) => p,
+            Ok(None) => return tool_error("give project_id (no calling session is known)"),
+            Err(e) => return tool_error(e),
         };
         let req = boocode_protocol::CreateArenaRequest {
             project_id,
@@ -217,7 +295,13 @@ impl BoocodeMcp {
     async fn list_tasks(
         &self,
         Parameters(args): Parameters<ListTasksArgs>,
+        Extension(parts): Extension<axum::http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
+        let project_id = match self.caller(&parts).await {
+            Ok(Caller::Session { project, .. }) => Some(project),
+            Ok(Caller::Operator) => None,
+            Err(e) => return tool_error(e),
+        };
         let state = match args.state.as_deref() {
             None | Some("") => None,
             Some(s) => match TaskState::parse(s) {
@@ -227,6 +311,7 @@ impl BoocodeMcp {
         };
         let filter = TaskFilter {
             session_id: args.session_id.map(SessionId),
+            project_id,
             state,
             limit: Some(200),
         };
@@ -240,9 +325,25 @@ impl BoocodeMcp {
     async fn get_task(
         &self,
         Parameters(args): Parameters<GetTaskArgs>,
+        Extension(parts): Extension<axum::http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        match self.state.store.get_task(&TaskId(args.task_id)).await {
-            Ok(task) => json_result(&task),
+        let caller = match self.caller(&parts).await {
+            Ok(c) => c,
+            Err(e) => return tool_error(e),
+        };
+        let not_found = || tool_error(format!("task {} not found", args.task_id));
+        match self
+            .state
+            .store
+            .get_task(&TaskId(args.task_id.clone()))
+            .await
+        {
+            // Another project's task does not exist for a confined caller.
+            Ok(task) => match &caller {
+                Caller::Session { project, .. } if *project != task.project_id => not_found(),
+                _ => json_result(&task),
+            },
+            Err(boocode_store::StoreError::NotFound { .. }) => not_found(),
             Err(e) => tool_error(e.to_string()),
         }
     }
@@ -255,12 +356,14 @@ impl BoocodeMcp {
         Parameters(args): Parameters<GetChangesArgs>,
         Extension(parts): Extension<axum::http::request::Parts>,
     ) -> Result<CallToolResult, ErrorData> {
-        let Some(session) = args
-            .session_id
-            .map(SessionId)
-            .or_else(|| self.caller(&parts))
-        else {
-            return tool_error("give session_id (no calling session is known)");
+        let session = match self
+            .caller(&parts)
+            .await
+            .and_then(|c| c.session(args.session_id))
+        {
+            Ok(Some(s)) => s,
+            Ok(None) => return tool_error("give session_id (no calling session is known)"),
+            Err(e) => return tool_error(e),
         };
         let status = match args.status.as_deref() {
             None | Some("") => None,

@@ -19,6 +19,7 @@ pub const TOKEN_COOKIE: &str = "boocode_token";
 pub struct Guard {
     allowed_hosts: Arc<Vec<String>>,
     token: Option<Arc<str>>,
+    mcp_tokens: Option<crate::mcp::McpTokens>,
 }
 
 impl Guard {
@@ -32,7 +33,26 @@ impl Guard {
         Self {
             allowed_hosts: Arc::new(hosts),
             token: token.map(Into::into),
+            mcp_tokens: None,
         }
+    }
+
+    /// Admits `/mcp` requests carrying a live per-session token (what agents get instead of the master
+    /// token); the MCP server then confines them to their session.
+    pub fn with_mcp_tokens(mut self, tokens: crate::mcp::McpTokens) -> Self {
+        self.mcp_tokens = Some(tokens);
+        self
+    }
+
+    fn mcp_session_token(&self, path: &str, headers: &HeaderMap) -> bool {
+        let Some(tokens) = &self.mcp_tokens else {
+            return false;
+        };
+        (path == "/mcp" || path.starts_with("/mcp/"))
+            && headers
+                .get(crate::mcp::SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| tokens.is_live(t))
     }
 
     fn host_allowed(&self, host: &str) -> bool {
@@ -102,7 +122,7 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
     if req.uri().path() == "/login" {
         return login(&guard, req.uri().query().unwrap_or_default());
     }
-    if !guard.authorized(headers) {
+    if !guard.authorized(headers) && !guard.mcp_session_token(req.uri().path(), headers) {
         return ApiError::unauthorized("missing or wrong token (Authorization: Bearer …)")
             .into_response();
     }

@@ -150,11 +150,13 @@ macro_rules! impl_task_store {
                 async fn list_tasks(&self, f: &TaskFilter) -> Result<Vec<Task>> {
                     let rows = sqlx::query(
                         "SELECT * FROM tasks WHERE ($1 IS NULL OR session_id = $1) \
-                         AND ($2 IS NULL OR state = $2) ORDER BY created_at DESC, id DESC LIMIT $3",
+                         AND ($2 IS NULL OR state = $2) AND ($4 IS NULL OR project_id = $4) \
+                         ORDER BY created_at DESC, id DESC LIMIT $3",
                     )
                     .bind(f.session_id.as_ref().map(|s| s.as_str().to_owned()))
                     .bind(f.state.map(|s| s.as_str().to_owned()))
                     .bind(to_i64(f.limit.unwrap_or(500)))
+                    .bind(f.project_id.as_ref().map(|p| p.as_str().to_owned()))
                     .fetch_all(self.reader())
                     .await?;
                     rows.iter().map(task_from).collect()

@@ -14,6 +14,8 @@ use crate::Result;
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     pub session_id: Option<SessionId>,
+    /// Only tasks of this project (an agent's MCP token sees its own project only).
+    pub project_id: Option<boocode_protocol::ProjectId>,
     pub state: Option<TaskState>,
     pub limit: Option<u64>,
 }

@@ -217,13 +217,33 @@ async fn oldest_first_one_running_per_session_and_fenced_by_generation() {
             .list_tasks(&TaskFilter {
                 session_id: Some(s1.clone()),
                 state: Some(TaskState::Completed),
-                limit: None,
+                ..Default::default()
             })
             .await
             .unwrap();
         assert_eq!(
             listed.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
             vec![a.id.clone()]
+        );
+        let (other, _) = seeded(store.as_ref(), 1).await;
+        let of_project = |project: ProjectId| TaskFilter {
+            project_id: Some(project),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .list_tasks(&of_project(p.clone()))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(
+            store
+                .list_tasks(&of_project(other))
+                .await
+                .unwrap()
+                .is_empty()
         );
     }
 }

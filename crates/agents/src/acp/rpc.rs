@@ -102,7 +102,7 @@ impl RpcConnection {
 
     fn send_line(&self, value: &Value) {
         let line = value.to_string();
-        tracing::debug!(agent = %self.label, "→ {line}");
+        tracing::debug!(agent = %self.label, "→ {}", redacted(value));
         let _ = self.out.send(line);
     }
 
@@ -211,7 +211,7 @@ async fn read_loop(
         if line.trim().is_empty() {
             continue;
         }
-        tracing::debug!(agent = %label, "← {line}");
+        tracing::debug!(agent = %label, "← {}", redacted_line(&line));
         let Ok(msg) = serde_json::from_str::<Value>(&line) else {
             tracing::warn!(agent = %label, line = %clip(&line), "agent sent a line that is not JSON; ignored");
             continue;
@@ -282,6 +282,59 @@ fn clip(s: &str) -> String {
     s.chars().take(200).collect()
 }
 
+/// Whether a header, variable or field name carries a credential.
+fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "authorization",
+        "api_key",
+        "apikey",
+        "x-boocode-session",
+        "cookie",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+/// A JSON-RPC message fit for a log: values of secret-looking fields, and of `{name, value}` pairs (ACP's
+/// headers and environment) with a secret-looking name, replaced.
+pub(crate) fn redacted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let pair_is_secret = map
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(secret_name);
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let hide = (secret_name(k) && !v.is_object() && !v.is_array())
+                            || (k == "value" && pair_is_secret);
+                        let shown = if hide {
+                            Value::String("<redacted>".into())
+                        } else {
+                            redacted(v)
+                        };
+                        (k.clone(), shown)
+                    })
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        other => other.clone(),
+    }
+}
+
+fn redacted_line(line: &str) -> String {
+    match serde_json::from_str::<Value>(line) {
+        Ok(v) => redacted(&v).to_string(),
+        Err(_) => format!("<{} bytes, not JSON>", line.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +394,19 @@ mod tests {
         }
         conn.closed().await;
         assert_eq!(conn.request("late", json!({})).await, Err(RpcError::Closed));
+    }
+
+    #[test]
+    fn logged_messages_hide_credentials() {
+        let msg = json!({"method": "session/new", "params": {"mcpServers": [
+            {"type": "http", "url": "http://127.0.0.1:1/mcp", "headers": [{"name": "x-boocode-session", "value": "SESSIONTOKEN"}]},
+            {"command": "boocode", "env": [{"name": "BOOCODE_MCP_SESSION_TOKEN", "value": "SESSIONTOKEN"}, {"name": "HOME", "value": "/home/u"}]}
+        ], "authorization": "Bearer MASTER", "cwd": "/w"}});
+        let shown = super::redacted(&msg).to_string();
+        assert!(
+            !shown.contains("SESSIONTOKEN") && !shown.contains("MASTER"),
+            "{shown}"
+        );
+        assert!(shown.contains("/home/u") && shown.contains("/w"), "{shown}");
     }
 }

@@ -41,6 +41,7 @@ pub async fn list(
     };
     let filter = TaskFilter {
         session_id: q.session_id.filter(|s| !s.is_empty()).map(SessionId),
+        project_id: None,
         state: task_state,
         limit: None,
     };
