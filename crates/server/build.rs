@@ -1,8 +1,9 @@
 //! Builds the web UI (`web/`, React + Vite) into `web/dist`, which the binary embeds, when `dist` is
 //! missing or older than any of its sources: `npm ci` when `node_modules` is missing or older than the
-//! lock file, then `npm run build`. Without Node, or when the build fails, the previous `dist` is kept; if
-//! there is none, a page saying how to build the UI is written instead, so Rust work never needs Node.
-//! `BOOCODE_SKIP_WEB_BUILD=1` skips it.
+//! lock file, then `npm run build` (`tsc --noEmit`, then Vite). A failing build — a type error included —
+//! fails the cargo build: a UI that does not type-check is never embedded. Only without Node (npm cannot
+//! be run) is the previous `dist` kept, or a page saying how to build the UI written, so Rust work never
+//! needs Node. `BOOCODE_SKIP_WEB_BUILD=1` skips it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,16 +30,27 @@ fn newest(path: &Path) -> Option<SystemTime> {
         .max()
 }
 
-fn run(web: &Path, args: &[&str]) -> Result<(), String> {
+/// Why the UI was not built: Node is missing (tolerated), or the build itself failed (an error).
+enum WebBuild {
+    NoNode(String),
+    Failed(String),
+}
+
+fn run(web: &Path, args: &[&str]) -> Result<(), WebBuild> {
     let status = Command::new("npm")
         .args(args)
         .current_dir(web)
         .status()
-        .map_err(|e| format!("cannot run npm ({e}); install Node.js 20 or newer"))?;
+        .map_err(|e| {
+            WebBuild::NoNode(format!("cannot run npm ({e}); install Node.js 20 or newer"))
+        })?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`npm {}` failed ({status})", args.join(" ")))
+        Err(WebBuild::Failed(format!(
+            "`npm {}` failed ({status})",
+            args.join(" ")
+        )))
     }
 }
 
@@ -89,10 +101,17 @@ fn main() {
         }
         run(&web, &["run", "build"])
     })();
-    if let Err(why) = result {
-        println!("cargo:warning=web UI not rebuilt: {why}");
-        if built.is_none() || stand_in {
-            fallback(&dist, &why);
+    match result {
+        Ok(()) => {}
+        Err(WebBuild::NoNode(why)) => {
+            println!("cargo:warning=web UI not rebuilt: {why}");
+            if built.is_none() || stand_in {
+                fallback(&dist, &why);
+            }
+        }
+        Err(WebBuild::Failed(why)) => {
+            eprintln!("the web UI failed to build (see the output above): {why}");
+            std::process::exit(1);
         }
     }
 }

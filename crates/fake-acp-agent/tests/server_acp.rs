@@ -245,7 +245,28 @@ async fn crashes_and_missing_agents_fail_the_task_with_the_reason() {
 #[tokio::test]
 async fn providers_snapshot_and_config() {
     let kit = kit_with_fake(|_| {}).await;
-    let snap = kit.ok("GET", "/api/providers/snapshot?force=1", None).await;
+    // A GET never starts an agent (any page could fire one with an <img>): nothing is probed yet.
+    let cached = kit.ok("GET", "/api/providers/snapshot", None).await;
+    let fake_cached = cached["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "fake")
+        .cloned()
+        .unwrap();
+    assert!(fake_cached["last_probed_at"].is_null(), "{fake_cached}");
+    let (status, body) = kit
+        .call("GET", "/api/providers/snapshot?force=1", None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("POST"), "{body}");
+    let snap = kit
+        .ok(
+            "POST",
+            "/api/providers/snapshot",
+            Some(json!({"force": true})),
+        )
+        .await;
     let find = |id: &str| {
         snap["providers"]
             .as_array()

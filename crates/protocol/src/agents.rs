@@ -59,6 +59,15 @@ pub struct PatchProvidersRequest {
     pub providers: BTreeMap<String, Option<ProviderOverride>>,
 }
 
+/// `POST /api/providers/snapshot`: probe the agents (a probe starts an agent, so it is never a GET).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeProvidersRequest {
+    /// Probe every agent again; otherwise only those never probed or probed too long ago.
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// A provider as `GET /api/providers/snapshot` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ProviderInfo {

@@ -56,6 +56,7 @@ pub fn generate() -> String {
         ProviderOverride::decl(&cfg),
         ProvidersFile::decl(&cfg),
         PatchProvidersRequest::decl(&cfg),
+        ProbeProvidersRequest::decl(&cfg),
         ProviderInfo::decl(&cfg),
         ProvidersSnapshot::decl(&cfg),
         AgentSessionInfo::decl(&cfg),

@@ -141,7 +141,9 @@ pub async fn probe_providers(
         Arc::new(crate::agent_memory::NoMemory),
         Some(model_server(config)),
     );
-    Ok(hub.snapshot(true, &catalog).await)
+    Ok(hub
+        .snapshot(crate::providers::ProbeMode::All, &catalog)
+        .await)
 }
 
 /// Opens the store, recovers, and serves on `listener` until shut down.
@@ -276,8 +278,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     }
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
         let serve = tokio::spawn(async move { serve.await });
         stop.cancelled().await;
         tracing::info!("shutting down: cancelling running turns");

@@ -396,12 +396,8 @@ pub async fn run_check(command: &str, dir: &Path, timeout: Duration) -> CheckRes
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if k.starts_with("BOOCODE_") || k.starts_with("OPENCODE_SERVER_") {
-            cmd.env_remove(&key);
-        }
-    }
+    // The same filtered environment as a terminal: no DATABASE_URL, no BOOCODE_* (tokens included).
+    cmd.env_clear().envs(crate::terminals::user_environment());
     let elapsed = |s: Instant| u64::try_from(s.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -474,5 +470,34 @@ async fn collect(
                 all.drain(..cut);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check command is the user's, but runs with what boocode's own process holds: it gets the
+    /// terminal's filtered environment, never `DATABASE_URL` or boocode's variables.
+    #[tokio::test]
+    #[allow(unsafe_code)]
+    async fn the_check_command_never_sees_boocodes_secrets() {
+        // SAFETY: nextest runs each test in its own process; nothing else here reads these variables.
+        unsafe {
+            std::env::set_var("DATABASE_URL", "postgres://boo:pw-SECRET1@db/boo");
+            std::env::set_var("BOOCODE_TOKEN", "SECRET2");
+            std::env::set_var("BOOCODE_CHECK_VISIBLE_PROBE", "SECRET3");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let result = run_check("env; echo done", dir.path(), Duration::from_secs(10)).await;
+        assert!(result.output_tail.contains("done"), "{}", result.output_tail);
+        for secret in ["SECRET1", "SECRET2", "SECRET3", "DATABASE_URL"] {
+            assert!(
+                !result.output_tail.contains(secret),
+                "{secret} reached the check: {}",
+                result.output_tail
+            );
+        }
+        assert!(result.output_tail.contains("PATH="));
     }
 }

@@ -41,6 +41,17 @@ pub struct OpencodeTimes {
     pub ready: Duration,
 }
 
+/// Which agents a snapshot probes (a deep probe starts the agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeMode {
+    /// None: report the last probes (what a GET may do).
+    Cached,
+    /// Those never probed or probed longer ago than the probe TTL.
+    Stale,
+    /// Every one.
+    All,
+}
+
 /// Registry, backends and probes; cheap to clone.
 #[derive(Clone)]
 pub struct ProviderHub {
@@ -180,7 +191,7 @@ impl ProviderHub {
     }
 
     /// `GET /api/providers/snapshot`; `force` re-runs the probes.
-    pub async fn snapshot(&self, force: bool, catalog: &ModelCatalog) -> ProvidersSnapshot {
+    pub async fn snapshot(&self, mode: ProbeMode, catalog: &ModelCatalog) -> ProvidersSnapshot {
         let registry = self.registry();
         let native_models: Vec<String> = catalog
             .list()
@@ -228,7 +239,12 @@ impl ProviderHub {
                 let stale = probes
                     .get(&p.id)
                     .is_none_or(|(at, ..)| at.elapsed() > PROBE_TTL);
-                if force || stale {
+                let run = match mode {
+                    ProbeMode::Cached => false,
+                    ProbeMode::Stale => stale,
+                    ProbeMode::All => true,
+                };
+                if run {
                     let version = probe_version(path).await;
                     // Tier 2 starts the agent: only for enabled ACP agents.
                     let deep = match &p.kind {

@@ -1,18 +1,91 @@
-//! Request guards (DESIGN.md §13, security.md): a `Host` allowlist against DNS rebinding, on every bind;
-//! an `Origin` that must match the host (WebSocket hijack, CSRF); and a bearer token or cookie when one is
-//! configured (required off loopback). Requests without `Origin` (curl, local tools) are allowed.
+//! Request guards (docs/ARCHITECTURE.md, "Security"): a `Host` allowlist against DNS rebinding, on every
+//! bind; an `Origin` whose scheme and host must match this server (WebSocket hijack, CSRF); and, when a
+//! token is configured (required off loopback), a credential: the token as a bearer, a login cookie, or
+//! (for `/mcp` only) an agent's per-session MCP token. Requests without `Origin` (curl, local tools) are
+//! allowed. The master token never lands in a cookie: `/login` exchanges it for a random login session
+//! the server can revoke. Wrong tokens are rate-limited per client address.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
 
-/// Name of the cookie `/login?token=` sets.
-pub const TOKEN_COOKIE: &str = "boocode_token";
+/// Name of the cookie `/login` sets: a login session's random value, never the token.
+pub const LOGIN_COOKIE: &str = "boocode_session";
+/// How long a login lasts.
+const LOGIN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Wrong tokens one client address may send per window before it is refused outright.
+const MAX_FAILURES: u32 = 10;
+/// The window wrong tokens are counted in.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Login sessions made by `/login`, by cookie value.
+#[derive(Clone, Default)]
+pub struct Logins(Arc<Mutex<HashMap<String, Instant>>>);
+
+impl std::fmt::Debug for Logins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Logins(..)")
+    }
+}
+
+impl Logins {
+    fn create(&self) -> String {
+        let value = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        map.retain(|_, made| now.duration_since(*made) < LOGIN_TTL);
+        map.insert(value.clone(), now);
+        value
+    }
+
+    fn is_live(&self, value: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(value)
+            .is_some_and(|made| made.elapsed() < LOGIN_TTL)
+    }
+
+    /// Ends one login (`/logout`).
+    pub fn revoke(&self, value: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(value);
+    }
+}
+
+/// Wrong tokens per client address in the current window.
+#[derive(Clone, Default)]
+struct GuessLimiter(Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>);
+
+impl GuessLimiter {
+    /// `Some(wait)` while `ip` is refused.
+    fn blocked(&self, ip: IpAddr) -> Option<Duration> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (start, failures) = map.get(&ip)?;
+        let left = FAILURE_WINDOW.checked_sub(start.elapsed())?;
+        (*failures >= MAX_FAILURES).then_some(left)
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        map.retain(|_, (start, _)| now.duration_since(*start) < FAILURE_WINDOW);
+        let entry = map.entry(ip).or_insert((now, 0));
+        entry.1 += 1;
+    }
+}
 
 /// What the guards check against.
 #[derive(Debug, Clone)]
@@ -20,6 +93,27 @@ pub struct Guard {
     allowed_hosts: Arc<Vec<String>>,
     token: Option<Arc<str>>,
     mcp_tokens: Option<crate::mcp::McpTokens>,
+    logins: Logins,
+    limiter: GuessLimiter,
+    /// The scheme browsers reach this listener with.
+    scheme: &'static str,
+}
+
+impl std::fmt::Debug for GuessLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GuessLimiter(..)")
+    }
+}
+
+/// How a request presented itself.
+#[derive(Debug, PartialEq, Eq)]
+enum Credential {
+    /// Nothing needed (no token configured) or a valid one presented.
+    Valid,
+    /// No credential at all.
+    Missing,
+    /// A bearer token that is not the token: a guess, counted.
+    WrongToken,
 }
 
 impl Guard {
@@ -34,6 +128,9 @@ impl Guard {
             allowed_hosts: Arc::new(hosts),
             token: token.map(Into::into),
             mcp_tokens: None,
+            logins: Logins::default(),
+            limiter: GuessLimiter::default(),
+            scheme: "http",
         }
     }
 
@@ -42,6 +139,34 @@ impl Guard {
     pub fn with_mcp_tokens(mut self, tokens: crate::mcp::McpTokens) -> Self {
         self.mcp_tokens = Some(tokens);
         self
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        let name = strip_port(host).to_ascii_lowercase();
+        self.allowed_hosts.contains(&name)
+    }
+
+    fn credential(&self, path: &str, headers: &HeaderMap) -> Credential {
+        let Some(token) = &self.token else {
+            return Credential::Valid;
+        };
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(given) = bearer {
+            return if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+                Credential::Valid
+            } else {
+                Credential::WrongToken
+            };
+        }
+        if login_cookie(headers).is_some_and(|v| self.logins.is_live(v))
+            || self.mcp_session_token(path, headers)
+        {
+            return Credential::Valid;
+        }
+        Credential::Missing
     }
 
     fn mcp_session_token(&self, path: &str, headers: &HeaderMap) -> bool {
@@ -55,31 +180,26 @@ impl Guard {
                 .is_some_and(|t| tokens.is_live(t))
     }
 
-    fn host_allowed(&self, host: &str) -> bool {
-        let name = strip_port(host).to_ascii_lowercase();
-        self.allowed_hosts.contains(&name)
+    /// The scheme a browser used: this listener's, or `https` when a reverse proxy on this machine says
+    /// so (`X-Forwarded-Proto` is trusted from loopback peers only).
+    fn browser_scheme(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> &'static str {
+        let proxied_https = peer.is_some_and(|p| p.is_loopback())
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+        if proxied_https { "https" } else { self.scheme }
     }
+}
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(token) = &self.token else {
-            return true;
-        };
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
-            .next();
-        [bearer, cookie]
-            .into_iter()
-            .flatten()
-            .any(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
-    }
+fn login_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(LOGIN_COOKIE)?.strip_prefix('='))
+        .next()
 }
 
 fn strip_port(host: &str) -> &str {
@@ -98,8 +218,24 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Host, Origin and token checks, in that order, for every request.
+fn too_many(wait: Duration) -> Response {
+    let mut resp = ApiError::too_many_requests(format!(
+        "too many wrong tokens from this address; try again in {} s",
+        wait.as_secs().max(1)
+    ))
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// Host, Origin and credential checks, in that order, for every request.
 pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let headers = req.headers();
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return ApiError::forbidden("missing Host header").into_response();
@@ -108,44 +244,133 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
         return ApiError::forbidden(format!("host {host:?} is not allowed")).into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
+        let scheme = guard.browser_scheme(headers, peer);
         let ok = origin
             .to_str()
             .ok()
             .and_then(|o| o.split_once("://"))
-            .is_some_and(|(scheme, rest)| {
-                matches!(scheme, "http" | "https") && rest.eq_ignore_ascii_case(host)
-            });
+            .is_some_and(|(s, rest)| s == scheme && rest.eq_ignore_ascii_case(host));
         if !ok {
             return ApiError::forbidden("cross-origin request refused").into_response();
         }
     }
-    if req.uri().path() == "/login" {
-        return login(&guard, req.uri().query().unwrap_or_default());
+    let path = req.uri().path().to_owned();
+    if path == "/login" || path == "/logout" {
+        return login(&guard, peer, req).await;
     }
-    if !guard.authorized(headers) && !guard.mcp_session_token(req.uri().path(), headers) {
-        return ApiError::unauthorized("missing or wrong token (Authorization: Bearer …)")
-            .into_response();
+    let ip = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    // A blocked address gets no answer about any token, right or wrong: guessing stays blind.
+    if guard.token.is_some()
+        && headers.contains_key(header::AUTHORIZATION)
+        && let Some(wait) = guard.limiter.blocked(ip)
+    {
+        return too_many(wait);
     }
-    next.run(req).await
+    match guard.credential(&path, headers) {
+        Credential::Valid => next.run(req).await,
+        Credential::WrongToken => {
+            guard.limiter.failed(ip);
+            ApiError::unauthorized("wrong token").into_response()
+        }
+        Credential::Missing => {
+            let wants_page = req.method() == Method::GET
+                && !path.starts_with("/api/")
+                && headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|a| a.contains("text/html"));
+            if wants_page {
+                return Redirect::to("/login").into_response();
+            }
+            ApiError::unauthorized(
+                "sign in at /login, or send the token as Authorization: Bearer …",
+            )
+            .into_response()
+        }
+    }
 }
 
-/// `/login?token=…`: swaps the URL token for an `HttpOnly; SameSite=Strict` cookie.
-fn login(guard: &Guard, query: &str) -> Response {
-    let given = query.split('&').find_map(|kv| kv.strip_prefix("token="));
-    let Some(token) = &guard.token else {
+/// The login form: the token is posted, never put in a URL.
+fn login_page(message: Option<&str>) -> Response {
+    let note = message
+        .map(|m| format!("<p class=\"error\">{}</p>", m.replace('<', "&lt;")))
+        .unwrap_or_default();
+    let page = format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>Sign in · boocode</title>\
+         <style>body{{font:16px system-ui;max-width:24rem;margin:15vh auto;padding:0 1rem;color-scheme:light dark}}\
+         input,button{{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}}\
+         .error{{color:#c62828}}</style>\
+         <h1>boocode</h1>{note}<form method=\"post\" action=\"/login\">\
+         <label for=\"token\">Token (BOOCODE_TOKEN)</label>\
+         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" autofocus required>\
+         <button type=\"submit\">Sign in</button></form>"
+    );
+    Html(page).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    token: Option<String>,
+}
+
+/// `/login`: a form (GET), or the token (POST form, or the older `GET ?token=`) exchanged for a login
+/// session cookie (`HttpOnly; SameSite=Strict`). `/logout` (POST) ends the caller's login.
+async fn login(guard: &Guard, peer: Option<IpAddr>, req: Request) -> Response {
+    let Some(token) = guard.token.clone() else {
         return Redirect::to("/").into_response();
     };
-    match given {
-        Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => {
-            let cookie = format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
-            let mut resp = Redirect::to("/").into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                resp.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            resp
+    if req.uri().path() == "/logout" {
+        if req.method() != Method::POST {
+            return ApiError::bad_request("POST /logout to sign out").into_response();
         }
-        _ => (StatusCode::UNAUTHORIZED, "wrong token").into_response(),
+        if let Some(v) = login_cookie(req.headers()) {
+            guard.logins.revoke(v);
+        }
+        let mut resp = Redirect::to("/login").into_response();
+        let gone = format!("{LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+        if let Ok(v) = HeaderValue::from_str(&gone) {
+            resp.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return resp;
     }
+    let given = if req.method() == Method::POST {
+        let bytes = match axum::body::to_bytes(req.into_body(), 16 * 1024).await {
+            Ok(b) => b,
+            Err(_) => return ApiError::bad_request("login form too large").into_response(),
+        };
+        serde_urlencoded::from_bytes::<LoginForm>(&bytes)
+            .ok()
+            .and_then(|f| f.token)
+    } else {
+        let query = req.uri().query().unwrap_or_default();
+        serde_urlencoded::from_str::<LoginForm>(query)
+            .ok()
+            .and_then(|f| f.token)
+    };
+    let Some(given) = given else {
+        return login_page(None);
+    };
+    let ip = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    if let Some(wait) = guard.limiter.blocked(ip) {
+        return too_many(wait);
+    }
+    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        guard.limiter.failed(ip);
+        let mut resp = login_page(Some("Wrong token."));
+        *resp.status_mut() = StatusCode::UNAUTHORIZED;
+        return resp;
+    }
+    let value = guard.logins.create();
+    let cookie = format!(
+        "{LOGIN_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        LOGIN_TTL.as_secs()
+    );
+    let mut resp = Redirect::to("/").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
 }
 
 #[cfg(test)]
@@ -159,31 +384,48 @@ mod tests {
         assert!(g.host_allowed("127.0.0.1"));
         assert!(g.host_allowed("[::1]:80"));
         assert!(g.host_allowed("MyHost.lan:1"));
-        assert!(!g.host_allowed("evil.example:9500"));
         assert!(!g.host_allowed("localhost.evil.example"));
-        assert!(!g.host_allowed("127.0.0.1.nip.io"));
+        assert!(!g.host_allowed("evil.example"));
     }
 
     #[test]
-    fn token_from_bearer_or_cookie() {
+    fn credentials_are_the_token_or_a_live_login_never_the_token_as_cookie() {
         let g = Guard::new(&[], Some("s3cret".into()));
+        let h = HeaderMap::new();
+        assert_eq!(g.credential("/api/x", &h), Credential::Missing);
         let mut h = HeaderMap::new();
-        assert!(!g.authorized(&h));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer s3cret"),
         );
-        assert!(g.authorized(&h));
+        assert_eq!(g.credential("/api/x", &h), Credential::Valid);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer no"));
+        assert_eq!(g.credential("/api/x", &h), Credential::WrongToken);
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("a=b; boocode_token=s3cret"),
+            HeaderValue::from_static("boocode_session=s3cret; boocode_token=s3cret"),
         );
-        assert!(g.authorized(&h));
+        assert_eq!(g.credential("/api/x", &h), Credential::Missing);
+        let login = g.logins.create();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("boocode_token=nope"),
+            HeaderValue::from_str(&format!("a=b; boocode_session={login}")).unwrap(),
         );
-        assert!(!g.authorized(&h));
+        assert_eq!(g.credential("/api/x", &h), Credential::Valid);
+        g.logins.revoke(&login);
+        assert_eq!(g.credential("/api/x", &h), Credential::Missing);
+    }
+
+    #[test]
+    fn guesses_are_limited_per_address() {
+        let limiter = GuessLimiter::default();
+        let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        for _ in 0..MAX_FAILURES {
+            assert!(limiter.blocked(a).is_none());
+            limiter.failed(a);
+        }
+        assert!(limiter.blocked(a).is_some());
+        assert!(limiter.blocked(b).is_none());
     }
 }

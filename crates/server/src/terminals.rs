@@ -17,9 +17,15 @@ pub const SCROLLBACK: usize = 256 * 1024;
 /// Terminals a session may have open at once.
 pub const PER_SESSION: usize = 8;
 
-/// Variables never handed to a shell: boocode's own secrets and configuration.
-fn secret(key: &str) -> bool {
-    key.starts_with("BOOCODE_") || key == "OPENCODE_SERVER_PASSWORD" || key == "DATABASE_URL"
+/// Variables never handed to a child boocode starts for the user (a shell, an arena's check command):
+/// boocode's own secrets and configuration.
+pub fn secret(key: &str) -> bool {
+    key.starts_with("BOOCODE_") || key.starts_with("OPENCODE_SERVER_") || key == "DATABASE_URL"
+}
+
+/// boocode's environment without its secrets: what a child it starts for the user inherits.
+pub fn user_environment() -> impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)> {
+    std::env::vars_os().filter(|(k, _)| !secret(&k.to_string_lossy()))
 }
 
 /// Output or the end of it, as attached clients see it.
@@ -142,7 +148,7 @@ impl Terminals {
         let mut cmd = CommandBuilder::new(&shell);
         cmd.cwd(cwd);
         cmd.env_clear();
-        for (key, value) in std::env::vars().filter(|(k, _)| !secret(k)) {
+        for (key, value) in user_environment() {
             cmd.env(key, value);
         }
         cmd.env("TERM", "xterm-256color");

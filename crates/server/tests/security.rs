@@ -132,37 +132,154 @@ async fn token_is_enforced_on_rest_and_websocket() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
     assert_eq!(ws_status(&kit, "any", &[]).await, 401);
-    // /login swaps the URL token for an HttpOnly, SameSite=Strict cookie.
+    // /login exchanges the token for a random login session: the cookie never holds the token.
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let login = no_redirect
-        .get(format!("{}/login?token=s3cret-token", kit.base))
+    let form = no_redirect
+        .get(format!("{}/login", kit.base))
         .send()
         .await
         .unwrap();
-    assert_eq!(login.status(), 303);
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("method=\"post\""));
+    let login = |body: &'static str| {
+        no_redirect
+            .post(format!("{}/login", kit.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let first = login("token=s3cret-token").await.unwrap();
+    assert_eq!(first.status(), 303);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    assert!(
+        !cookie.contains("s3cret-token"),
+        "the token is in the cookie: {cookie}"
+    );
     let pair = cookie.split(';').next().unwrap().to_owned();
-    let with_cookie = kit
+    let second = login("token=s3cret-token").await.unwrap();
+    let pair2 = second.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(pair, pair2, "every login is its own session");
+    let with = |cookie: String| {
+        kit.http
+            .get(format!("{}/api/projects", kit.base))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(with(pair.clone()).await.unwrap().status(), 200);
+    assert_eq!(
+        ws_status(&kit, "any", &[("cookie", pair.clone())]).await,
+        404
+    );
+    // The old cookie holding the token itself is worth nothing.
+    assert_eq!(
+        with("boocode_token=s3cret-token".into())
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // Signing out ends that login at once, and only that one.
+    let out = no_redirect
+        .post(format!("{}/logout", kit.base))
+        .header("cookie", pair.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(with(pair.clone()).await.unwrap().status(), 401);
+    assert_eq!(ws_status(&kit, "any", &[("cookie", pair)]).await, 401);
+    assert_eq!(with(pair2).await.unwrap().status(), 200);
+    // A browser asking for a page without a login is sent to the form, not handed JSON.
+    let page = no_redirect
+        .get(format!("{}/", kit.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/login");
+}
+
+/// Guessing the token is rate-limited per address: after 10 wrong tokens even the right one is refused
+/// until the window passes, on /login and as a bearer alike.
+#[tokio::test]
+async fn token_guesses_are_rate_limited() {
+    let kit = Kit::start_with(None, |c| c.token = Some("s3cret-token".into())).await;
+    let bearer = |token: &'static str| {
+        kit.http
+            .get(format!("{}/api/projects", kit.base))
+            .bearer_auth(token)
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(bearer("guess").await.unwrap().status(), 401);
+    }
+    for _ in 0..5 {
+        let resp = kit
+            .http
+            .post(format!("{}/login", kit.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("token=guess")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let limited = bearer("s3cret-token").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    let limited = kit
+        .http
+        .post(format!("{}/login", kit.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), 429);
+}
+
+/// The listener speaks plain HTTP: a page claiming an https Origin for this host did not come from it.
+#[tokio::test]
+async fn origin_scheme_must_match_the_listener() {
+    let kit = Kit::start().await;
+    let host = kit.base.trim_start_matches("http://").to_owned();
+    let (_, sid, _) = kit.seed(None).await;
+    assert_eq!(
+        ws_status(&kit, &sid, &[("origin", format!("https://{host}"))]).await,
+        403
+    );
+    let resp = kit
         .http
         .get(format!("{}/api/projects", kit.base))
-        .header("cookie", pair)
+        .header("origin", format!("https://{host}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(with_cookie.status(), 200);
-    let bad = no_redirect
-        .get(format!("{}/login?token=nope", kit.base))
+    assert_eq!(resp.status(), 403);
+    // A reverse proxy on this machine that terminates TLS says so.
+    let proxied = kit
+        .http
+        .get(format!("{}/api/projects", kit.base))
+        .header("origin", format!("https://{host}"))
+        .header("x-forwarded-proto", "https")
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 401);
+    assert_eq!(proxied.status(), 200);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Flag, Swords, Trash2 } from "lucide-react";
 import { del, get, post } from "../api/client";
-import type { Arena, ProvidersSnapshot } from "../api/generated/types";
+import type { Arena, ProbeProvidersRequest, ProvidersSnapshot } from "../api/generated/types";
 
 function ArenaForm({ project, onStarted }: { project: string; onStarted: (id: string) => void }) {
   const [snapshot, setSnapshot] = useState<ProvidersSnapshot | null>(null);
@@ -14,7 +14,7 @@ function ArenaForm({ project, onStarted }: { project: string; onStarted: (id: st
   const [check, setCheck] = useState("");
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    get<ProvidersSnapshot>("/api/providers/snapshot")
+    post<ProvidersSnapshot>("/api/providers/snapshot", { force: false } satisfies ProbeProvidersRequest)
       .then(setSnapshot)
       .catch((e: Error) => setError(e.message));
   }, []);

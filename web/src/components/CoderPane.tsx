@@ -5,7 +5,13 @@
 import { useCallback, useEffect, useState } from "react";
 import { Check, FileDiff, Play, ShieldQuestion, X } from "lucide-react";
 import { get, post } from "../api/client";
-import type { PendingChange, PermissionRequest, ProvidersSnapshot, Task } from "../api/generated/types";
+import type {
+  PendingChange,
+  PermissionRequest,
+  ProbeProvidersRequest,
+  ProvidersSnapshot,
+  Task,
+} from "../api/generated/types";
 import { chatMessages } from "../state/session";
 import type { LiveSession } from "../state/useSession";
 import { MessageRow } from "./ChatPane";
@@ -105,7 +111,7 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
 
   useEffect(() => {
     void loadChat(chat).catch((e: Error) => setError(e.message));
-    get<ProvidersSnapshot>("/api/providers/snapshot")
+    post<ProvidersSnapshot>("/api/providers/snapshot", { force: false } satisfies ProbeProvidersRequest)
       .then(setSnapshot)
       .catch((e: Error) => setError(e.message));
   }, [chat, loadChat]);

@@ -3,8 +3,13 @@
 
 import { useCallback, useEffect, useState } from "react";
 import { Plus, RefreshCw } from "lucide-react";
-import { get, patch } from "../api/client";
-import type { HealthResponse, ProvidersFile, ProvidersSnapshot } from "../api/generated/types";
+import { get, patch, post } from "../api/client";
+import type {
+  HealthResponse,
+  ProbeProvidersRequest,
+  ProvidersFile,
+  ProvidersSnapshot,
+} from "../api/generated/types";
 
 export function SettingsPane() {
   const [snapshot, setSnapshot] = useState<ProvidersSnapshot | null>(null);
@@ -15,7 +20,7 @@ export function SettingsPane() {
   const load = useCallback(async (force = false) => {
     try {
       const [s, h] = await Promise.all([
-        get<ProvidersSnapshot>(`/api/providers/snapshot${force ? "?force=1" : ""}`),
+        post<ProvidersSnapshot>("/api/providers/snapshot", { force } satisfies ProbeProvidersRequest),
         get<HealthResponse>("/api/health"),
       ]);
       setSnapshot(s);

@@ -3,29 +3,54 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use boocode_protocol::{
-    AnswerPermissionRequest, PatchProvidersRequest, PermissionId, PermissionRequest, ProvidersFile,
-    ProvidersSnapshot,
+    AnswerPermissionRequest, PatchProvidersRequest, PermissionId, PermissionRequest,
+    ProbeProvidersRequest, ProvidersFile, ProvidersSnapshot,
 };
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::providers::ProbeMode;
 
-/// `?force=1` re-runs the probes.
+/// The old `?force=1` is answered with where probing moved; nothing else is accepted.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotQuery {
     force: Option<String>,
 }
 
+/// `GET`: what is known, from the last probes. Never starts an agent: a GET can be fired by any page
+/// (an `<img>`), so side effects live on `POST`, which the Origin check protects.
 pub async fn snapshot(
     State(state): State<AppState>,
     query: Result<Query<SnapshotQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ProvidersSnapshot>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let force = matches!(q.force.as_deref(), Some("1" | "true" | "yes"));
-    Ok(Json(state.providers.snapshot(force, &state.catalog).await))
+    if q.force.is_some() {
+        return Err(ApiError::bad_request(
+            "probing starts agents, so it is not a GET: POST /api/providers/snapshot {\"force\": true}",
+        ));
+    }
+    Ok(Json(
+        state
+            .providers
+            .snapshot(ProbeMode::Cached, &state.catalog)
+            .await,
+    ))
+}
+
+/// `POST`: probes the agents never probed or probed too long ago (all of them with `force`).
+pub async fn probe(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<ProbeProvidersRequest>,
+) -> Result<Json<ProvidersSnapshot>, ApiError> {
+    let mode = if req.force {
+        ProbeMode::All
+    } else {
+        ProbeMode::Stale
+    };
+    Ok(Json(state.providers.snapshot(mode, &state.catalog).await))
 }
 
 pub async fn get_config(State(state): State<AppState>) -> Result<Json<ProvidersFile>, ApiError> {

@@ -60,7 +60,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sessions/{id}/agents", get(sessions::agents))
         .route("/api/changes/{id}/accept", post(changes::accept))
         .route("/api/changes/{id}/reject", post(changes::reject))
-        .route("/api/providers/snapshot", get(agents::snapshot))
+        .route(
+            "/api/providers/snapshot",
+            get(agents::snapshot).post(agents::probe),
+        )
         .route(
             "/api/providers/config",
             get(agents::get_config).patch(agents::patch_config),

@@ -116,6 +116,12 @@ export type ProvidersFile = { providers: { [key in string]: ProviderOverride }, 
 
 export type PatchProvidersRequest = { providers: { [key in string]: ProviderOverride | null }, };
 
+export type ProbeProvidersRequest = { 
+/**
+ * Probe every agent again; otherwise only those never probed or probed too long ago.
+ */
+force: boolean, };
+
 export type ProviderInfo = { id: string, label: string, 
 /**
  * `native`, `acp` or `opencode_server`.
