@@ -132,14 +132,46 @@ async fn kill_9_mid_reply_keeps_flushed_text_and_marks_it_interrupted() {
     )
     .await;
     let cid = c["id"].as_str().unwrap().to_owned();
+    let sid = s["id"].as_str().unwrap().to_owned();
+    // A tab follows the session live; it has seen frames up to `seen` when the process dies, some of
+    // them not journaled yet (frames go out before their 50 ms batch lands).
+    let mut tab = ws(&base, &sid, Some(0)).await;
     let body = json!({"content": "[[tokens:5000]] [[delay_ms:2]]"});
     let sent = post(&http, format!("{base}/api/chats/{cid}/messages"), body).await;
     let aid = sent["assistant_message_id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut seen = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(800);
+    while let Ok(Some(frame)) = tokio::time::timeout_at(until, next_frame(&mut tab)).await {
+        seen = seen.max(frame["seq"].as_u64().unwrap_or(0));
+    }
     child.kill().unwrap();
     child.wait().unwrap();
+    assert!(seen > 10, "the tab saw the reply stream ({seen})");
     let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
     let base = ready_url(&mut child);
+    // Numbering continues past every number the tab could have seen: reconnecting with its last `since`
+    // never hands it a different frame under a number it already has.
+    let session = get(&http, format!("{base}/api/sessions/{sid}")).await;
+    let last = session["last_seq"].as_u64().unwrap();
+    assert!(
+        last > seen,
+        "numbering restarted at {last}, the tab saw {seen}"
+    );
+    let mut tab = ws(&base, &sid, Some(seen)).await;
+    let first = next_frame(&mut tab).await.unwrap();
+    assert!(
+        first["type"] == "resync" || first["seq"].as_u64().unwrap() > seen,
+        "{first}"
+    );
+    // The interrupted reply is announced with a frame, so a connected tab stops showing it streaming.
+    let mut tab = ws(&base, &sid, Some(last - 1)).await;
+    let announced = next_frame(&mut tab).await.unwrap();
+    assert_eq!(
+        (announced["type"].as_str(), announced["message_id"].as_str()),
+        (Some("message_error"), Some(aid.as_str())),
+        "{announced}"
+    );
+    assert_eq!(announced["error"], "interrupted by restart");
     let reply = chat_message(&http, &base, &cid, &aid).await;
     assert_eq!(reply["status"], "error", "{reply}");
     assert_eq!(reply["error"], "interrupted by restart");
@@ -152,6 +184,30 @@ async fn kill_9_mid_reply_keeps_flushed_text_and_marks_it_interrupted() {
     assert_eq!(msgs[0]["content"], "[[tokens:5000]] [[delay_ms:2]]");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A session's frame socket, from `since`.
+async fn ws(base: &str, session: &str, since: Option<u64>) -> Socket {
+    let q = since.map(|s| format!("?since={s}")).unwrap_or_default();
+    let url = format!(
+        "{}/api/sessions/{session}/ws{q}",
+        base.replace("http://", "ws://")
+    );
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// The next JSON frame (or control message); `None` when the socket ended.
+async fn next_frame(socket: &mut Socket) -> Option<Value> {
+    use futures::StreamExt as _;
+    while let Some(msg) = socket.next().await {
+        if let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = msg {
+            return serde_json::from_str(&text).ok();
+        }
+    }
+    None
 }
 
 /// One message of a chat, as the server lists it after a restart.

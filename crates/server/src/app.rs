@@ -25,6 +25,9 @@ use crate::permissions::PermissionRelay;
 use crate::providers::ProviderHub;
 use crate::security::{Guard, guard};
 
+/// What a reply cut off by a dead process says.
+const INTERRUPTED: &str = "interrupted by restart";
+
 /// How long running turns get to end after shutdown is requested.
 const TURN_GRACE: Duration = Duration::from_secs(5);
 /// How long coding turns may run on before shutdown cancels them.
@@ -155,22 +158,32 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let store = boocode_store::open(&config.database_url).await?;
     // With SQLite this process is the only writer, so anything still streaming was cut off by a crash.
     // With PostgreSQL another worker may own those replies; their own restart recovers them.
-    if store.backend() == "sqlite" {
-        let n = store
-            .interrupt_streaming_messages("interrupted by restart")
-            .await?;
-        if n > 0 {
-            tracing::info!(
-                messages = n,
-                "replies cut off by the last shutdown marked as errors"
-            );
-        }
+    let interrupted = if store.backend() == "sqlite" {
+        store.interrupt_streaming_messages(INTERRUPTED).await?
+    } else {
+        Vec::new()
+    };
+    if !interrupted.is_empty() {
+        tracing::info!(
+            messages = interrupted.len(),
+            "replies cut off by the last shutdown marked as errors"
+        );
     }
     let mut llm_config = LlmConfig::new(config.llm_url.clone());
     llm_config.api_key = config.llm_api_key.clone();
     let llm = LlmClient::new(llm_config)?;
     let catalog = ModelCatalog::new(llm.clone());
     let (broker, journal) = Broker::start(store.clone());
+    for m in &interrupted {
+        crate::recorder::publish_interrupted(
+            &broker,
+            &m.session_id,
+            &m.id,
+            &m.chat_id,
+            INTERRUPTED,
+        )
+        .await;
+    }
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let native: Arc<dyn AgentBackend> = Arc::new(NativeBackend::new(llm.clone()));
@@ -306,6 +319,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         terminals.close_all();
         providers.dispose().await;
         broker.flush().await;
+        broker.release_reservations().await;
         journal.abort();
         match tokio::time::timeout(Duration::from_secs(2), serve).await {
             Ok(Ok(result)) => result.map_err(ServerError::Io),

@@ -490,7 +490,11 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let result = run_check("env; echo done", dir.path(), Duration::from_secs(10)).await;
-        assert!(result.output_tail.contains("done"), "{}", result.output_tail);
+        assert!(
+            result.output_tail.contains("done"),
+            "{}",
+            result.output_tail
+        );
         for secret in ["SECRET1", "SECRET2", "SECRET3", "DATABASE_URL"] {
             assert!(
                 !result.output_tail.contains(secret),

@@ -17,6 +17,9 @@ const JOURNAL_TICK: Duration = Duration::from_millis(50);
 const RING_CAPACITY: usize = 2048;
 /// Frames a live client may fall behind before it is disconnected (and reconnects with `since`).
 pub const CLIENT_QUEUE: usize = 1024;
+/// Frame numbers reserved in the store at a time. A frame goes out before its journal batch lands; the
+/// reservation is stored first, so after a kill -9 numbering resumes past every number a client saw.
+const RESERVE_BLOCK: u64 = 256;
 
 /// One numbered frame as sent on the wire.
 #[derive(Debug, Clone)]
@@ -32,6 +35,8 @@ struct Channel {
 
 struct ChannelState {
     next_seq: u64,
+    /// Numbers up to this one are reserved in the store and may be handed out.
+    reserved: u64,
     ring: VecDeque<NumberedFrame>,
     last_active: std::time::Instant,
 }
@@ -100,13 +105,17 @@ impl Broker {
         {
             return Ok(c.clone());
         }
-        // First use since start: continue numbering after the journal (a restart must not reuse seqs).
-        let last = self.store.last_seq(session).await?;
+        // First use since start: continue numbering after the journal and after anything reserved (a
+        // process killed before its journal batch landed may have sent frames up to its reservation).
+        let journaled = self.store.last_seq(session).await?;
+        let reserved = self.store.reserved_frame_seq(session).await?;
+        let last = journaled.max(reserved);
         let mut map = self.channels.lock().map_err(|_| BrokerError::Poisoned)?;
         let channel = map.entry(session.clone()).or_insert_with(|| {
             Arc::new(Channel {
                 state: Mutex::new(ChannelState {
                     next_seq: last + 1,
+                    reserved: last,
                     ring: VecDeque::new(),
                     last_active: std::time::Instant::now(),
                 }),
@@ -136,7 +145,18 @@ impl Broker {
                 self.catch_up(session, &channel, u64::MAX).await?;
             }
         }
-        let mut state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
+        let mut state = loop {
+            let want = {
+                let state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
+                if state.next_seq <= state.reserved {
+                    break state;
+                }
+                state.next_seq + RESERVE_BLOCK
+            };
+            let stored = self.store.reserve_frame_seqs(session, want).await?;
+            let mut state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
+            state.reserved = state.reserved.max(stored);
+        };
         let seq = state.next_seq;
         let frame = Frame {
             seq,
@@ -164,6 +184,29 @@ impl Broker {
         };
         let _ = self.journal.send(JournalMsg::Frame(stored));
         Ok(seq)
+    }
+
+    /// On a clean stop, after `flush`: gives back the unused numbers of every reservation, so the next
+    /// start continues right after the journal and reconnecting clients replay without a gap.
+    pub async fn release_reservations(&self) {
+        let channels: Vec<(SessionId, Arc<Channel>)> = match self.channels.lock() {
+            Ok(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Err(_) => return,
+        };
+        for (session, channel) in channels {
+            let (reserved, last) = match channel.state.lock() {
+                Ok(s) => (s.reserved, s.next_seq - 1),
+                Err(_) => continue,
+            };
+            if reserved > last
+                && let Err(e) = self
+                    .store
+                    .release_frame_seqs(&session, reserved, last)
+                    .await
+            {
+                tracing::warn!(error = %e, %session, "frame numbers not given back");
+            }
+        }
     }
 
     /// The last `seq` handed out for a session (journaled or not).
@@ -287,20 +330,36 @@ impl Broker {
 
     /// Drops the in-memory state of sessions nobody follows and nothing published to for `idle`; their
     /// frames stay in the journal. `idle` must exceed the journal tick so no unwritten seq is forgotten.
-    pub fn evict_idle(&self, idle: Duration) -> usize {
-        let Ok(mut map) = self.channels.lock() else {
-            return 0;
-        };
-        let before = map.len();
-        map.retain(|_, c| {
-            let quiet = c
-                .state
-                .lock()
-                .map(|s| s.last_active.elapsed() >= idle)
-                .unwrap_or(false);
-            !(quiet && c.live.receiver_count() == 0)
-        });
-        before - map.len()
+    pub async fn evict_idle(&self, idle: Duration) -> usize {
+        let mut evicted = Vec::new();
+        {
+            let Ok(mut map) = self.channels.lock() else {
+                return 0;
+            };
+            map.retain(|session, c| {
+                let Ok(mut state) = c.state.lock() else {
+                    return true;
+                };
+                let keep = state.last_active.elapsed() < idle || c.live.receiver_count() > 0;
+                if !keep {
+                    // Nothing more is numbered from this channel: its unused numbers can go back.
+                    evicted.push((session.clone(), state.reserved, state.next_seq - 1));
+                    state.reserved = state.next_seq - 1;
+                }
+                keep
+            });
+        }
+        for (session, reserved, last) in &evicted {
+            if reserved > last
+                && let Err(e) = self
+                    .store
+                    .release_frame_seqs(session, *reserved, *last)
+                    .await
+            {
+                tracing::warn!(error = %e, %session, "frame numbers not given back");
+            }
+        }
+        evicted.len()
     }
 
     /// Forgets a deleted session's in-memory state.
@@ -387,7 +446,7 @@ pub async fn prune_loop(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
-        let evicted = broker.evict_idle(Duration::from_secs(600));
+        let evicted = broker.evict_idle(Duration::from_secs(600)).await;
         if evicted > 0 {
             tracing::debug!(evicted, "idle session rings released");
         }

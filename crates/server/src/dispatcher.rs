@@ -220,8 +220,18 @@ impl Dispatcher {
                     usage: None,
                     finished_at: Utc::now(),
                 };
-                if let Err(e) = store.finish_message(message_id, &finish).await {
-                    tracing::warn!(error = %e, "interrupted message not closed");
+                match store.finish_message(message_id, &finish).await {
+                    Ok(()) => {
+                        crate::recorder::publish_interrupted(
+                            &self.inner.deps.broker,
+                            &task.session_id,
+                            message_id,
+                            &task.chat_id,
+                            "interrupted by restart",
+                        )
+                        .await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "interrupted message not closed"),
                 }
             }
             self.publish_task(task).await;

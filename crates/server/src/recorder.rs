@@ -316,6 +316,25 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// Tells a session's open clients that recovery closed one of its replies (a tab would otherwise show
+/// it streaming, Send disabled, until a reload).
+pub async fn publish_interrupted(
+    broker: &Broker,
+    session: &SessionId,
+    message_id: &MessageId,
+    chat_id: &ChatId,
+    reason: &str,
+) {
+    let body = FrameBody::MessageError {
+        message_id: message_id.clone(),
+        chat_id: chat_id.clone(),
+        error: reason.to_owned(),
+    };
+    if let Err(e) = broker.publish(session, body).await {
+        tracing::warn!(error = %e, "interrupted reply not announced");
+    }
+}
+
 /// Frames a user's message so every open client shows it; it is complete on arrival.
 pub async fn publish_user_message(broker: &Broker, message: &boocode_protocol::Message) {
     let (message_id, chat_id) = (message.id.clone(), message.chat_id.clone());

@@ -79,7 +79,9 @@ async fn a_fresh_broker_continues_numbering_and_resyncs_pruned_gaps() {
         for n in 0..50 {
             broker.publish(&sid, delta(n)).await.unwrap();
         }
+        // A clean stop: journal flushed, unused reserved numbers given back.
         broker.flush().await;
+        broker.release_reservations().await;
     }
     store
         .prune_frames(20, Utc::now() + chrono::Duration::minutes(1))
@@ -93,6 +95,37 @@ async fn a_fresh_broker_continues_numbering_and_resyncs_pruned_gaps() {
     ));
     let sub = broker.subscribe(&sid, Some(40)).await.unwrap();
     assert_eq!(seqs(&sub), (41..=51).collect::<Vec<_>>());
+}
+
+/// A process killed before its journal batch landed had sent frames the journal lacks: the next process
+/// numbers past everything that was reserved, never reusing a number a client could have seen.
+#[tokio::test]
+async fn after_an_unclean_stop_numbering_resumes_past_the_reservation() {
+    let (_dir, store, sid) = store_with_session().await;
+    {
+        let (broker, writer) = Broker::start(store.clone());
+        for n in 0..10 {
+            broker.publish(&sid, delta(n)).await.unwrap();
+        }
+        // Killed: the journal writer dies with whatever it had not written yet.
+        writer.abort();
+    }
+    let journaled = store.last_seq(&sid).await.unwrap();
+    assert!(journaled <= 10);
+    let reserved = store.reserved_frame_seq(&sid).await.unwrap();
+    assert!(reserved >= 10, "numbers are reserved before they go out");
+    let (broker, _writer) = Broker::start(store.clone());
+    let next = broker.publish(&sid, delta(10)).await.unwrap();
+    assert!(next > reserved, "{next} reuses a number up to {reserved}");
+    // A client that saw 1..=10 live reconnects: it resyncs, never gets other frames under its numbers.
+    assert!(
+        matches!(
+            broker.subscribe(&sid, Some(10)).await.unwrap(),
+            Subscription::Resync
+        ) || seqs(&broker.subscribe(&sid, Some(10)).await.unwrap())
+            .iter()
+            .all(|s| *s > reserved)
+    );
 }
 
 #[tokio::test]
@@ -121,17 +154,17 @@ async fn idle_sessions_release_their_ring_and_resume_numbering() {
     broker.flush().await;
     let followed = broker.subscribe(&sid, None).await.unwrap();
     assert_eq!(
-        broker.evict_idle(std::time::Duration::ZERO),
+        broker.evict_idle(std::time::Duration::ZERO).await,
         0,
         "a followed session stays"
     );
     drop(followed);
     assert_eq!(
-        broker.evict_idle(std::time::Duration::from_secs(60)),
+        broker.evict_idle(std::time::Duration::from_secs(60)).await,
         0,
         "recently active stays"
     );
-    assert_eq!(broker.evict_idle(std::time::Duration::ZERO), 1);
+    assert_eq!(broker.evict_idle(std::time::Duration::ZERO).await, 1);
     assert_eq!(broker.publish(&sid, delta(5)).await.unwrap(), 6);
     let sub = broker.subscribe(&sid, Some(2)).await.unwrap();
     assert_eq!(seqs(&sub), vec![3, 4, 5, 6]);

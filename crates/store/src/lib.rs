@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 pub use arenas::{ArenaRow, ArenaStore, ContenderRow};
 pub use error::StoreError;
-pub use model::{FrameNotice, MessageFinish, StoredFrame};
+pub use model::{FrameNotice, InterruptedMessage, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tasks::{
@@ -81,8 +81,9 @@ pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
     async fn finish_message(&self, id: &MessageId, finish: &MessageFinish) -> Result<()>;
     /// Inserts or replaces one tool call of a message, keyed by `call_id`.
     async fn upsert_tool_call(&self, message: &MessageId, call: &ToolCall) -> Result<()>;
-    /// Marks messages left `streaming` by a dead process as `error` with `reason`; returns how many.
-    async fn interrupt_streaming_messages(&self, reason: &str) -> Result<u64>;
+    /// Marks messages left `streaming` by a dead process as `error` with `reason`; returns them, so their
+    /// sessions' clients can be told.
+    async fn interrupt_streaming_messages(&self, reason: &str) -> Result<Vec<InterruptedMessage>>;
 
     /// Appends journaled frames in one transaction; a frame already stored is left alone.
     async fn append_frames(&self, frames: &[StoredFrame]) -> Result<()>;
@@ -95,6 +96,15 @@ pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
     ) -> Result<Vec<StoredFrame>>;
     /// The highest journaled `seq` of a session (0 when none).
     async fn last_seq(&self, session: &SessionId) -> Result<u64>;
+    /// Reserves frame numbers of a session up to at least `upto`, before any of them is handed out;
+    /// returns the reservation now stored (`upto` when the session is gone).
+    async fn reserve_frame_seqs(&self, session: &SessionId, upto: u64) -> Result<u64>;
+    /// The highest frame number ever reserved for a session (0 when none).
+    async fn reserved_frame_seq(&self, session: &SessionId) -> Result<u64>;
+    /// On a clean stop, gives back the unused part of a reservation (`reserved` down to `last`), unless
+    /// another process reserved further meanwhile.
+    async fn release_frame_seqs(&self, session: &SessionId, reserved: u64, last: u64)
+    -> Result<()>;
     /// The lowest retained `seq` of a session, if any.
     async fn first_seq(&self, session: &SessionId) -> Result<Option<u64>>;
     /// Drops frames that are both older than `older_than` and beyond the newest `keep` of their session.

@@ -28,6 +28,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "arenas",
         include_str!("../migrations/sqlite/0003_arenas.sql"),
     ),
+    (
+        4,
+        "frame_seq_reservations",
+        include_str!("../migrations/sqlite/0004_frame_seq_reservations.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -44,6 +49,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "arenas",
         include_str!("../migrations/postgres/0003_arenas.sql"),
+    ),
+    (
+        4,
+        "frame_seq_reservations",
+        include_str!("../migrations/postgres/0004_frame_seq_reservations.sql"),
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! Store-side records that are not wire types.
 
-use boocode_protocol::{MessageStatus, SessionId, Usage};
+use boocode_protocol::{ChatId, MessageId, MessageStatus, SessionId, Usage};
 use chrono::{DateTime, Utc};
 
 /// One journaled frame: its text is exactly what clients receive, so replay is byte-identical.
@@ -21,6 +21,14 @@ pub struct MessageFinish {
     pub error: Option<String>,
     pub usage: Option<Usage>,
     pub finished_at: DateTime<Utc>,
+}
+
+/// A reply recovery closed: enough to tell the session's open clients (a `message_error` frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterruptedMessage {
+    pub id: MessageId,
+    pub session_id: SessionId,
+    pub chat_id: ChatId,
 }
 
 /// "Session `session_id` has journaled frames up to `seq`", as sent between processes.

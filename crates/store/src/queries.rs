@@ -14,7 +14,7 @@ macro_rules! impl_store {
         use sqlx::Row as _;
         use sqlx::types::Json;
 
-        use crate::{MessageFinish, Result, Store, StoreError, StoredFrame};
+        use crate::{InterruptedMessage, MessageFinish, Result, Store, StoreError, StoredFrame};
 
         fn to_u64(v: Option<i64>) -> Option<u64> {
             v.map(|n| u64::try_from(n).unwrap_or(0))
@@ -455,16 +455,24 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn interrupt_streaming_messages(&self, reason: &str) -> Result<u64> {
-                let done = sqlx::query(
+            async fn interrupt_streaming_messages(&self, reason: &str) -> Result<Vec<InterruptedMessage>> {
+                let rows = sqlx::query(
                     "UPDATE messages SET status = 'error', error = $1, finished_at = $2 \
-                     WHERE status = 'streaming'",
+                     WHERE status = 'streaming' RETURNING id, session_id, chat_id",
                 )
                 .bind(reason)
                 .bind(Utc::now())
-                .execute(self.writer())
+                .fetch_all(self.writer())
                 .await?;
-                Ok(done.rows_affected())
+                rows.iter()
+                    .map(|r| {
+                        Ok(InterruptedMessage {
+                            id: MessageId(r.try_get("id")?),
+                            session_id: SessionId(r.try_get("session_id")?),
+                            chat_id: ChatId(r.try_get("chat_id")?),
+                        })
+                    })
+                    .collect()
             }
 
             async fn append_frames(&self, frames: &[StoredFrame]) -> Result<()> {
@@ -513,6 +521,51 @@ macro_rules! impl_store {
                     .fetch_one(self.reader())
                     .await?;
                 Ok(to_u64(row.try_get("seq")?).unwrap_or(0))
+            }
+
+            async fn reserve_frame_seqs(&self, session: &SessionId, upto: u64) -> Result<u64> {
+                let row = sqlx::query(
+                    "INSERT INTO frame_seq_reservations (session_id, reserved_upto) \
+                     SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1) \
+                     ON CONFLICT (session_id) DO UPDATE SET reserved_upto = CASE \
+                     WHEN frame_seq_reservations.reserved_upto > excluded.reserved_upto \
+                     THEN frame_seq_reservations.reserved_upto ELSE excluded.reserved_upto END \
+                     RETURNING reserved_upto",
+                )
+                .bind(session.as_str())
+                .bind(to_i64(upto))
+                .fetch_optional(self.writer())
+                .await?;
+                match row {
+                    Some(r) => Ok(to_u64(r.try_get("reserved_upto")?).unwrap_or(upto)),
+                    None => Ok(upto),
+                }
+            }
+
+            async fn reserved_frame_seq(&self, session: &SessionId) -> Result<u64> {
+                let row = sqlx::query(
+                    "SELECT reserved_upto FROM frame_seq_reservations WHERE session_id = $1",
+                )
+                .bind(session.as_str())
+                .fetch_optional(self.reader())
+                .await?;
+                match row {
+                    Some(r) => Ok(to_u64(r.try_get("reserved_upto")?).unwrap_or(0)),
+                    None => Ok(0),
+                }
+            }
+
+            async fn release_frame_seqs(&self, session: &SessionId, reserved: u64, last: u64) -> Result<()> {
+                sqlx::query(
+                    "UPDATE frame_seq_reservations SET reserved_upto = $3 \
+                     WHERE session_id = $1 AND reserved_upto = $2",
+                )
+                .bind(session.as_str())
+                .bind(to_i64(reserved))
+                .bind(to_i64(last))
+                .execute(self.writer())
+                .await?;
+                Ok(())
             }
 
             async fn first_seq(&self, session: &SessionId) -> Result<Option<u64>> {

@@ -333,13 +333,14 @@ macro_rules! impl_task_store {
                     row.as_ref().map(task_from).unwrap_or_else(|| Err(StoreError::not_found("task", id)))
                 }
 
-                async fn recover_expired_tasks(&self, now: DateTime<Utc>) -> Result<Vec<Task>> {
+                async fn recover_expired_tasks(&self, horizon: DateTime<Utc>) -> Result<Vec<Task>> {
                     let rows = sqlx::query(
-                        "UPDATE tasks SET state = 'failed', error = 'interrupted by restart', ended_at = $1, \
+                        "UPDATE tasks SET state = 'failed', error = 'interrupted by restart', ended_at = $2, \
                          lease_until = NULL WHERE state = 'running' AND (lease_until IS NULL OR lease_until < $1) \
                          RETURNING *",
                     )
-                    .bind(now)
+                    .bind(horizon)
+                    .bind(Utc::now())
                     .fetch_all(self.writer())
                     .await?;
                     rows.iter().map(task_from).collect()

@@ -122,8 +122,9 @@ pub trait TaskStore: Send + Sync {
     ) -> Result<Option<Task>>;
     /// Cancels a pending task at once; flags a running one for its worker; final tasks are unchanged.
     async fn request_cancel(&self, id: &TaskId) -> Result<Task>;
-    /// Fails running tasks whose lease expired before `now` ("interrupted by restart").
-    async fn recover_expired_tasks(&self, now: DateTime<Utc>) -> Result<Vec<Task>>;
+    /// Fails running tasks whose lease expired before `horizon` ("interrupted by restart"); they end
+    /// now, whatever the horizon (SQLite's start-up passes a horizon far ahead to take every one).
+    async fn recover_expired_tasks(&self, horizon: DateTime<Utc>) -> Result<Vec<Task>>;
     /// Wake-ups for tasks enqueued by any process sharing the database (`None` for SQLite, where the
     /// enqueuing process wakes its own dispatcher).
     async fn task_notices(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>>;

@@ -199,12 +199,15 @@ async fn streaming_messages_are_interrupted_at_start_up() {
         let user = message(&c, Role::User, MessageStatus::Complete, "q");
         let asst = message(&c, Role::Assistant, MessageStatus::Streaming, "half");
         store.insert_exchange(&user, &asst).await.unwrap();
+        let closed = store
+            .interrupt_streaming_messages("interrupted by restart")
+            .await
+            .unwrap();
         assert!(
-            store
-                .interrupt_streaming_messages("interrupted by restart")
-                .await
-                .unwrap()
-                >= 1
+            closed
+                .iter()
+                .any(|m| m.id == asst.id && m.chat_id == c.id && m.session_id == asst.session_id),
+            "{closed:?}"
         );
         let got = store.get_message(&asst.id).await.unwrap();
         assert_eq!(got.status, MessageStatus::Error);

@@ -1,0 +1,6 @@
+-- Frame numbers handed out ahead of the journal: a process reserves a block before numbering frames in
+-- it, so after an unclean stop numbering resumes past any number a client could have seen.
+CREATE TABLE frame_seq_reservations (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    reserved_upto INTEGER NOT NULL
+);
