@@ -29,7 +29,7 @@ macro_rules! require_opencode {
         match opencode() {
             Some(bin) => bin,
             None => {
-                eprintln!("BOOCODE_AGENTS_BIN unset or without opencode: opencode server test skipped (.ci/run installs it)");
+                missing("agents", "the opencode server test");
                 return;
             }
         }
@@ -84,7 +84,7 @@ async fn long_turn(kit: &Kit, pid: &str, sid: &str, seen: &str) -> Value {
 }
 
 #[tokio::test]
-async fn turns_reuse_one_server_and_session_and_a_write_becomes_a_pending_change() {
+async fn real_opencode_turns_reuse_one_server_and_session_and_a_write_becomes_a_pending_change() {
     let bin = require_opencode!();
     let kit = kit(&bin).await;
     let data = kit.dir.path().join("data");
@@ -160,7 +160,7 @@ async fn turns_reuse_one_server_and_session_and_a_write_becomes_a_pending_change
 }
 
 #[tokio::test]
-async fn two_worktrees_stream_at_the_same_time_without_losing_or_crossing_events() {
+async fn real_opencode_two_worktrees_stream_at_the_same_time_without_losing_or_crossing_events() {
     let bin = require_opencode!();
     let kit = kit(&bin).await;
     let (pid, _) = kit.coding_project("app").await;
@@ -193,7 +193,7 @@ async fn two_worktrees_stream_at_the_same_time_without_losing_or_crossing_events
 }
 
 #[tokio::test]
-async fn abort_mid_turn_cancels_and_keeps_the_partial_text() {
+async fn real_opencode_abort_mid_turn_cancels_and_keeps_the_partial_text() {
     let bin = require_opencode!();
     let kit = kit(&bin).await;
     let (pid, _) = kit.coding_project("app").await;
@@ -221,7 +221,7 @@ async fn abort_mid_turn_cancels_and_keeps_the_partial_text() {
 }
 
 #[tokio::test]
-async fn a_killed_server_fails_its_turn_and_the_next_turn_gets_a_new_one() {
+async fn real_opencode_a_killed_server_fails_its_turn_and_the_next_turn_gets_a_new_one() {
     let bin = require_opencode!();
     let kit = kit(&bin).await;
     let data = kit.dir.path().join("data");
@@ -259,7 +259,7 @@ async fn a_killed_server_fails_its_turn_and_the_next_turn_gets_a_new_one() {
 }
 
 #[tokio::test]
-async fn a_boocode_restart_resumes_the_same_opencode_session() {
+async fn real_opencode_a_boocode_restart_resumes_the_same_opencode_session() {
     let bin = require_opencode!();
     let mut kit = kit(&bin).await;
     let data = kit.dir.path().join("data");
@@ -285,7 +285,7 @@ async fn a_boocode_restart_resumes_the_same_opencode_session() {
 }
 
 #[tokio::test]
-async fn an_unknown_model_fails_once_with_opencodes_message() {
+async fn real_opencode_an_unknown_model_fails_once_with_opencodes_message() {
     let bin = require_opencode!();
     let kit = kit(&bin).await;
     let (pid, _) = kit.coding_project("app").await;
@@ -386,7 +386,7 @@ async fn a_server_never_ready_times_out_with_its_stderr() {
 }
 
 #[tokio::test]
-async fn a_question_from_opencode_is_answered_like_a_permission() {
+async fn real_opencode_a_question_from_opencode_is_answered_like_a_permission() {
     let bin = require_opencode!();
     let kit = kit(&bin).await;
     let (pid, _) = kit.coding_project("app").await;

@@ -45,9 +45,7 @@ async fn reply(kit: &Kit, task: &Value) -> String {
 
 async fn exercise(agent: &str) {
     let Some(bin) = agents_bin() else {
-        eprintln!(
-            "BOOCODE_AGENTS_BIN unset or without qwen/opencode: real-agent test for {agent} skipped (.ci/run installs them)"
-        );
+        missing("agents", &format!("the real-agent test for {agent}"));
         return;
     };
     let kit = kit(&bin).await;
@@ -152,21 +150,19 @@ async fn exercise(agent: &str) {
 }
 
 #[tokio::test]
-async fn qwen_code_through_boocode() {
+async fn real_qwen_code_through_boocode() {
     exercise("qwen").await;
 }
 
 #[tokio::test]
-async fn opencode_through_boocode() {
+async fn real_opencode_through_boocode() {
     exercise("opencode").await;
 }
 
 #[tokio::test]
 async fn real_agents_race_in_an_arena() {
     let Some(bin) = agents_bin() else {
-        eprintln!(
-            "BOOCODE_AGENTS_BIN unset or without qwen/opencode: real-agent arena skipped (.ci/run installs them)"
-        );
+        missing("agents", "the real-agent arena");
         return;
     };
     let providers = json!({"providers": {

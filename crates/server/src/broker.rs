@@ -85,12 +85,14 @@ impl Broker {
     pub fn start(store: Arc<dyn Store>) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(journal_writer(store.clone(), rx));
+        // A database other processes can share numbers frames from the journal each process follows.
+        let shared = store.backend() != "sqlite";
         (
             Self {
                 store,
                 channels: Arc::default(),
                 journal: tx,
-                shared: Arc::default(),
+                shared: Arc::new(std::sync::atomic::AtomicBool::new(shared)),
             },
             writer,
         )
@@ -108,7 +110,13 @@ impl Broker {
         // First use since start: continue numbering after the journal and after anything reserved (a
         // process killed before its journal batch landed may have sent frames up to its reservation).
         let journaled = self.store.last_seq(session).await?;
-        let reserved = self.store.reserved_frame_seq(session).await?;
+        // Reservations guard one process's numbering across its own crash (SQLite). Processes sharing a
+        // database number from the journal they all follow, so another's reservation is not ours to skip.
+        let reserved = if self.is_shared() {
+            0
+        } else {
+            self.store.reserved_frame_seq(session).await?
+        };
         let last = journaled.max(reserved);
         let mut map = self.channels.lock().map_err(|_| BrokerError::Poisoned)?;
         let channel = map.entry(session.clone()).or_insert_with(|| {
@@ -125,6 +133,10 @@ impl Broker {
         Ok(channel.clone())
     }
 
+    fn is_shared(&self) -> bool {
+        self.shared.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Marks the journal as shared with other processes (PostgreSQL), so a session quiet here first
     /// takes in what others journaled before numbering its next frame.
     pub fn set_shared(&self) {
@@ -135,7 +147,8 @@ impl Broker {
     /// Numbers, fans out and journals one frame; returns its `seq`.
     pub async fn publish(&self, session: &SessionId, body: FrameBody) -> Result<u64, BrokerError> {
         let channel = self.channel(session).await?;
-        if self.shared.load(std::sync::atomic::Ordering::Relaxed) {
+        let shared = self.is_shared();
+        if shared {
             let quiet = channel
                 .state
                 .lock()
@@ -148,7 +161,7 @@ impl Broker {
         let mut state = loop {
             let want = {
                 let state = channel.state.lock().map_err(|_| BrokerError::Poisoned)?;
-                if state.next_seq <= state.reserved {
+                if shared || state.next_seq <= state.reserved {
                     break state;
                 }
                 state.next_seq + RESERVE_BLOCK

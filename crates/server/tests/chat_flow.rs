@@ -318,9 +318,7 @@ async fn busy_chat_rejects_a_second_message() {
 #[tokio::test]
 async fn frames_cross_processes_through_postgres() {
     let Ok(url) = std::env::var("BOOCODE_TEST_DATABASE_URL") else {
-        eprintln!(
-            "BOOCODE_TEST_DATABASE_URL unset: cross-process frame test skipped (needs PostgreSQL)"
-        );
+        missing("postgres", "the cross-process frame test");
         return;
     };
     let a = Kit::start_with(Some(url.clone()), |_| {}).await;

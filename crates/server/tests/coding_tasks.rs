@@ -413,7 +413,7 @@ async fn cancel_pending_and_running() {
 #[tokio::test]
 async fn two_workers_on_postgres_run_each_task_once() {
     let Ok(url) = std::env::var("BOOCODE_TEST_DATABASE_URL") else {
-        eprintln!("BOOCODE_TEST_DATABASE_URL unset: two-worker test skipped (needs PostgreSQL)");
+        missing("postgres", "the two-worker test");
         return;
     };
     // A database of its own: other tests' queued tasks must not be claimed here.

@@ -11,9 +11,7 @@ async fn kits() -> Vec<Kit> {
     let mut kits = vec![Kit::start().await];
     match std::env::var("BOOCODE_TEST_DATABASE_URL") {
         Ok(url) => kits.push(Kit::start_with(Some(url), |_| {}).await),
-        Err(_) => {
-            eprintln!("BOOCODE_TEST_DATABASE_URL unset: PostgreSQL run of the REST suite skipped")
-        }
+        Err(_) => missing("postgres", "the PostgreSQL run of the REST suite"),
     }
     kits
 }

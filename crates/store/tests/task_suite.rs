@@ -9,6 +9,18 @@ use boocode_protocol::*;
 use boocode_store::*;
 use chrono::{Duration, Utc};
 
+/// PostgreSQL is missing: allowed only where `scripts/test` could not install it and said so
+/// (`BOOCODE_TEST_ALLOW_MISSING=postgres`); otherwise this suite fails rather than pass on half.
+fn missing_postgres() {
+    let allowed = std::env::var("BOOCODE_TEST_ALLOW_MISSING").unwrap_or_default();
+    assert!(
+        allowed.split(',').any(|k| k.trim() == "postgres"),
+        "the PostgreSQL half of this suite needs BOOCODE_TEST_DATABASE_URL: run scripts/test (it starts \
+         a private cluster), or set BOOCODE_TEST_ALLOW_MISSING=postgres to skip knowingly"
+    );
+    eprintln!("SKIPPED (postgres missing): the PostgreSQL half of the suite");
+}
+
 async fn engines() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = boocode_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -22,9 +34,7 @@ async fn engines() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
                 .unwrap(),
             None,
         )),
-        Err(_) => {
-            eprintln!("BOOCODE_TEST_DATABASE_URL unset: PostgreSQL half of the suite skipped")
-        }
+        Err(_) => missing_postgres(),
     }
     all
 }
@@ -225,6 +235,11 @@ async fn oldest_first_one_running_per_session_and_fenced_by_generation() {
             listed.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
             vec![a.id.clone()]
         );
+        let every = store
+            .list_tasks(&TaskFilter::default())
+            .await
+            .unwrap()
+            .len();
         let (other, _) = seeded(store.as_ref(), 1).await;
         let of_project = |project: ProjectId| TaskFilter {
             project_id: Some(project),
@@ -236,7 +251,8 @@ async fn oldest_first_one_running_per_session_and_fenced_by_generation() {
                 .await
                 .unwrap()
                 .len(),
-            2
+            every,
+            "every task so far is in the first project"
         );
         assert!(
             store

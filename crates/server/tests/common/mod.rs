@@ -425,3 +425,19 @@ pub fn init_test_log() {
         .with_test_writer()
         .try_init();
 }
+
+/// A prerequisite (`postgres`, `agents`) this test needs is missing. `scripts/test` installs every
+/// prerequisite, and for one it could not install lists its kind in `BOOCODE_TEST_ALLOW_MISSING` and
+/// filters the tests that need it out (nextest counts them as skipped). Anywhere else a missing
+/// prerequisite fails the test: a test that did not run never reports a pass.
+pub fn missing(kind: &str, what: &str) {
+    let allowed = std::env::var("BOOCODE_TEST_ALLOW_MISSING").unwrap_or_default();
+    if allowed.split(',').any(|k| k.trim() == kind) {
+        eprintln!("SKIPPED ({kind} missing): {what}");
+        return;
+    }
+    panic!(
+        "{what} needs {kind}, which is missing: run scripts/test (it installs it), or set \
+         BOOCODE_TEST_ALLOW_MISSING={kind} to skip knowingly"
+    );
+}
