@@ -322,11 +322,22 @@ pub struct ModelInfo {
 /// `GET /api/health`.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct HealthResponse {
-    pub status: String,
+    pub status: HealthStatus,
     pub version: String,
     pub database: String,
     pub llm: LlmHealth,
     pub agents: AgentsHealth,
+    /// What is wrong, in words (empty when `ok`): e.g. the database refusing writes.
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+/// Whether boocode can do its work: `degraded` when the database cannot be read or written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Ok,
+    Degraded,
 }
 
 /// The model server as boocode sees it.

@@ -41,6 +41,7 @@ pub fn generate() -> String {
         Usage::decl(&cfg),
         ModelInfo::decl(&cfg),
         HealthResponse::decl(&cfg),
+        HealthStatus::decl(&cfg),
         LlmHealth::decl(&cfg),
         AgentsHealth::decl(&cfg),
         Frame::decl(&cfg),

@@ -78,6 +78,14 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound { .. } => Self::not_found(err.to_string()),
             StoreError::Conflict(_) => Self::conflict(err.to_string()),
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %err, "store refuses writes");
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "storage_unavailable",
+                    message: err.to_string(),
+                }
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::internal("the database failed; see the server log")

@@ -154,7 +154,14 @@ impl Recorder {
             .finish_message(&self.target.message_id, &finish)
             .await
         {
-            tracing::error!(error = %e, "final message state not persisted");
+            // Never leave the reply `streaming`: keep trying (a full disk may be freed), and a restart
+            // marks anything still streaming as interrupted.
+            tracing::error!(error = %e, "final message state not persisted; retrying");
+            retry_finish(
+                self.store.clone(),
+                self.target.message_id.clone(),
+                finish.clone(),
+            );
         }
         let (message_id, chat_id) = (self.target.message_id.clone(), self.target.chat_id.clone());
         if let (MessageStatus::Error, Some(error)) = (status, error) {
@@ -186,6 +193,26 @@ impl Recorder {
             usage: finish.usage,
         }
     }
+}
+
+/// Retries a message's final write in the background, with growing pauses, for about ten minutes.
+fn retry_finish(store: Arc<dyn Store>, id: MessageId, finish: MessageFinish) {
+    tokio::spawn(async move {
+        let mut pause = Duration::from_millis(500);
+        for _ in 0..20 {
+            tokio::time::sleep(pause).await;
+            match store.finish_message(&id, &finish).await {
+                Ok(()) => {
+                    tracing::info!(message = %id, "final message state persisted after a retry");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(message = %id, error = %e, "final message state still not persisted")
+                }
+            }
+            pause = (pause * 2).min(Duration::from_secs(60));
+        }
+    });
 }
 
 /// Everything `record_turn` needs besides the backend.

@@ -13,6 +13,9 @@ pub enum StoreError {
     Migration { version: i64, message: String },
     #[error("stored row is corrupt: {0}")]
     Corrupt(String),
+    /// The database refuses writes for now (disk full, read-only); nothing stored was lost.
+    #[error("the database cannot store anything right now: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }
@@ -22,6 +25,13 @@ impl From<sqlx::Error> for StoreError {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Conflict(db.message().to_owned())
+            }
+            // SQLite's SQLITE_FULL (13) and SQLITE_READONLY (8), PostgreSQL's disk_full (53100).
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("13" | "8" | "53100"))
+                    || db.message().contains("database or disk is full") =>
+            {
+                Self::Unavailable(db.message().to_owned())
             }
             _ => Self::Database(err),
         }

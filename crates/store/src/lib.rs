@@ -96,6 +96,9 @@ pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
     ) -> Result<Vec<StoredFrame>>;
     /// The highest journaled `seq` of a session (0 when none).
     async fn last_seq(&self, session: &SessionId) -> Result<u64>;
+    /// Commits a tiny write transaction: what `ping` cannot tell (a full disk, a read-only file, a
+    /// writer connection left unusable) shows here.
+    async fn check_write(&self) -> Result<()>;
     /// Reserves frame numbers of a session up to at least `upto`, before any of them is handed out;
     /// returns the reservation now stored (`upto` when the session is gone).
     async fn reserve_frame_seqs(&self, session: &SessionId, upto: u64) -> Result<u64>;

@@ -17,6 +17,10 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))
+            // A connection left inside a transaction by a failed COMMIT is closed, never reused.
+            .after_release(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .connect(url)
             .await?;
         run_migrations(&pool, Dialect::Postgres).await?;

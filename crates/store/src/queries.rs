@@ -523,6 +523,19 @@ macro_rules! impl_store {
                 Ok(to_u64(row.try_get("seq")?).unwrap_or(0))
             }
 
+            async fn check_write(&self) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO store_health (id, checked_at) VALUES (1, $1) \
+                     ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                )
+                .bind(Utc::now().to_rfc3339())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn reserve_frame_seqs(&self, session: &SessionId, upto: u64) -> Result<u64> {
                 let row = sqlx::query(
                     "INSERT INTO frame_seq_reservations (session_id, reserved_upto) \

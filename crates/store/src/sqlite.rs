@@ -37,6 +37,12 @@ impl SqliteStore {
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A connection still inside a transaction when it comes back (a COMMIT that failed, say on a
+            // full disk) is closed rather than reused: the next write gets a fresh connection instead of
+            // failing with "begin_with at non-zero transaction depth" until a restart.
+            .after_release(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .connect_with(options.clone())
             .await?;
         run_migrations(&writer, Dialect::Sqlite).await?;

@@ -53,6 +53,11 @@ export function SettingsPane() {
             {health.llm.url} — {health.llm.reachable ? "reachable" : "not reachable"}
           </p>
         )}
+        {health?.problems.map((p) => (
+          <p key={p} className="error">
+            {p}
+          </p>
+        ))}
       </section>
       <section>
         <h3>

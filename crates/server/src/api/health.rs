@@ -2,17 +2,28 @@
 
 use axum::Json;
 use axum::extract::State;
-use boocode_protocol::{AgentsHealth, HealthResponse, LlmHealth, ModelInfo};
+use boocode_protocol::{AgentsHealth, HealthResponse, HealthStatus, LlmHealth, ModelInfo};
 
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// `GET /api/health`: `ok`, or `degraded` when the database does not answer.
+/// `GET /api/health`: `ok`, or `degraded` with what is wrong when the database cannot be read or a
+/// write transaction does not commit (a full disk answers pings but refuses every write).
 pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
-    let db_ok = state.store.ping().await.is_ok();
+    let mut problems = Vec::new();
+    if let Err(e) = state.store.ping().await {
+        problems.push(format!("the database does not answer: {e}"));
+    } else if let Err(e) = state.store.check_write().await {
+        problems.push(format!("the database refuses writes: {e}"));
+    }
     let reachable = state.catalog.list().await.is_ok();
     Json(HealthResponse {
-        status: if db_ok { "ok" } else { "degraded" }.into(),
+        status: if problems.is_empty() {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Degraded
+        },
+        problems,
         version: env!("CARGO_PKG_VERSION").into(),
         database: state.store.backend().into(),
         llm: LlmHealth {

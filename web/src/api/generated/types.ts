@@ -68,7 +68,13 @@ export type ModelInfo = { id: string,
  */
 loaded: boolean | null, context_length: number | null, };
 
-export type HealthResponse = { status: string, version: string, database: string, llm: LlmHealth, agents: AgentsHealth, };
+export type HealthResponse = { status: HealthStatus, version: string, database: string, llm: LlmHealth, agents: AgentsHealth, 
+/**
+ * What is wrong, in words (empty when `ok`): e.g. the database refusing writes.
+ */
+problems: Array<string>, };
+
+export type HealthStatus = "ok" | "degraded";
 
 export type LlmHealth = { url: string, reachable: boolean, };
 
