@@ -292,8 +292,24 @@ async fn kill_9_mid_task_fails_it_keeps_the_text_and_the_next_task_runs() {
     child.wait().unwrap();
 }
 
+/// Polls a task until it reaches `state` (or 30 s pass); returns it.
+async fn task_reaching(http: &reqwest::Client, base: &str, id: &str, state: &str) -> Value {
+    let mut t = Value::Null;
+    for _ in 0..600 {
+        t = get(http, format!("{base}/api/tasks/{id}")).await;
+        if t["state"] == state {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t
+}
+
+/// SIGTERM mid-task (an upgrade, `systemctl restart`): the task goes back to the queue instead of being
+/// cancelled for good, and the restarted server runs it again; its first attempt's output stays in the
+/// chat, marked interrupted, and what it wrote stays in the worktree. Claiming stops during shutdown.
 #[tokio::test]
-async fn sigterm_mid_task_stops_claiming_and_ends_it_with_the_reason() {
+async fn sigterm_mid_task_queues_it_again_and_the_restart_runs_it() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -304,12 +320,87 @@ async fn sigterm_mid_task_stops_claiming_and_ends_it_with_the_reason() {
     let base = ready_url(&mut child);
     let http = reqwest::Client::new();
     let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
-    let body = json!({"project_id": p["id"], "input": r#"[[tool:write_file {"path":"partial.txt","content":"p"}]] [[tokens:5000]] [[delay_ms:2]]"#, "agent": "native", "model": "fake-model"});
+    let input =
+        r#"[[tool:write_file {"path":"partial.txt","content":"p"}]] [[tokens:600]] [[delay_ms:2]]"#;
+    let body =
+        json!({"project_id": p["id"], "input": input, "agent": "native", "model": "fake-model"});
     let task = post(&http, format!("{base}/api/tasks"), body).await;
     let tid = task["id"].as_str().unwrap().to_owned();
     let sid = task["session_id"].as_str().unwrap().to_owned();
     let queued = post(&http, format!("{base}/api/tasks"), json!({"project_id": p["id"], "session_id": sid, "input": "later", "agent": "native", "model": "fake-model"})).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
+    assert!(status.success(), "{status:?}");
+    let mut child = spawn_serve(&data, &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let t = task_reaching(&http, &base, &tid, "completed").await;
+    assert_eq!(
+        (t["state"].as_str(), t["attempts"].as_u64()),
+        (Some("completed"), Some(2)),
+        "{t}"
+    );
+    let msgs = get(
+        &http,
+        format!(
+            "{base}/api/chats/{}/messages",
+            t["chat_id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let msgs = msgs.as_array().unwrap();
+    let inputs = msgs.iter().filter(|m| m["content"] == input).count();
+    assert_eq!(inputs, 1, "the input is not repeated: {msgs:?}");
+    let first = msgs.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(first["status"], "cancelled", "{first}");
+    assert!(
+        first["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted by shutdown (attempt 1 of 3)"),
+        "{first}"
+    );
+    let changes = get(&http, format!("{base}/api/sessions/{sid}/changes")).await;
+    assert!(
+        changes[0]["diff"].as_str().unwrap().contains("partial.txt"),
+        "{changes}"
+    );
+    // The queued task was not claimed during shutdown; it runs after the interrupted one.
+    let q = task_reaching(&http, &base, queued["id"].as_str().unwrap(), "completed").await;
+    assert_eq!(
+        (q["state"].as_str(), q["attempts"].as_u64()),
+        (Some("completed"), Some(1))
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// With `max_task_attempts = 1` a shutdown ends the task for good, saying why.
+#[tokio::test]
+async fn sigterm_past_the_attempt_cap_cancels_with_the_reason() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    committed_repo(&repo);
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("boocode.toml"), "max_task_attempts = 1\n").unwrap();
+    let mut child = spawn_serve(&data, &fake.url(), &[]);
+    let base = ready_url(&mut child);
+    let http = reqwest::Client::new();
+    let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
+    let body = json!({"project_id": p["id"], "input": "[[tokens:5000]] [[delay_ms:2]]", "agent": "native", "model": "fake-model"});
+    let task = post(&http, format!("{base}/api/tasks"), body).await;
+    let tid = task["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -323,32 +414,14 @@ async fn sigterm_mid_task_stops_claiming_and_ends_it_with_the_reason() {
     let mut child = spawn_serve(&data, &fake.url(), &[]);
     let base = ready_url(&mut child);
     let t = get(&http, format!("{base}/api/tasks/{tid}")).await;
-    assert_eq!(
-        (t["state"].as_str(), t["error"].as_str()),
-        (Some("cancelled"), Some("server shutting down")),
+    assert_eq!(t["state"], "cancelled", "{t}");
+    assert!(
+        t["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("server shutting down (attempt 1 of 1"),
         "{t}"
     );
-    // What the turn wrote before the shutdown is kept as a pending change.
-    let changes = get(&http, format!("{base}/api/sessions/{sid}/changes")).await;
-    assert!(
-        changes[0]["diff"].as_str().unwrap().contains("partial.txt"),
-        "{changes}"
-    );
-    // The queued task was not claimed during shutdown; the restarted server runs it.
-    let mut state = Value::Null;
-    for _ in 0..200 {
-        state = get(
-            &http,
-            format!("{base}/api/tasks/{}", queued["id"].as_str().unwrap()),
-        )
-        .await["state"]
-            .clone();
-        if state == "completed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(state, "completed");
     child.kill().unwrap();
     child.wait().unwrap();
 }

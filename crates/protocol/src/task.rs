@@ -76,6 +76,9 @@ pub struct Task {
     pub error: Option<String>,
     #[ts(type = "number | null")]
     pub cost_tokens: Option<u64>,
+    /// How many times a worker has started it (a task interrupted by shutdown runs again).
+    #[serde(default)]
+    pub attempts: u32,
     pub worker_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,

@@ -106,6 +106,7 @@ async fn drain(store: Arc<dyn Store>) -> f64 {
             output_summary: None,
             error: None,
             cost_tokens: None,
+            attempts: 0,
             worker_id: None,
             created_at: Utc::now(),
             started_at: None,

@@ -307,7 +307,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
             .await
             .is_err()
         {
-            dispatcher.cancel_all(SHUTDOWN_REASON);
+            dispatcher.interrupt_all_for_shutdown();
         }
         if tokio::time::timeout(TURN_GRACE, tracker.wait())
             .await

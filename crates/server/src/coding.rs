@@ -8,7 +8,7 @@ use std::sync::Arc;
 use boocode_agents::tools::ToolAccess;
 use boocode_agents::{AgentBackend, TurnInput};
 use boocode_llm::ChatMessage;
-use boocode_protocol::{ChangeId, FrameBody, MessageStatus, Project, Session, TaskState};
+use boocode_protocol::{ChangeId, FrameBody, MessageStatus, Project, Role, Session, TaskState};
 use boocode_store::{ClaimedTask, NewChange, SessionWorktree, Store, TaskOutcome};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
@@ -179,10 +179,22 @@ pub async fn run_coding_turn(
         &model,
         &task.agent,
     );
-    if let Err(e) = store.insert_exchange(&user, &assistant).await {
+    // A task run again after a shutdown already has its input in the chat: only a new reply is added.
+    let retry = task.attempts > 1
+        && history
+            .iter()
+            .any(|m| m.role == Role::User && m.content == task.input);
+    let stored = if retry {
+        store.insert_messages(&[&assistant]).await
+    } else {
+        store.insert_exchange(&user, &assistant).await
+    };
+    if let Err(e) = stored {
         return failed(e.to_string());
     }
-    publish_user_message(&deps.broker, &user).await;
+    if !retry {
+        publish_user_message(&deps.broker, &user).await;
+    }
     match store
         .set_task_message(
             &task.id,

@@ -118,6 +118,7 @@ struct ConfigFile {
     model_affinity: Option<bool>,
     max_model_wait_secs: Option<u64>,
     max_tasks_per_model: Option<usize>,
+    max_task_attempts: Option<u32>,
     shell: Option<String>,
 }
 
@@ -219,6 +220,10 @@ impl Config {
                 model_affinity: file.model_affinity.unwrap_or(true),
                 max_wait: std::time::Duration::from_secs(file.max_model_wait_secs.unwrap_or(120)),
                 per_model_cap: file.max_tasks_per_model.filter(|n| *n > 0),
+                max_attempts: file
+                    .max_task_attempts
+                    .unwrap_or(crate::dispatcher::DEFAULT_MAX_ATTEMPTS)
+                    .max(1),
             },
             shell: file.shell,
             skills_dirs: o.skills_dirs,

@@ -26,6 +26,10 @@ const RECOVER_EVERY: Duration = Duration::from_secs(15);
 
 struct Running {
     session: SessionId,
+    /// Starts so far, this one included.
+    attempts: u32,
+    /// Set when a shutdown interrupts it with starts left: it goes back to the queue.
+    requeue: Arc<std::sync::atomic::AtomicBool>,
     /// The model it was scheduled for (task, session, project or default).
     model: Option<String>,
     cancel: CancellationToken,
@@ -41,7 +45,13 @@ pub struct Scheduling {
     pub max_wait: Duration,
     /// Most tasks of one model at once in this process.
     pub per_model_cap: Option<usize>,
+    /// How many times a task may be started: one interrupted by a shutdown (an upgrade, `systemctl
+    /// restart`) is queued again until it has been started this often (`max_task_attempts`).
+    pub max_attempts: u32,
 }
+
+/// Starts a task gets by default: the first, and two after shutdowns.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 impl Default for Scheduling {
     fn default() -> Self {
@@ -49,6 +59,7 @@ impl Default for Scheduling {
             model_affinity: true,
             max_wait: Duration::from_secs(120),
             per_model_cap: None,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
         }
     }
 }
@@ -168,6 +179,35 @@ impl Dispatcher {
     /// Stops claiming; running tasks go on until `cancel_all`.
     pub fn stop_claiming(&self) {
         self.inner.stop_claiming.cancel();
+    }
+
+    /// Shutdown: stops every task running here. One with starts left goes back to the queue (its
+    /// output so far kept and marked interrupted) and runs again after the restart; the others end
+    /// cancelled.
+    pub fn interrupt_all_for_shutdown(&self) {
+        let cap = self.inner.scheduling.max_attempts;
+        let Ok(running) = self.inner.running.lock() else {
+            return;
+        };
+        for r in running.values() {
+            let why = if r.attempts < cap {
+                r.requeue.store(true, std::sync::atomic::Ordering::Relaxed);
+                format!(
+                    "interrupted by shutdown (attempt {} of {cap}); it runs again after the restart",
+                    r.attempts
+                )
+            } else {
+                format!(
+                    "{} (attempt {} of {cap}: not run again)",
+                    crate::chat::SHUTDOWN_REASON,
+                    r.attempts
+                )
+            };
+            if let Ok(mut reason) = r.reason.lock() {
+                reason.get_or_insert(why);
+            }
+            r.cancel.cancel();
+        }
     }
 
     /// Cancels every task running here, saying why.
@@ -338,11 +378,14 @@ impl Dispatcher {
     async fn start(&self, claimed: ClaimedTask, model: Option<String>) {
         let cancel = CancellationToken::new();
         let reason = CancelReason::default();
+        let requeue = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Ok(mut running) = self.inner.running.lock() {
             running.insert(
                 claimed.task.id.clone(),
                 Running {
                     session: claimed.task.session_id.clone(),
+                    attempts: claimed.task.attempts,
+                    requeue: requeue.clone(),
                     model,
                     cancel: cancel.clone(),
                     reason: reason.clone(),
@@ -354,6 +397,12 @@ impl Dispatcher {
         self.inner.tracker.spawn(async move {
             let id = claimed.task.id.clone();
             let outcome = this.drive(&claimed, cancel, reason).await;
+            if outcome.state == TaskState::Cancelled
+                && requeue.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                this.requeue(&claimed, &outcome).await;
+                return;
+            }
             // Frame and journal the final state before the task is marked finished: the session's next
             // task (perhaps on another worker) can only be claimed after that, so it numbers its frames
             // after these.
@@ -379,6 +428,32 @@ impl Dispatcher {
             }
             this.wake();
         });
+    }
+
+    /// Puts a task a shutdown interrupted back in the queue for the next start.
+    async fn requeue(&self, claimed: &ClaimedTask, outcome: &TaskOutcome) {
+        let id = &claimed.task.id;
+        let note = outcome
+            .error
+            .clone()
+            .unwrap_or_else(|| "interrupted by shutdown".into());
+        let requeued = self
+            .inner
+            .deps
+            .store
+            .requeue_task(id, claimed.generation, &note)
+            .await;
+        if let Ok(mut running) = self.inner.running.lock() {
+            running.remove(id);
+        }
+        match requeued {
+            Ok(Some(task)) => {
+                self.publish_task(task).await;
+                self.inner.deps.broker.flush().await;
+            }
+            Ok(None) => tracing::warn!(task = %id, "lease lost: not queued again"),
+            Err(e) => tracing::error!(task = %id, error = %e, "task not queued again"),
+        }
     }
 
     /// Runs the turn while renewing the lease; a lost lease or a cancel request stops the turn.

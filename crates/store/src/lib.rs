@@ -66,7 +66,11 @@ pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
     async fn delete_chat(&self, id: &ChatId) -> Result<()>;
 
     /// Stores a user message and the assistant message that will answer it, atomically.
-    async fn insert_exchange(&self, user: &Message, assistant: &Message) -> Result<()>;
+    async fn insert_exchange(&self, user: &Message, assistant: &Message) -> Result<()> {
+        self.insert_messages(&[user, assistant]).await
+    }
+    /// Stores messages in one transaction (a task's second attempt adds only its new reply).
+    async fn insert_messages(&self, messages: &[&Message]) -> Result<()>;
     /// Messages of a chat, oldest first, each with its tool calls.
     async fn list_messages(&self, chat: &ChatId) -> Result<Vec<Message>>;
     async fn get_message(&self, id: &MessageId) -> Result<Message>;

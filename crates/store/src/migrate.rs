@@ -33,6 +33,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "frame_seq_reservations",
         include_str!("../migrations/sqlite/0004_frame_seq_reservations.sql"),
     ),
+    (
+        5,
+        "task_attempts",
+        include_str!("../migrations/sqlite/0005_task_attempts.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -54,6 +59,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "frame_seq_reservations",
         include_str!("../migrations/postgres/0004_frame_seq_reservations.sql"),
+    ),
+    (
+        5,
+        "task_attempts",
+        include_str!("../migrations/postgres/0005_task_attempts.sql"),
     ),
 ];
 

@@ -321,9 +321,9 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn insert_exchange(&self, user: &Message, assistant: &Message) -> Result<()> {
+            async fn insert_messages(&self, messages: &[&Message]) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                for m in [user, assistant] {
+                for m in messages {
                     sqlx::query(
                         "INSERT INTO messages (id, session_id, chat_id, role, content, reasoning, \
                          status, error, model, agent, created_at, finished_at) \

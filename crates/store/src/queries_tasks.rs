@@ -50,6 +50,7 @@ macro_rules! impl_task_store {
                     output_summary: row.try_get("output_summary")?,
                     error: row.try_get("error")?,
                     cost_tokens: to_u64(row.try_get("cost_tokens")?),
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
                     worker_id: row.try_get("worker_id")?,
                     created_at: row.try_get("created_at")?,
                     started_at: row.try_get("started_at")?,
@@ -200,7 +201,7 @@ macro_rules! impl_task_store {
                     let claimed = sqlx::query(
                         "UPDATE tasks SET state = 'running', worker_id = $2, lease_until = $3, \
                          lease_generation = lease_generation + 1, started_at = $4, \
-                         cancel_requested = FALSE WHERE id = $1 \
+                         cancel_requested = FALSE, attempts = attempts + 1 WHERE id = $1 \
                          AND state IN ('pending', 'waiting_for_model') RETURNING *",
                     )
                     .bind(id.as_str())
@@ -306,6 +307,20 @@ macro_rules! impl_task_store {
                     .bind(&o.error)
                     .bind(o.cost_tokens.map(to_i64))
                     .bind(Utc::now())
+                    .fetch_optional(self.writer())
+                    .await?;
+                    row.as_ref().map(task_from).transpose()
+                }
+
+                async fn requeue_task(&self, id: &TaskId, generation: u64, note: &str) -> Result<Option<Task>> {
+                    let row = sqlx::query(
+                        "UPDATE tasks SET state = 'pending', worker_id = NULL, lease_until = NULL, \
+                         message_id = NULL, error = $3, ended_at = NULL, cancel_requested = FALSE \
+                         WHERE id = $1 AND lease_generation = $2 AND state = 'running' RETURNING *",
+                    )
+                    .bind(id.as_str())
+                    .bind(to_i64(generation))
+                    .bind(note)
                     .fetch_optional(self.writer())
                     .await?;
                     row.as_ref().map(task_from).transpose()

@@ -120,6 +120,9 @@ pub trait TaskStore: Send + Sync {
         generation: u64,
         outcome: &TaskOutcome,
     ) -> Result<Option<Task>>;
+    /// Puts a running task this worker holds (`generation`) back in the queue, saying why in `error`
+    /// (interrupted by shutdown); `None` when the lease was lost meanwhile.
+    async fn requeue_task(&self, id: &TaskId, generation: u64, note: &str) -> Result<Option<Task>>;
     /// Cancels a pending task at once; flags a running one for its worker; final tasks are unchanged.
     async fn request_cancel(&self, id: &TaskId) -> Result<Task>;
     /// Fails running tasks whose lease expired before `horizon` ("interrupted by restart"); they end

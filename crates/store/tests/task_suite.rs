@@ -114,6 +114,7 @@ fn task(project: &ProjectId, session: &SessionId, chat: &ChatId, input: &str, ag
         output_summary: None,
         error: None,
         cost_tokens: None,
+        attempts: 0,
         worker_id: None,
         created_at: Utc::now() - Duration::milliseconds(age_ms),
         started_at: None,

@@ -144,6 +144,7 @@ pub async fn create_task(state: &AppState, req: CreateTaskRequest) -> Result<Tas
         output_summary: None,
         error: None,
         cost_tokens: None,
+        attempts: 0,
         worker_id: None,
         created_at: Utc::now(),
         started_at: None,

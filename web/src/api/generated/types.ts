@@ -102,7 +102,11 @@ message_id: MessageId | null, input: string, agent: string, model: string | null
 /**
  * Why the task failed, when it did.
  */
-error: string | null, cost_tokens: number | null, worker_id: string | null, created_at: string, started_at: string | null, ended_at: string | null, };
+error: string | null, cost_tokens: number | null, 
+/**
+ * How many times a worker has started it (a task interrupted by shutdown runs again).
+ */
+attempts: number, worker_id: string | null, created_at: string, started_at: string | null, ended_at: string | null, };
 
 export type CreateTaskRequest = { project_id: ProjectId, session_id?: SessionId, chat_id?: ChatId, input: string, agent: string, model?: string, mode_id?: string, thinking_option_id?: string, feature_values: unknown, };
 
