@@ -1,4 +1,4 @@
-//! The provider registry (DESIGN.md §7): built-in agents plus custom ACP entries from
+//! The provider registry (docs/ARCHITECTURE.md §7): built-in agents plus custom ACP entries from
 //! `<data dir>/providers.json`. An override replaces a built-in's settings wholesale; a custom id with a
 //! `command` is an ACP agent. A broken file never stops the server: the built-ins stay, with the error.
 

@@ -1,4 +1,4 @@
-//! `boocode`: the command line (DESIGN.md §12). `serve` runs the workspace; `migrate` prepares a database.
+//! `boocode`: the command line (docs/ARCHITECTURE.md §12). `serve` runs the workspace; `migrate` prepares a database.
 //! Config is resolved once (flags > env > `boocode.toml` > defaults) and handed to the server.
 
 use std::net::IpAddr;

@@ -1,7 +1,7 @@
 //! Warm-session benchmark: time from `POST /api/tasks` to the first delta on the session's WebSocket,
 //! for the first turn of a session (cold: spawn, initialize, session/new) and the second (warm: the same
 //! process and agent session). The agent is the scripted fake agent, whose own start-up is a few
-//! milliseconds; real agents add their initialize time (1–2 s, real-agents.md) to the cold turn only.
+//! milliseconds; real agents add their initialize time (1–2 s) to the cold turn only.
 //! For opencode's server backend, cold is a new `opencode serve` for the turn (the running one is killed
 //! first), warm the next turn on it.
 //! Run: `cargo bench -p boocode-fake-acp-agent --bench acp_warm`.

@@ -1,4 +1,4 @@
-//! fake-acp-agent: a scripted ACP agent for the cases real agents cannot produce on demand (DESIGN.md
+//! fake-acp-agent: a scripted ACP agent for the cases real agents cannot produce on demand (docs/ARCHITECTURE.md
 //! §14). Directives in the prompt script each turn: `[[say:T]]`, `[[think:T]]`, `[[write:PATH CONTENT]]`,
 //! `[[read:PATH]]`, `[[permission:PATH CONTENT]]`, `[[commands]]`, `[[plan]]`, `[[slow:N]]`, `[[crash]]`,
 //! `[[hang]]`, `[[malformed]]`, `[[unknown_update]]`, `[[unknown_method]]`, `[[pid]]`,

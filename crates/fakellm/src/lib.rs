@@ -1,4 +1,4 @@
-//! fakellm: a scripted OpenAI-compatible server for tests and benchmarks (DESIGN.md §14). Directives in the
+//! fakellm: a scripted OpenAI-compatible server for tests and benchmarks (docs/ARCHITECTURE.md §14). Directives in the
 //! last user message script each reply; every request is recorded (`GET /_fakellm/requests`) together with
 //! whether the client hung up before the stream ended.
 

@@ -1,6 +1,6 @@
 //! OpenAI-compatible client for local model servers (llama-swap, llama.cpp, vLLM, Ollama): model listing,
 //! streaming chat completions (text, reasoning, tool-call deltas, usage) and typed errors. Knows nothing of
-//! boocode's store, frames or agents; see ../shared/reference/llm-protocol.md for the wire quirks handled.
+//! boocode's store, frames or agents; docs/ARCHITECTURE.md §15 lists the wire quirks handled.
 
 mod client;
 mod error;

@@ -1,5 +1,5 @@
 //! Accumulates streamed tool-call deltas into whole calls, tolerating the server bugs listed in
-//! llm-protocol.md §3: a missing `index`, a missing `id`, every call sent as index 0, a whole call at once.
+//! docs/ARCHITECTURE.md §15: a missing `index`, a missing `id`, every call sent as index 0, a whole call at once.
 
 use crate::wire::ToolCallDelta;
 

@@ -1,5 +1,5 @@
 //! Request and chunk shapes of the OpenAI chat-completions API, lenient on input (every field defaulted,
-//! unknown fields ignored) because servers differ (llm-protocol.md §1).
+//! unknown fields ignored) because servers differ (docs/ARCHITECTURE.md §15).
 
 use serde::{Deserialize, Serialize};
 

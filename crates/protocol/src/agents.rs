@@ -1,4 +1,4 @@
-//! Providers and permission requests on the wire (DESIGN.md §5, §7).
+//! Providers and permission requests on the wire (docs/ARCHITECTURE.md §5, §7).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! Arenas (DESIGN.md §8): one input run by several contenders (agent, model, mode), each in its own session
+//! Arenas (docs/ARCHITECTURE.md §8): one input run by several contenders (agent, model, mode), each in its own session
 //! and worktree from the same base commit, compared side by side; one is picked and goes through the
 //! normal review path.
 

@@ -1,4 +1,4 @@
-//! REST request and response bodies (DESIGN.md §5). Objects carry the columns of §3.
+//! REST request and response bodies (docs/ARCHITECTURE.md §5). Objects carry the columns of §3.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

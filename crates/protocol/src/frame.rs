@@ -1,4 +1,4 @@
-//! Frames (DESIGN.md §6): the numbered, per-session stream the browser follows live and replays with `since`.
+//! Frames (docs/ARCHITECTURE.md §6): the numbered, per-session stream the browser follows live and replays with `since`.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

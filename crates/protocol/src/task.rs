@@ -1,4 +1,4 @@
-//! Coding tasks and pending changes on the wire (DESIGN.md §3, §5, §8–§9).
+//! Coding tasks and pending changes on the wire (docs/ARCHITECTURE.md §3, §8, §9).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

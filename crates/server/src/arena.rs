@@ -1,4 +1,4 @@
-//! Arenas (DESIGN.md §8): one input raced by 2–6 contenders, each an ordinary task in its own session
+//! Arenas (docs/ARCHITECTURE.md §8): one input raced by 2–6 contenders, each an ordinary task in its own session
 //! whose worktree starts from the same base commit, so their diffs compare like for like. A runner per
 //! arena follows the lanes, runs the optional check command in each worktree once its turn is over
 //! (killed at its timeout), and frames every change (`arena_updated` in each lane's session). Picking a

@@ -1,4 +1,4 @@
-//! The broker (DESIGN.md §6): numbers frames per session, keeps a ring of recent ones, fans them out to
+//! The broker (docs/ARCHITECTURE.md §6): numbers frames per session, keeps a ring of recent ones, fans them out to
 //! live clients, and journals them to the store in batches (one transaction per ≤ 50 ms tick for all
 //! sessions). A frame is serialized once, when it is numbered, so live and replayed copies are identical.
 

@@ -1,4 +1,4 @@
-//! The chat service (DESIGN.md §10): accepts a message, runs the reply as a native-backend turn through
+//! The chat service (docs/ARCHITECTURE.md §10): accepts a message, runs the reply as a native-backend turn through
 //! the turn recorder, stops it on request, and names the chat after its first exchange.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! One coding turn (DESIGN.md §8): the session's worktree (created on first use), the turn itself through
+//! One coding turn (docs/ARCHITECTURE.md §8): the session's worktree (created on first use), the turn itself through
 //! the turn recorder with the write tools on, then everything the turn changed committed and offered as a
 //! pending change that supersedes the previous one.
 

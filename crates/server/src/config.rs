@@ -1,5 +1,5 @@
 //! One typed `Config`, resolved once: defaults → `boocode.toml` in the data dir → environment → flags
-//! (DESIGN.md §4). Unknown keys in the file are an error, never silently ignored.
+//! (docs/ARCHITECTURE.md §4). Unknown keys in the file are an error, never silently ignored.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

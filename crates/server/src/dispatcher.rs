@@ -1,4 +1,4 @@
-//! The dispatcher (DESIGN.md §9): wakes on an in-process notify (SQLite), `LISTEN tasks_new`
+//! The dispatcher (docs/ARCHITECTURE.md §9): wakes on an in-process notify (SQLite), `LISTEN tasks_new`
 //! (PostgreSQL) or a 2 s poll; claims a runnable task atomically (the oldest, or with model affinity the
 //! oldest whose model is loaded — see `scheduling.rs`), at most one per session and up to `max_parallel`
 //! sessions at once; renews the task's lease while it runs and stops the turn when

@@ -1,4 +1,4 @@
-//! `ApiError`: the one mapping from failures to an HTTP status and a stable `code` (DESIGN.md §5).
+//! `ApiError`: the one mapping from failures to an HTTP status and a stable `code` (docs/ARCHITECTURE.md §5).
 
 use axum::Json;
 use axum::http::StatusCode;

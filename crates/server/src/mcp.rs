@@ -1,4 +1,4 @@
-//! The MCP server (DESIGN.md §11): `new_task`, `list_tasks`, `get_task`, `get_changes` over streamable
+//! The MCP server (docs/ARCHITECTURE.md §11): `new_task`, `list_tasks`, `get_task`, `get_changes` over streamable
 //! HTTP at `/mcp`, a thin typed client of the same services the REST API uses. It sits behind the same
 //! Host/Origin/token guard; an `x-boocode-session` header carrying a per-session token (handed to ACP
 //! agents boocode starts) names the calling session, which `new_task` uses by default.

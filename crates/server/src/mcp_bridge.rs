@@ -1,4 +1,4 @@
-//! The stdio side of boocode's MCP server (`boocode mcp`, DESIGN.md §11): MCP clients that only speak
+//! The stdio side of boocode's MCP server (`boocode mcp`, docs/ARCHITECTURE.md §11): MCP clients that only speak
 //! stdio (some ACP agents, desktop assistants) run it as a child. Each JSON-RPC line read from stdin is
 //! POSTed to `/mcp` (streamable HTTP) with the session and API tokens, and every JSON-RPC message the
 //! server answers with — a JSON body or SSE `data:` lines — is written to stdout as one line.

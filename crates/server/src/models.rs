@@ -1,5 +1,5 @@
 //! The model server's models, cached briefly so chat turns and `GET /api/models` do not hammer it, with the
-//! context window from the best source available (llm-protocol.md §8).
+//! context window from the best source available (docs/ARCHITECTURE.md §15).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

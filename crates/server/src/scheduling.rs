@@ -1,4 +1,4 @@
-//! Model-affinity scheduling (DESIGN.md §9): people who code with local models share one GPU, and every
+//! Model-affinity scheduling (docs/ARCHITECTURE.md §9): people who code with local models share one GPU, and every
 //! switch of model behind llama-swap costs a load. Among the tasks that could start, prefer those whose
 //! model is loaded (or already running here), so a queue alternating models runs in batches instead of
 //! swapping on every task; hold the others back as `waiting_for_model` — but never past an age bound,

@@ -1,4 +1,4 @@
-//! Request guards (docs/ARCHITECTURE.md, "Security"): a `Host` allowlist against DNS rebinding, on every
+//! Request guards (docs/ARCHITECTURE.md §13): a `Host` allowlist against DNS rebinding, on every
 //! bind; an `Origin` whose scheme and host must match this server (WebSocket hijack, CSRF); and, when a
 //! token is configured (required off loopback), a credential: the token as a bearer, a login cookie, or
 //! (for `/mcp` only) an agent's per-session MCP token. Requests without `Origin` (curl, local tools) are

@@ -1,4 +1,4 @@
-//! Skills (DESIGN.md §10): `<group>/<name>/SKILL.md` files with `name` / `description` front matter under
+//! Skills (docs/ARCHITECTURE.md §10): `<group>/<name>/SKILL.md` files with `name` / `description` front matter under
 //! `<data dir>/skills` and `BOOCODE_SKILLS_DIR`. Read on every use, so edits apply without a restart.
 //! `/name rest` at the start of chat or task input becomes the skill's body followed by the request; an
 //! unknown `/name` is sent as typed.

@@ -1,4 +1,4 @@
-//! Auto-naming a chat after its first exchange (DESIGN.md §10, llm-protocol.md §9): the session's model,
+//! Auto-naming a chat after its first exchange (docs/ARCHITECTURE.md §10, §15): the session's model,
 //! thinking off, a short title cleaned of quotes, markdown and `<think>` blocks. Any failure keeps the name.
 
 use boocode_llm::{ChatMessage, ChatRequest, LlmClient, LlmError};

@@ -1,4 +1,4 @@
-//! Security defaults (DESIGN.md §13, security.md rows 1–5): Host allowlist, Origin check, token.
+//! Security defaults (docs/ARCHITECTURE.md §13): Host allowlist, Origin check, token.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

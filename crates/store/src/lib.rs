@@ -1,5 +1,5 @@
 //! The store: a `Store` trait with SQLite (default, embedded) and PostgreSQL (shared queue) implementations,
-//! each with its own migrations. Knows the entities of DESIGN.md §3; knows nothing of HTTP or agents.
+//! each with its own migrations. Knows the entities of docs/ARCHITECTURE.md §3; knows nothing of HTTP or agents.
 
 mod arenas;
 mod error;

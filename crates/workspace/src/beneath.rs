@@ -2,7 +2,7 @@
 //! with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` against that handle, so the kernel refuses any
 //! step that leaves the root while it resolves: a parent directory swapped for a symlink between a
 //! check and an open cannot lead a read or a write outside (the check and the open are one step).
-//! Symlinks that stay inside the worktree keep working. docs/ARCHITECTURE.md, "Security".
+//! Symlinks that stay inside the worktree keep working. docs/ARCHITECTURE.md §13.
 
 use std::io::{Read as _, Write as _};
 use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};

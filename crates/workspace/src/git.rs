@@ -2,7 +2,7 @@
 //! programs a repository could plant for us to run switched off: `core.fsmonitor`, hooks (the hooks path
 //! is `/dev/null`, a directory no one can create hooks in), external diff and text conversion, pagers, and
 //! every filter (clean/smudge/process) and merge driver named in any config git reads for the repository
-//! (see `neutralised_drivers`). docs/ARCHITECTURE.md, "Security".
+//! (see `neutralised_drivers`). docs/ARCHITECTURE.md §13.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,7 +11,7 @@ use tokio::process::Command;
 
 use crate::error::WorkspaceError;
 
-/// The identity of boocode's own commits in worktrees (DESIGN.md §5.1).
+/// The identity of boocode's own commits in worktrees (docs/ARCHITECTURE.md §5.1).
 pub const COMMIT_NAME: &str = "boocode";
 /// See `COMMIT_NAME`.
 pub const COMMIT_EMAIL: &str = "boocode@localhost";

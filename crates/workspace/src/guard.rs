@@ -1,7 +1,7 @@
 //! The path guard: every path an agent names is resolved inside its worktree root. Separator-bounded
 //! (`<root>-evil` is outside), `..` normalised and refused above the root, symlinks resolved (for a file
 //! that does not exist yet, its deepest existing parent), absolute paths outside the root, NUL bytes,
-//! percent-encoded traversal and anything inside `.git` refused. security.md row 8.
+//! percent-encoded traversal and anything inside `.git` refused. docs/ARCHITECTURE.md §13.
 
 use std::path::{Component, Path, PathBuf};
 

@@ -1,6 +1,6 @@
-//! Session worktrees (DESIGN.md §8): `<worktrees dir>/<session id>` on branch `boocode/<session id>`,
+//! Session worktrees (docs/ARCHITECTURE.md §8): `<worktrees dir>/<session id>` on branch `boocode/<session id>`,
 //! from the project's HEAD. The server chooses both names; a session id that is not a plain id is refused
-//! rather than trusted into a path or ref (security.md row 13).
+//! rather than trusted into a path or ref (docs/ARCHITECTURE.md §13).
 
 use std::path::{Path, PathBuf};
 

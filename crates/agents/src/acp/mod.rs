@@ -1,4 +1,4 @@
-//! The ACP backend (DESIGN.md §7): a warm agent process per (session, agent) speaking the Agent Client
+//! The ACP backend (docs/ARCHITECTURE.md §7): a warm agent process per (session, agent) speaking the Agent Client
 //! Protocol over stdio. The connection layer is ours (line-level logging, a dispatch loop that never
 //! waits on a handler, lenient parsing); message shapes follow the v1 schema.
 

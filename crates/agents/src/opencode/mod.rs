@@ -1,6 +1,6 @@
-//! The opencode backend over `opencode serve` (DESIGN.md §7): one warm server per boocode process, one
+//! The opencode backend over `opencode serve` (docs/ARCHITECTURE.md §7): one warm server per boocode process, one
 //! opencode session per boocode session (resumed across turns and restarts), events over one SSE stream
-//! per worktree. See `../shared/reference/opencode.md` for the routes and event sequences.
+//! per worktree. docs/ARCHITECTURE.md §7 describes it.
 
 mod backend;
 mod events;

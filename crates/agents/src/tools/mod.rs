@@ -1,4 +1,4 @@
-//! The native agent's tools (DESIGN.md §5.1): typed parameters whose JSON schemas are sent to the model,
+//! The native agent's tools (docs/ARCHITECTURE.md §5.1): typed parameters whose JSON schemas are sent to the model,
 //! every path resolved by the workspace path guard, bounded output. Read tools work anywhere under the
 //! root; write tools exist only with `ToolAccess::ReadWrite` (a session worktree).
 

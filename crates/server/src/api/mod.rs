@@ -1,4 +1,4 @@
-//! REST routes (DESIGN.md §5). Handlers validate, call the store or a service, and map errors through
+//! REST routes (docs/ARCHITECTURE.md §5). Handlers validate, call the store or a service, and map errors through
 //! `ApiError`; none of them frames or persists a turn themselves.
 
 mod agents;

@@ -1,4 +1,4 @@
--- Every entity of DESIGN.md §3, with native timestamp and JSON types.
+-- Every entity of docs/ARCHITECTURE.md §3, with native timestamp and JSON types.
 CREATE TABLE projects (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,

@@ -1,4 +1,4 @@
--- Every entity of DESIGN.md §3. Timestamps are RFC 3339 text (UTC); JSON is text.
+-- Every entity of docs/ARCHITECTURE.md §3. Timestamps are RFC 3339 text (UTC); JSON is text.
 CREATE TABLE projects (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
