@@ -23,6 +23,8 @@ pub struct Directives {
     pub stream_error: bool,
     pub garbage: bool,
     pub invalid_utf8: bool,
+    /// The first token carries a U+0000 (models do emit it).
+    pub nul: bool,
     pub stamp: bool,
     pub no_usage: bool,
     /// Whether any directive was present.
@@ -71,6 +73,7 @@ impl Directives {
                 "stream_error" => d.stream_error = true,
                 "garbage" => d.garbage = true,
                 "invalid_utf8" => d.invalid_utf8 = true,
+                "nul" => d.nul = true,
                 "stamp" => d.stamp = true,
                 "no_usage" => d.no_usage = true,
                 _ => {}

@@ -302,6 +302,11 @@ fn stream_steps(model: &str, body: &Value, d: &Directives) -> Vec<Step> {
         if i > 0 && !delay.is_zero() {
             steps.push(Step::Sleep(delay));
         }
+        let token = if i == 0 && d.nul {
+            format!("nul\u{0}byte {token}")
+        } else {
+            token
+        };
         steps.push(if d.stamp {
             Step::Stamp
         } else {

@@ -359,6 +359,7 @@ fn router(state: AppState, config: &Config) -> Router {
         .nest_service("/mcp", mcp)
         .fallback(crate::assets::serve)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(crate::extract::refuse_nul_in_uri))
         .layer(axum::middleware::from_fn_with_state(guard_state, guard))
         .with_state(state)
 }

@@ -1,5 +1,6 @@
 //! A JSON body extractor whose rejections use the API's error shape: malformed JSON and wrong types are
-//! 400 `bad_request` with serde's message (not axum's 422), an oversized body is 413.
+//! 400 `bad_request` with serde's message (not axum's 422), an oversized body is 413, and a string
+//! holding U+0000 anywhere is 400 (PostgreSQL cannot store it, and no name, path or prompt needs it).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -19,11 +20,62 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(reject(rejection)),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rejection) => return Err(reject(rejection)),
+        };
+        if let Some(field) = nul_in(&value, "") {
+            return Err(ApiError::bad_request(format!(
+                "invalid request: {} contains a NUL character (U+0000)",
+                if field.is_empty() {
+                    "the body"
+                } else {
+                    field.as_str()
+                }
+            )));
         }
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|e| ApiError::bad_request(format!("invalid request: {e}")))
     }
+}
+
+/// The path (`messages[2].content`) of the first string or key holding U+0000, if any.
+fn nul_in(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_in(v, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses a request whose path or query carries a NUL (`%00`): an id or name never holds one.
+pub async fn refuse_nul_in_uri(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let uri = req.uri().to_string().to_ascii_lowercase();
+    if uri.contains("%00") || uri.contains('\0') {
+        return ApiError::bad_request("invalid request: the URL contains a NUL character (%00)")
+            .into_response();
+    }
+    next.run(req).await
 }
 
 fn reject(rejection: JsonRejection) -> ApiError {

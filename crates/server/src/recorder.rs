@@ -39,6 +39,52 @@ pub struct TurnSummary {
     pub usage: Option<Usage>,
 }
 
+/// Model output is stored as it came, except U+0000, which PostgreSQL text cannot hold and no reader
+/// wants: it becomes U+FFFD (the replacement character) in text, reasoning and tool calls alike.
+fn without_nul(event: AgentEvent) -> AgentEvent {
+    fn text(s: String) -> String {
+        if s.contains('\0') {
+            s.replace('\0', "\u{FFFD}")
+        } else {
+            s
+        }
+    }
+    fn json(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::String(s) => serde_json::Value::String(text(s)),
+            serde_json::Value::Array(items) => items.into_iter().map(json).collect(),
+            serde_json::Value::Object(map) => {
+                map.into_iter().map(|(k, v)| (text(k), json(v))).collect()
+            }
+            other => other,
+        }
+    }
+    fn call(mut c: ToolCall) -> ToolCall {
+        c.title = text(c.title);
+        c.raw_input = c.raw_input.map(json);
+        c.raw_output = c.raw_output.map(json);
+        c
+    }
+    match event {
+        AgentEvent::Text { content } => AgentEvent::Text {
+            content: text(content),
+        },
+        AgentEvent::Reasoning { content } => AgentEvent::Reasoning {
+            content: text(content),
+        },
+        AgentEvent::ToolCall { tool_call } => AgentEvent::ToolCall {
+            tool_call: call(tool_call),
+        },
+        AgentEvent::ToolUpdate { tool_call } => AgentEvent::ToolUpdate {
+            tool_call: call(tool_call),
+        },
+        AgentEvent::Status { status } => AgentEvent::Status {
+            status: text(status),
+        },
+        other => other,
+    }
+}
+
 /// Why a turn was cancelled, when it was.
 pub type CancelReason = Arc<std::sync::Mutex<Option<String>>>;
 
@@ -60,6 +106,7 @@ impl Recorder {
     }
 
     async fn record(&mut self, event: AgentEvent) {
+        let event = without_nul(event);
         let (message_id, chat_id) = (self.target.message_id.clone(), self.target.chat_id.clone());
         match event {
             AgentEvent::Text { content } => {

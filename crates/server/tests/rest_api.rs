@@ -380,3 +380,77 @@ async fn bad_since_is_400() {
         );
     }
 }
+
+/// U+0000 in any string of a body, in an id or a query is a 400 naming where, on both engines, and changes
+/// nothing; a model that emits U+0000 gets its reply stored (with U+FFFD in its place) and ended
+/// normally, live and after a reload.
+#[tokio::test]
+async fn nul_bytes_are_refused_in_input_and_made_safe_in_model_output() {
+    for kit in kits().await {
+        let (pid, sid, cid) = kit.seed(Some("fake-model")).await;
+        let before = kit
+            .ok("GET", &format!("/api/chats/{cid}/messages"), None)
+            .await;
+        for (method, path, body, field) in [
+            (
+                "POST",
+                format!("/api/chats/{cid}/messages"),
+                json!({"content": "a\u{0}b"}),
+                "content",
+            ),
+            (
+                "PATCH",
+                format!("/api/projects/{pid}"),
+                json!({"name": "x\u{0}"}),
+                "name",
+            ),
+            (
+                "POST",
+                format!("/api/projects/{pid}/sessions"),
+                json!({"name": "s", "model": "m\u{0}"}),
+                "model",
+            ),
+            (
+                "POST",
+                "/api/tasks".to_owned(),
+                json!({"project_id": pid, "input": "go", "agent": "native\u{0}"}),
+                "agent",
+            ),
+            (
+                "PATCH",
+                "/api/providers/config".to_owned(),
+                json!({"providers": {"x\u{0}": null}}),
+                "providers.x",
+            ),
+        ] {
+            let (status, v) = kit.call(method, &path, Some(body)).await;
+            assert_eq!((status, code(&v)), (400, "bad_request"), "{path}: {v}");
+            assert!(
+                v["error"]["message"].as_str().unwrap().contains(field),
+                "{path}: {v}"
+            );
+        }
+        for path in [
+            format!("/api/sessions/{sid}%00"),
+            "/api/tasks/%00".to_owned(),
+            format!("/api/tasks?session_id={sid}%00"),
+        ] {
+            let (status, v) = kit.call("GET", &path, None).await;
+            assert_eq!((status, code(&v)), (400, "bad_request"), "{path}: {v}");
+        }
+        assert_eq!(
+            kit.ok("GET", &format!("/api/chats/{cid}/messages"), None)
+                .await,
+            before
+        );
+
+        let (_, aid) = kit.post(&cid, "[[nul]] [[reply:tail]]").await;
+        let done = kit.wait_done(&cid, &aid).await;
+        assert_eq!(done["status"], "complete", "{done}");
+        let content = done["content"].as_str().unwrap();
+        assert!(
+            content.starts_with("nul\u{FFFD}byte") && !content.contains('\u{0}'),
+            "{content:?}"
+        );
+    }
+}

@@ -15,5 +15,6 @@ pub use error::WorkspaceError;
 pub use git::Git;
 pub use guard::resolve_in_worktree;
 pub use worktree::{
-    Worktree, create_worktree, create_worktree_at, project_head, prune_worktrees, remove_worktree,
+    WORKTREE_LOCK_FILE, Worktree, create_worktree, create_worktree_at, project_head,
+    prune_worktrees, remove_worktree,
 };

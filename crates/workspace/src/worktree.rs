@@ -48,9 +48,54 @@ fn repo_lock(project: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     }
 }
 
+/// How long a creation waits for another process's `git worktree add` on the same repository.
+const CROSS_PROCESS_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Name of the lock file, beside git's own locks in the repository's `.git` directory.
+pub const WORKTREE_LOCK_FILE: &str = "boocode-worktree.lock";
+
+/// Serialises worktree creation with other processes on this machine (several workers sharing a queue):
+/// an exclusive `flock` on `.git/boocode-worktree.lock`, released when the returned handle drops. A
+/// project whose `.git` is not a directory (itself a linked worktree) gets no lock; the retries below
+/// still cover it.
+async fn cross_process_lock(project: &Path) -> Result<Option<std::fs::File>, WorkspaceError> {
+    let git_dir = project.join(".git");
+    if !git_dir.is_dir() {
+        return Ok(None);
+    }
+    let path = git_dir.join(WORKTREE_LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| WorkspaceError::io(format!("opening {}", path.display()), e))?;
+    let started = std::time::Instant::now();
+    loop {
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Some(file)),
+            Err(rustix::io::Errno::WOULDBLOCK) if started.elapsed() < CROSS_PROCESS_WAIT => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => {
+                return Err(WorkspaceError::io(
+                    format!("locking {}", path.display()),
+                    e.into(),
+                ));
+            }
+        }
+    }
+}
+
+/// Git failures that mean another process was changing the repository's shared state at the same time
+/// (ref locks, or `git worktree add` racing over `.git/worktrees/<id>/locked` and `commondir`): retried.
 fn is_lock_contention(e: &WorkspaceError) -> bool {
     matches!(e, WorkspaceError::Git { stderr, .. }
-        if stderr.contains(".lock") || stderr.contains("File exists") || stderr.contains("cannot lock ref"))
+        if stderr.contains(".lock")
+            || stderr.contains("File exists")
+            || stderr.contains("cannot lock ref")
+            || stderr.contains("/locked")
+            || stderr.contains("commondir"))
 }
 
 /// Runs a git command, retrying while another process holds the repository's locks.
@@ -103,6 +148,7 @@ pub async fn create_worktree_at(
     let git = Git::new(project);
     let lock = repo_lock(project);
     let _held = lock.lock().await;
+    let _across_processes = cross_process_lock(project).await?;
     if path.exists() {
         let _ = std::fs::remove_dir_all(&path);
     }

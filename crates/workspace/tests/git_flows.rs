@@ -410,3 +410,33 @@ async fn hooks_planted_in_the_temp_dir_never_run() {
         "boocode created a hooks directory in the temp dir"
     );
 }
+
+/// Another process creating a worktree of the same repository holds `.git/boocode-worktree.lock`: a
+/// creation here waits for it instead of racing git over `.git/worktrees/`, then succeeds. (`flock` locks
+/// belong to an open file, so a second open in this process stands in for the other process.)
+#[tokio::test]
+async fn worktree_creation_waits_for_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = repo(dir.path());
+    create_worktree(&project, &dir.path().join("wt"), SID)
+        .await
+        .unwrap();
+    let other = std::fs::File::open(project.join(".git").join(WORKTREE_LOCK_FILE)).unwrap();
+    rustix::fs::flock(&other, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let creating = tokio::spawn({
+        let (project, wts) = (project.clone(), dir.path().join("wt"));
+        async move { create_worktree(&project, &wts, "01a2f000-0000-7000-8000-0000000000bb").await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !creating.is_finished(),
+        "it did not wait for the other process"
+    );
+    drop(other);
+    let made = tokio::time::timeout(std::time::Duration::from_secs(10), creating)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(made.path.join("README.md").exists());
+}
