@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use boocode_llm::{ChatMessage, LlmError};
-use boocode_protocol::AgentEvent;
+use boocode_protocol::{AgentEvent, PermissionKind};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -77,8 +77,7 @@ pub struct TurnContext {
 pub struct PermissionChoice {
     pub option_id: String,
     pub name: String,
-    /// `allow_once`, `allow_always`, `reject_once` or `reject_always`.
-    pub kind: String,
+    pub kind: PermissionKind,
 }
 
 /// What an agent asks the user.
@@ -98,7 +97,7 @@ pub enum PermissionAnswer {
 impl PermissionAsk {
     /// The option to pick to deny: `reject_once`, else `reject_always`; none means answer cancelled.
     pub fn deny(&self) -> PermissionAnswer {
-        ["reject_once", "reject_always"]
+        [PermissionKind::RejectOnce, PermissionKind::RejectAlways]
             .iter()
             .find_map(|kind| self.options.iter().find(|o| o.kind == *kind))
             .map_or(PermissionAnswer::Cancelled, |o| {

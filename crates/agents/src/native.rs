@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use boocode_llm::{ChatMessage, ChatRequest, LlmClient, StreamEvent, ToolCallRequest};
-use boocode_protocol::{AgentEvent, ToolCall, Usage};
+use boocode_protocol::{AgentEvent, ToolCall, ToolStatus, Usage};
 
 use crate::backend::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
 use crate::tools::{self, ToolAccess};
@@ -85,8 +85,8 @@ impl NativeBackend {
         let mut record = ToolCall {
             call_id: call.id.clone(),
             title,
-            kind: kind.to_owned(),
-            status: "in_progress".into(),
+            kind,
+            status: ToolStatus::InProgress,
             raw_input: Some(input),
             raw_output: None,
         };
@@ -119,10 +119,10 @@ impl NativeBackend {
             None => Err("no working directory for tools in this turn".into()),
         };
         let (status, output) = match result {
-            Ok(out) => ("completed", out),
-            Err(err) => ("failed", format!("error: {err}")),
+            Ok(out) => (ToolStatus::Completed, out),
+            Err(err) => (ToolStatus::Failed, format!("error: {err}")),
         };
-        record.status = status.into();
+        record.status = status;
         record.raw_output = Some(serde_json::Value::String(output.clone()));
         ctx.emit(AgentEvent::ToolUpdate { tool_call: record });
         output

@@ -177,7 +177,7 @@ async fn migrate(args: CommonArgs) -> anyhow::Result<()> {
     let config = boocode_server::Config::resolve(overrides(args))?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let store = boocode_store::open(&config.database_url).await?;
-    tracing::info!(database = store.backend(), "database is migrated");
+    tracing::info!(database = store.backend().as_str(), "database is migrated");
     Ok(())
 }
 

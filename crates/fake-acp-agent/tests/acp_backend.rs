@@ -221,8 +221,8 @@ async fn files_go_through_the_guard() {
             _ => None,
         })
         .collect();
-    assert!(updates.contains(&("call-2".into(), "completed".into())));
-    assert!(updates.contains(&("call-3".into(), "failed".into())));
+    assert!(updates.contains(&("call-2".into(), boocode_protocol::ToolStatus::Completed)));
+    assert!(updates.contains(&("call-3".into(), boocode_protocol::ToolStatus::Failed)));
     f.backend.dispose().await;
 }
 

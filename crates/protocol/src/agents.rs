@@ -103,8 +103,41 @@ pub struct ProvidersSnapshot {
 pub struct PermissionOption {
     pub option_id: String,
     pub name: String,
-    /// `allow_once`, `allow_always`, `reject_once` or `reject_always`.
-    pub kind: String,
+    pub kind: PermissionKind,
+}
+
+/// What choosing a permission option means (ACP's four kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionKind {
+    AllowOnce,
+    AllowAlways,
+    RejectOnce,
+    RejectAlways,
+}
+
+impl PermissionKind {
+    /// The kind an agent names; `None` for one that is not ACP's (such an option is not offered).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::AllowOnce,
+            Self::AllowAlways,
+            Self::RejectOnce,
+            Self::RejectAlways,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllowOnce => "allow_once",
+            Self::AllowAlways => "allow_always",
+            Self::RejectOnce => "reject_once",
+            Self::RejectAlways => "reject_always",
+        }
+    }
 }
 
 /// An agent's request for the user's consent, persisted until answered.

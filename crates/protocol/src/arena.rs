@@ -82,13 +82,26 @@ impl ArenaStatus {
 /// What the check command did in one worktree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CheckResult {
-    /// `passed`, `failed`, `timed_out` or `error` (could not run).
-    pub status: String,
+    pub status: CheckStatus,
     pub exit_code: Option<i32>,
     /// The last lines of its output (stdout and stderr).
     pub output_tail: String,
     #[ts(type = "number")]
     pub duration_ms: u64,
+}
+
+/// How a contender's check command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Exit status 0.
+    Passed,
+    /// Any other exit status.
+    Failed,
+    /// Killed at the timeout.
+    TimedOut,
+    /// It could not be run (no worktree, no shell).
+    Error,
 }
 
 /// One lane of an arena as it stands.

@@ -239,13 +239,132 @@ impl MessageStatus {
     }
 }
 
+/// What a tool call does (ACP's kinds, plus `plan`); anything else an agent names reads as `other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolKind {
+    Read,
+    Edit,
+    Delete,
+    Move,
+    Search,
+    Execute,
+    Think,
+    Fetch,
+    SwitchMode,
+    Plan,
+    Other,
+}
+
+impl ToolKind {
+    const ALL: [Self; 11] = [
+        Self::Read,
+        Self::Edit,
+        Self::Delete,
+        Self::Move,
+        Self::Search,
+        Self::Execute,
+        Self::Think,
+        Self::Fetch,
+        Self::SwitchMode,
+        Self::Plan,
+        Self::Other,
+    ];
+
+    /// The kind an agent names, `Other` when it is not one of ours.
+    pub fn parse(s: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or(Self::Other)
+    }
+
+    /// The wire (and stored) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Edit => "edit",
+            Self::Delete => "delete",
+            Self::Move => "move",
+            Self::Search => "search",
+            Self::Execute => "execute",
+            Self::Think => "think",
+            Self::Fetch => "fetch",
+            Self::SwitchMode => "switch_mode",
+            Self::Plan => "plan",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Tolerant like the agents it reads: an unknown kind is `other`, never an error.
+impl<'de> Deserialize<'de> for ToolKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Self::parse(&s))
+    }
+}
+
+/// Where a tool call stands. `cancelled` is boocode's: a call left open when the turn was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl ToolStatus {
+    /// A status an agent reports; `None` when it is not one of ours.
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+
+    /// The wire (and stored) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Still running (pending or in progress).
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::InProgress)
+    }
+}
+
+macro_rules! wire_name_traits {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Compares with the wire name (`status == "failed"`).
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+wire_name_traits!(ToolKind);
+wire_name_traits!(ToolStatus);
+
 /// A tool invocation inside an assistant message, as the agent reported it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ToolCall {
     pub call_id: String,
     pub title: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: ToolKind,
+    pub status: ToolStatus,
     #[ts(type = "unknown")]
     pub raw_input: Option<serde_json::Value>,
     #[ts(type = "unknown")]
@@ -324,12 +443,32 @@ pub struct ModelInfo {
 pub struct HealthResponse {
     pub status: HealthStatus,
     pub version: String,
-    pub database: String,
+    pub database: DatabaseEngine,
     pub llm: LlmHealth,
     pub agents: AgentsHealth,
     /// What is wrong, in words (empty when `ok`): e.g. the database refusing writes.
     #[serde(default)]
     pub problems: Vec<String>,
+}
+
+/// The database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseEngine {
+    /// One process, the embedded default.
+    Sqlite,
+    /// Several workers may share it.
+    Postgres,
+}
+
+impl DatabaseEngine {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
 }
 
 /// Whether boocode can do its work: `degraded` when the database cannot be read or written.

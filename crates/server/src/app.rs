@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use boocode_agents::{AgentBackend, NativeBackend};
 use boocode_llm::{LlmClient, LlmConfig};
+use boocode_protocol::DatabaseEngine;
 use boocode_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -158,7 +159,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     let store = boocode_store::open(&config.database_url).await?;
     // With SQLite this process is the only writer, so anything still streaming was cut off by a crash.
     // With PostgreSQL another worker may own those replies; their own restart recovers them.
-    let interrupted = if store.backend() == "sqlite" {
+    let interrupted = if store.backend() == DatabaseEngine::Sqlite {
         store.interrupt_streaming_messages(INTERRUPTED).await?
     } else {
         Vec::new()
@@ -236,7 +237,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         config.scheduling.clone(),
     );
     // SQLite has one process: every task still `running` belongs to a process that is gone.
-    let horizon = if store.backend() == "sqlite" {
+    let horizon = if store.backend() == DatabaseEngine::Sqlite {
         chrono::Utc::now() + chrono::Duration::days(365)
     } else {
         chrono::Utc::now()
@@ -333,6 +334,19 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     })
 }
 
+/// One span per request (method and path only: a query may carry a login token) and a debug line with
+/// the status and latency of each response; `BOOCODE_LOG=tower_http=debug` shows them.
+fn trace_layer() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&axum::http::Request<axum::body::Body>) -> tracing::Span + Clone,
+> {
+    tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())
+        })
+        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG))
+}
+
 fn router(state: AppState, config: &Config) -> Router {
     // An IP literal cannot be DNS-rebound, so the address boocode is bound to is always a valid Host.
     let mut hosts = config.allowed_hosts.clone();
@@ -361,5 +375,6 @@ fn router(state: AppState, config: &Config) -> Router {
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn(crate::extract::refuse_nul_in_uri))
         .layer(axum::middleware::from_fn_with_state(guard_state, guard))
+        .layer(trace_layer())
         .with_state(state)
 }

@@ -11,8 +11,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use boocode_protocol::{
-    Arena, ArenaId, ArenaStatus, ChangeStatus, CheckResult, Contender, CreateArenaRequest,
-    CreateTaskRequest, FrameBody, OpenStatus, Session, SessionId, TaskState, UpdateSessionRequest,
+    Arena, ArenaId, ArenaStatus, ChangeStatus, CheckResult, CheckStatus, Contender,
+    CreateArenaRequest, CreateTaskRequest, FrameBody, OpenStatus, Session, SessionId, TaskState,
+    UpdateSessionRequest,
 };
 use boocode_store::{ArenaRow, ContenderRow, SessionWorktree};
 use chrono::Utc;
@@ -343,7 +344,7 @@ pub fn spawn_runner(state: AppState, id: ArenaId) {
                                 run_check(&command, Path::new(&w.worktree_path), timeout).await
                             }
                             None => CheckResult {
-                                status: "error".into(),
+                                status: CheckStatus::Error,
                                 exit_code: None,
                                 output_tail: "the contender has no worktree".into(),
                                 duration_ms: 0,
@@ -403,7 +404,7 @@ pub async fn run_check(command: &str, dir: &Path, timeout: Duration) -> CheckRes
         Ok(c) => c,
         Err(e) => {
             return CheckResult {
-                status: "error".into(),
+                status: CheckStatus::Error,
                 exit_code: None,
                 output_tail: format!("cannot run the check: {e}"),
                 duration_ms: 0,
@@ -421,9 +422,9 @@ pub async fn run_check(command: &str, dir: &Path, timeout: Duration) -> CheckRes
     }
     let waited = tokio::time::timeout(timeout, child.wait()).await;
     let (status, exit_code) = match waited {
-        Ok(Ok(s)) if s.success() => ("passed", s.code()),
-        Ok(Ok(s)) => ("failed", s.code()),
-        Ok(Err(_)) => ("error", None),
+        Ok(Ok(s)) if s.success() => (CheckStatus::Passed, s.code()),
+        Ok(Ok(s)) => (CheckStatus::Failed, s.code()),
+        Ok(Err(_)) => (CheckStatus::Error, None),
         Err(_) => {
             if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
                 // SAFETY: killpg takes plain integers; the group is the check's own (process_group(0)).
@@ -433,7 +434,7 @@ pub async fn run_check(command: &str, dir: &Path, timeout: Duration) -> CheckRes
                 }
             }
             let _ = child.wait().await;
-            ("timed_out", None)
+            (CheckStatus::TimedOut, None)
         }
     };
     for r in readers {
@@ -442,11 +443,11 @@ pub async fn run_check(command: &str, dir: &Path, timeout: Duration) -> CheckRes
     let bytes = output.lock().map(|o| o.clone()).unwrap_or_default();
     let start = bytes.len().saturating_sub(OUTPUT_TAIL_BYTES);
     let mut tail = String::from_utf8_lossy(&bytes[start..]).into_owned();
-    if status == "timed_out" {
+    if status == CheckStatus::TimedOut {
         tail.push_str(&format!("\n[killed after {} s]", timeout.as_secs()));
     }
     CheckResult {
-        status: status.into(),
+        status,
         exit_code,
         output_tail: tail,
         duration_ms: elapsed(started),

@@ -86,7 +86,7 @@ impl Broker {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(journal_writer(store.clone(), rx));
         // A database other processes can share numbers frames from the journal each process follows.
-        let shared = store.backend() != "sqlite";
+        let shared = store.backend() != boocode_protocol::DatabaseEngine::Sqlite;
         (
             Self {
                 store,

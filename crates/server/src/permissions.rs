@@ -159,7 +159,7 @@ impl PermissionAsker for Asker {
                 .map(|o| PermissionOption {
                     option_id: o.option_id.clone(),
                     name: o.name.clone(),
-                    kind: o.kind.clone(),
+                    kind: o.kind,
                 })
                 .collect(),
             decision: None,

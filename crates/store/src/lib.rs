@@ -37,8 +37,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// test suite (`tests/store_suite.rs`); callers hold an `Arc<dyn Store>` and never know which one it is.
 #[async_trait]
 pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
-    /// `"sqlite"` or `"postgres"`, for health and logs.
-    fn backend(&self) -> &'static str;
+    /// The engine: SQLite (one process owns the file) or PostgreSQL (workers may share it).
+    fn backend(&self) -> boocode_protocol::DatabaseEngine;
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> Result<()>;
 

@@ -137,6 +137,6 @@ impl PgStore {
     }
 }
 
-crate::queries::impl_store!(PgStore, PgRow, "postgres");
+crate::queries::impl_store!(PgStore, PgRow, boocode_protocol::DatabaseEngine::Postgres);
 crate::queries_tasks::impl_task_store!(PgStore, PgRow, " FOR UPDATE SKIP LOCKED");
 crate::arenas::impl_arena_store!(PgStore, PgRow);

@@ -3,7 +3,7 @@
 //! helpers (SQLite funnels writes through one connection with `BEGIN IMMEDIATE`).
 
 macro_rules! impl_store {
-    ($store:ty, $row:ty, $backend:literal) => {
+    ($store:ty, $row:ty, $backend:expr) => {
         use async_trait::async_trait;
         use boocode_protocol::{
             Chat, ChatId, ChatKind, Message, MessageId, MessageStatus, OpenStatus, Project, ProjectId,
@@ -94,8 +94,12 @@ macro_rules! impl_store {
                 ToolCall {
                     call_id: row.try_get("call_id")?,
                     title: row.try_get("title")?,
-                    kind: row.try_get("kind")?,
-                    status: row.try_get("status")?,
+                    kind: boocode_protocol::ToolKind::parse(&row.try_get::<String, _>("kind")?),
+                    status: {
+                        let status: String = row.try_get("status")?;
+                        boocode_protocol::ToolStatus::parse(&status)
+                            .ok_or_else(|| StoreError::Corrupt(format!("tool call status {status:?}")))?
+                    },
                     raw_input: raw_input.map(|j| j.0),
                     raw_output: raw_output.map(|j| j.0),
                 },
@@ -117,7 +121,7 @@ macro_rules! impl_store {
 
         #[async_trait]
         impl Store for $store {
-            fn backend(&self) -> &'static str {
+            fn backend(&self) -> boocode_protocol::DatabaseEngine {
                 $backend
             }
 
@@ -445,8 +449,8 @@ macro_rules! impl_store {
                 .bind(message.as_str())
                 .bind(&call.call_id)
                 .bind(&call.title)
-                .bind(&call.kind)
-                .bind(&call.status)
+                .bind(call.kind.as_str())
+                .bind(call.status.as_str())
                 .bind(call.raw_input.as_ref().map(Json))
                 .bind(call.raw_output.as_ref().map(Json))
                 .bind(Utc::now())

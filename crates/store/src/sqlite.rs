@@ -99,6 +99,10 @@ impl SqliteStore {
     }
 }
 
-crate::queries::impl_store!(SqliteStore, SqliteRow, "sqlite");
+crate::queries::impl_store!(
+    SqliteStore,
+    SqliteRow,
+    boocode_protocol::DatabaseEngine::Sqlite
+);
 crate::queries_tasks::impl_task_store!(SqliteStore, SqliteRow, "");
 crate::arenas::impl_arena_store!(SqliteStore, SqliteRow);

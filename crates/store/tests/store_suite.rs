@@ -158,14 +158,14 @@ async fn messages_progress_finish_and_tool_calls() {
         let call = ToolCall {
             call_id: "call_0".into(),
             title: "view_file".into(),
-            kind: "read".into(),
-            status: "pending".into(),
+            kind: ToolKind::Read,
+            status: ToolStatus::Pending,
             raw_input: Some(serde_json::json!({"path": "a.txt"})),
             raw_output: None,
         };
         store.upsert_tool_call(&asst.id, &call).await.unwrap();
         let done = ToolCall {
-            status: "completed".into(),
+            status: ToolStatus::Completed,
             raw_output: Some("hi".into()),
             ..call
         };

@@ -484,7 +484,7 @@ async fn permission_requests_are_decided_once() {
             options: vec![PermissionOption {
                 option_id: "yes".into(),
                 name: "Allow".into(),
-                kind: "allow_once".into(),
+                kind: PermissionKind::AllowOnce,
             }],
             decision: None,
             created_at: Utc::now(),
@@ -573,7 +573,7 @@ async fn arenas_keep_their_lanes_checks_and_pick() {
             Some(arena.id.clone())
         );
         let check = CheckResult {
-            status: "passed".into(),
+            status: CheckStatus::Passed,
             exit_code: Some(0),
             output_tail: "ok".into(),
             duration_ms: 12,

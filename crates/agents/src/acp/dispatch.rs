@@ -176,11 +176,11 @@ async fn handle_request(
                                     .and_then(Value::as_str)
                                     .unwrap_or_default()
                                     .to_owned(),
+                                // An option of a kind ACP does not define is not offered.
                                 kind: o
                                     .get("kind")
                                     .and_then(Value::as_str)
-                                    .unwrap_or_default()
-                                    .to_owned(),
+                                    .and_then(boocode_protocol::PermissionKind::parse)?,
                             })
                         })
                         .collect()

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use boocode_protocol::{AgentCommand, AgentEvent, ToolCall, Usage};
+use boocode_protocol::{AgentCommand, AgentEvent, ToolCall, ToolKind, ToolStatus, Usage};
 use serde_json::{Value, json};
 
 /// Per-turn translation state.
@@ -29,8 +29,10 @@ fn text_of(content: &Value) -> Option<String> {
     }
 }
 
-fn status_of(v: &Value) -> Option<String> {
-    v.get("status").and_then(Value::as_str).map(str::to_owned)
+fn status_of(v: &Value) -> Option<ToolStatus> {
+    v.get("status")
+        .and_then(Value::as_str)
+        .and_then(ToolStatus::parse)
 }
 
 impl Translator {
@@ -79,8 +81,12 @@ impl Translator {
                 let call = ToolCall {
                     call_id: "plan".into(),
                     title: "Plan".into(),
-                    kind: "plan".into(),
-                    status: if done { "completed" } else { "in_progress" }.into(),
+                    kind: ToolKind::Plan,
+                    status: if done {
+                        ToolStatus::Completed
+                    } else {
+                        ToolStatus::InProgress
+                    },
                     raw_input: Some(entries),
                     raw_output: None,
                 };
@@ -146,9 +152,9 @@ impl Translator {
     pub fn cancel_open_calls(&mut self) -> Vec<AgentEvent> {
         self.calls
             .values_mut()
-            .filter(|c| matches!(c.status.as_str(), "pending" | "in_progress"))
+            .filter(|c| c.status.is_open())
             .map(|c| {
-                c.status = "cancelled".into();
+                c.status = ToolStatus::Cancelled;
                 AgentEvent::ToolUpdate {
                     tool_call: c.clone(),
                 }
@@ -165,8 +171,8 @@ impl Translator {
         let entry = self.calls.entry(id.clone()).or_insert_with(|| ToolCall {
             call_id: id,
             title: String::new(),
-            kind: "other".into(),
-            status: "pending".into(),
+            kind: ToolKind::Other,
+            status: ToolStatus::Pending,
             raw_input: None,
             raw_output: None,
         });
@@ -174,12 +180,12 @@ impl Translator {
             entry.title = title.to_owned();
         }
         if let Some(kind) = update.get("kind").and_then(Value::as_str) {
-            entry.kind = kind.to_owned();
+            entry.kind = ToolKind::parse(kind);
         }
         if let Some(status) = status_of(update) {
             entry.status = status;
         } else if fresh {
-            entry.status = "pending".into();
+            entry.status = ToolStatus::Pending;
         }
         if let Some(input) = update.get("rawInput").filter(|v| !v.is_null()) {
             entry.raw_input = Some(input.clone());
@@ -201,7 +207,7 @@ impl Translator {
         }
         entry.raw_output = (!output.is_empty()).then(|| json!(output));
         if entry.title.is_empty() {
-            entry.title = entry.kind.clone();
+            entry.title = entry.kind.as_str().to_owned();
         }
         entry.clone()
     }
@@ -260,7 +266,7 @@ mod tests {
         let cancelled = t.cancel_open_calls();
         assert_eq!(cancelled.len(), 1);
         assert!(
-            matches!(&cancelled[0], AgentEvent::ToolUpdate { tool_call } if tool_call.call_id == "a" && tool_call.status == "cancelled")
+            matches!(&cancelled[0], AgentEvent::ToolUpdate { tool_call } if tool_call.call_id == "a" && tool_call.status == ToolStatus::Cancelled)
         );
     }
 }

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use boocode_protocol::PermissionKind;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -27,10 +28,10 @@ fn permission_ask(p: &Value) -> PermissionAsk {
     } else {
         format!("{kind} {}", patterns.join(", "))
     };
-    let choice = |id: &str, name: &str, kind: &str| PermissionChoice {
+    let choice = |id: &str, name: &str, kind: PermissionKind| PermissionChoice {
         option_id: id.into(),
         name: name.into(),
-        kind: kind.into(),
+        kind,
     };
     PermissionAsk {
         tool_call: json!({
@@ -40,9 +41,9 @@ fn permission_ask(p: &Value) -> PermissionAsk {
             "rawInput": p.get("metadata").cloned().unwrap_or(Value::Null),
         }),
         options: vec![
-            choice("once", "Allow once", "allow_once"),
-            choice("always", "Always allow", "allow_always"),
-            choice("reject", "Reject", "reject_once"),
+            choice("once", "Allow once", PermissionKind::AllowOnce),
+            choice("always", "Always allow", PermissionKind::AllowAlways),
+            choice("reject", "Reject", PermissionKind::RejectOnce),
         ],
     }
 }
@@ -104,14 +105,14 @@ fn question_ask(asked: &Value, q: &Value) -> PermissionAsk {
             Some(PermissionChoice {
                 option_id: format!("choice-{i}"),
                 name: o["label"].as_str()?.to_owned(),
-                kind: "allow_once".into(),
+                kind: PermissionKind::AllowOnce,
             })
         })
         .collect();
     options.push(PermissionChoice {
         option_id: "dismiss".into(),
         name: "Dismiss".into(),
-        kind: "reject_once".into(),
+        kind: PermissionKind::RejectOnce,
     });
     PermissionAsk {
         tool_call: json!({
@@ -141,7 +142,7 @@ pub(crate) fn relay_question(
                 PermissionAnswer::Selected(option) => ask
                     .options
                     .iter()
-                    .find(|o| o.option_id == option && o.kind == "allow_once")
+                    .find(|o| o.option_id == option && o.kind == PermissionKind::AllowOnce)
                     .map(|o| o.name.clone()),
                 PermissionAnswer::Cancelled => None,
             };

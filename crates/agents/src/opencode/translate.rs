@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use boocode_protocol::{AgentEvent, ToolCall, Usage};
+use boocode_protocol::{AgentEvent, ToolCall, ToolKind, ToolStatus, Usage};
 use serde_json::Value;
 
 use super::markup::MarkupStripper;
@@ -239,14 +239,13 @@ impl TurnTranslator {
                 .filter(|t| !t.is_empty())
                 .unwrap_or(tool)
                 .to_owned(),
-            kind: tool_kind(tool).to_owned(),
+            kind: tool_kind(tool),
             status: match state["status"].as_str() {
-                Some("running") => "in_progress",
-                Some("completed") => "completed",
-                Some("error") => "failed",
-                _ => "pending",
-            }
-            .to_owned(),
+                Some("running") => ToolStatus::InProgress,
+                Some("completed") => ToolStatus::Completed,
+                Some("error") => ToolStatus::Failed,
+                _ => ToolStatus::Pending,
+            },
             raw_input: state.get("input").cloned().filter(|v| !v.is_null()),
             raw_output: state
                 .get("output")
@@ -321,8 +320,8 @@ impl TurnTranslator {
     /// Tool calls still pending or running when the turn ends (aborted or failed) are marked failed.
     pub(crate) fn fail_open_tools(&mut self, why: &str, out: &mut Vec<AgentEvent>) {
         for call in self.tools.values_mut() {
-            if call.status == "pending" || call.status == "in_progress" {
-                call.status = "failed".into();
+            if call.status.is_open() {
+                call.status = ToolStatus::Failed;
                 call.raw_output = Some(Value::String(why.to_owned()));
                 out.push(AgentEvent::ToolUpdate {
                     tool_call: call.clone(),
@@ -333,15 +332,15 @@ impl TurnTranslator {
 }
 
 /// opencode's tool names → ACP's tool kinds, so the UI shows them alike.
-fn tool_kind(tool: &str) -> &'static str {
+fn tool_kind(tool: &str) -> ToolKind {
     match tool {
-        "write" | "edit" | "patch" | "multiedit" => "edit",
-        "bash" => "execute",
-        "read" | "list" => "read",
-        "grep" | "glob" | "codesearch" => "search",
-        "webfetch" | "websearch" => "fetch",
-        "todowrite" | "todoread" => "think",
-        _ => "other",
+        "write" | "edit" | "patch" | "multiedit" => ToolKind::Edit,
+        "bash" => ToolKind::Execute,
+        "read" | "list" => ToolKind::Read,
+        "grep" | "glob" | "codesearch" => ToolKind::Search,
+        "webfetch" | "websearch" => ToolKind::Fetch,
+        "todowrite" | "todoread" => ToolKind::Think,
+        _ => ToolKind::Other,
     }
 }
 

@@ -344,7 +344,7 @@ fn reconcile_adds_what_the_stream_missed_and_fails_open_tools() {
     assert_eq!(texts(&out).0, "Hello");
     assert!(t.aborted);
     assert!(
-        matches!(out.last(), Some(AgentEvent::ToolUpdate { tool_call }) if tool_call.status == "failed")
+        matches!(out.last(), Some(AgentEvent::ToolUpdate { tool_call }) if tool_call.status == boocode_protocol::ToolStatus::Failed)
     );
     assert_eq!(t.usage.unwrap().prompt_tokens, 10);
 }

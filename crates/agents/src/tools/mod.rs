@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use boocode_protocol::ToolKind;
 use boocode_workspace::WorktreeDir;
 
 use boocode_llm::ToolSpec;
@@ -195,8 +196,8 @@ pub fn specs(access: ToolAccess) -> Vec<ToolSpec> {
     out
 }
 
-/// How a call shows in the UI: a title and a kind (`read`, `search`, `edit`).
-pub fn describe(name: &str, arguments: &serde_json::Value) -> (String, &'static str) {
+/// How a call shows in the UI: a title and a kind.
+pub fn describe(name: &str, arguments: &serde_json::Value) -> (String, ToolKind) {
     let arg = |k: &str| {
         arguments
             .get(k)
@@ -205,13 +206,13 @@ pub fn describe(name: &str, arguments: &serde_json::Value) -> (String, &'static 
             .to_owned()
     };
     match name {
-        "view_file" => (format!("Read {}", arg("path")), "read"),
-        "list_dir" => (format!("List {}", arg("path")), "read"),
-        "grep" => (format!("Search for {}", arg("pattern")), "search"),
-        "find_files" => (format!("Find {}", arg("pattern")), "search"),
-        "write_file" => (format!("Write {}", arg("path")), "edit"),
-        "edit_file" => (format!("Edit {}", arg("path")), "edit"),
-        other => (other.to_owned(), "other"),
+        "view_file" => (format!("Read {}", arg("path")), ToolKind::Read),
+        "list_dir" => (format!("List {}", arg("path")), ToolKind::Read),
+        "grep" => (format!("Search for {}", arg("pattern")), ToolKind::Search),
+        "find_files" => (format!("Find {}", arg("pattern")), ToolKind::Search),
+        "write_file" => (format!("Write {}", arg("path")), ToolKind::Edit),
+        "edit_file" => (format!("Edit {}", arg("path")), ToolKind::Edit),
+        other => (other.to_owned(), ToolKind::Other),
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthResponse> {
         },
         problems,
         version: env!("CARGO_PKG_VERSION").into(),
-        database: state.store.backend().into(),
+        database: state.store.backend(),
         llm: LlmHealth {
             url: state.llm.base_url().to_owned(),
             reachable,

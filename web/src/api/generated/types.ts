@@ -50,7 +50,11 @@ export type Role = "user" | "assistant" | "system";
 
 export type MessageStatus = "streaming" | "complete" | "cancelled" | "error";
 
-export type ToolCall = { call_id: string, title: string, kind: string, status: string, raw_input: unknown, raw_output: unknown, };
+export type ToolKind = "read" | "edit" | "delete" | "move" | "search" | "execute" | "think" | "fetch" | "switch_mode" | "plan" | "other";
+
+export type ToolStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled";
+
+export type ToolCall = { call_id: string, title: string, kind: ToolKind, status: ToolStatus, raw_input: unknown, raw_output: unknown, };
 
 export type Message = { id: MessageId, session_id: SessionId, chat_id: ChatId, role: Role, content: string, reasoning: string, status: MessageStatus, error: string | null, model: string | null, agent: string | null, tokens_prompt: number | null, tokens_completion: number | null, created_at: string, finished_at: string | null, tool_calls: Array<ToolCall>, };
 
@@ -68,13 +72,15 @@ export type ModelInfo = { id: string,
  */
 loaded: boolean | null, context_length: number | null, };
 
-export type HealthResponse = { status: HealthStatus, version: string, database: string, llm: LlmHealth, agents: AgentsHealth, 
+export type HealthResponse = { status: HealthStatus, version: string, database: DatabaseEngine, llm: LlmHealth, agents: AgentsHealth, 
 /**
  * What is wrong, in words (empty when `ok`): e.g. the database refusing writes.
  */
 problems: Array<string>, };
 
 export type HealthStatus = "ok" | "degraded";
+
+export type DatabaseEngine = "sqlite" | "postgres";
 
 export type LlmHealth = { url: string, reachable: boolean, };
 
@@ -158,11 +164,9 @@ backend: string, agent_session_id: string,
  */
 status: string, };
 
-export type PermissionOption = { option_id: string, name: string, 
-/**
- * `allow_once`, `allow_always`, `reject_once` or `reject_always`.
- */
-kind: string, };
+export type PermissionKind = "allow_once" | "allow_always" | "reject_once" | "reject_always";
+
+export type PermissionOption = { option_id: string, name: string, kind: PermissionKind, };
 
 export type PermissionRequest = { id: PermissionId, session_id: SessionId, task_id: TaskId | null, tool_call: unknown, options: Array<PermissionOption>, 
 /**
@@ -210,11 +214,9 @@ contender: number, };
 
 export type ArenaStatus = "running" | "finished" | "picked";
 
-export type CheckResult = { 
-/**
- * `passed`, `failed`, `timed_out` or `error` (could not run).
- */
-status: string, exit_code: number | null, 
+export type CheckStatus = "passed" | "failed" | "timed_out" | "error";
+
+export type CheckResult = { status: CheckStatus, exit_code: number | null, 
 /**
  * The last lines of its output (stdout and stderr).
  */
