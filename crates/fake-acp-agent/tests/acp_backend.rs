@@ -216,7 +216,7 @@ async fn files_go_through_the_guard() {
         .iter()
         .filter_map(|e| match e {
             AgentEvent::ToolCall { tool_call } | AgentEvent::ToolUpdate { tool_call } => {
-                Some((tool_call.call_id.clone(), tool_call.status.clone()))
+                Some((tool_call.call_id.clone(), tool_call.status))
             }
             _ => None,
         })

@@ -66,7 +66,8 @@ pub enum FrameBody {
         chat: Chat,
     },
     TaskUpdated {
-        task: Task,
+        // Boxed: a task is several times larger than any other frame's fields.
+        task: Box<Task>,
     },
     PendingChange {
         change: PendingChange,

@@ -229,7 +229,12 @@ impl Dispatcher {
             .inner
             .deps
             .broker
-            .publish(&session, FrameBody::TaskUpdated { task })
+            .publish(
+                &session,
+                FrameBody::TaskUpdated {
+                    task: Box::new(task),
+                },
+            )
             .await
         {
             tracing::warn!(error = %e, "task_updated not published");

@@ -153,7 +153,12 @@ pub async fn create_task(state: &AppState, req: CreateTaskRequest) -> Result<Tas
     state.store.insert_task(&task).await?;
     if let Err(e) = state
         .broker
-        .publish(&session.id, FrameBody::TaskUpdated { task: task.clone() })
+        .publish(
+            &session.id,
+            FrameBody::TaskUpdated {
+                task: Box::new(task.clone()),
+            },
+        )
         .await
     {
         tracing::warn!(error = %e, "task_updated not published");
@@ -198,7 +203,9 @@ pub async fn cancel(
             .broker
             .publish(
                 &task.session_id,
-                FrameBody::TaskUpdated { task: task.clone() },
+                FrameBody::TaskUpdated {
+                    task: Box::new(task.clone()),
+                },
             )
             .await
     {
