@@ -66,6 +66,7 @@ pub struct AppState {
     pub shell: Option<String>,
     pub skills: crate::skills::Skills,
     pub mcp_tokens: crate::mcp::McpTokens,
+    pub tasks: crate::tasks::TaskService,
     pub shutdown: CancellationToken,
 }
 
@@ -272,6 +273,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         shell: config.shell.clone(),
         skills: skills.clone(),
         mcp_tokens,
+        tasks: crate::tasks::TaskService::new(store.clone(), broker.clone(), dispatcher.clone()),
         shutdown: shutdown.clone(),
     };
     let notices = store.task_notices().await?;

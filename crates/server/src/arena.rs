@@ -97,9 +97,9 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
                     created_at: Utc::now(),
                 })
                 .await?;
-            let task = crate::api::tasks::create_task(
-                state,
-                CreateTaskRequest {
+            let task = state
+                .tasks
+                .create(CreateTaskRequest {
                     project_id: project.id.clone(),
                     session_id: Some(session.id.clone()),
                     chat_id: None,
@@ -109,9 +109,8 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
                     mode_id: c.mode_id.clone(),
                     thinking_option_id: None,
                     feature_values: None,
-                },
-            )
-            .await?;
+                })
+                .await?;
             Ok::<_, ApiError>(ContenderRow {
                 index: u32::try_from(index).unwrap_or(u32::MAX),
                 agent: c.agent.clone(),

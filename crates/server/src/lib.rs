@@ -23,6 +23,7 @@ pub mod recorder;
 pub mod scheduling;
 mod security;
 pub mod skills;
+pub mod tasks;
 pub mod terminals;
 pub mod title;
 mod ws;

@@ -247,9 +247,9 @@ impl BoocodeMcp {
             thinking_option_id: None,
             feature_values: None,
         };
-        match crate::api::tasks::create_task(&self.state, req).await {
+        match self.state.tasks.create(req).await {
             Ok(task) => json_result(&task),
-            Err(e) => tool_error(e.message),
+            Err(e) => tool_error(e.to_string()),
         }
     }
 
