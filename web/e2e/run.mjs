@@ -233,6 +233,33 @@ async function main() {
       await page.goto(other);
       await page.locator("[data-banner=llm]", { hasText: "http://127.0.0.1:9/v1" }).waitFor();
     },
+    "login: a token-protected server signs a browser in with a form, never the token in a cookie": async (page) => {
+      mkdirSync(join(work, "data-token"), { recursive: true });
+      const guarded = await start(bin("boocode"), serveArgs(join(work, "data-token"), llm), {
+        BOOCODE_LOG: "warn",
+        BOOCODE_TOKEN: "e2e-secret-token",
+      });
+      await page.goto(guarded);
+      await page.waitForURL(/\/login$/);
+      await page.getByLabel("Token (BOOCODE_TOKEN)").waitFor();
+      await page.screenshot({ path: join(shots, "login-wide-light.png") });
+      await page.getByLabel("Token (BOOCODE_TOKEN)").fill("wrong");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator(".error", { hasText: "Wrong token." }).waitFor();
+      await page.emulateMedia({ colorScheme: "dark" });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: join(shots, "login-390-dark.png") });
+      await page.getByLabel("Token (BOOCODE_TOKEN)").fill("e2e-secret-token");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByLabel("Project path").waitFor();
+      const cookies = await page.context().cookies(guarded);
+      const login = cookies.find((c) => c.name === "boocode_session");
+      assert(login && login.httpOnly && login.sameSite === "Strict", "an HttpOnly, SameSite=Strict login cookie");
+      assert(!cookies.some((c) => c.value.includes("e2e-secret-token")), "the token is in no cookie");
+      await page.context().clearCookies();
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.setViewportSize({ width: 1400, height: 900 });
+    },
     "arena: two agents race and the picked change lands": async (page) => {
       await newSession(page);
       await page.locator(".pane").first().getByLabel("New tab").click();

@@ -290,23 +290,41 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
     }
 }
 
+/// The login page: the app's palette, light or dark as the device prefers, usable at 390 px.
+const LOGIN_PAGE: &str = r#"<!doctype html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · boocode</title>
+<style>
+:root{color-scheme:light dark;--bg:#fbfbfa;--panel:#fff;--line:#e3e3df;--text:#1d1d1b;--muted:#6b6b66;--accent:#3b5bdb;--error:#c92a2a}
+@media (prefers-color-scheme:dark){:root{--bg:#1a1b1e;--panel:#25262b;--line:#373a40;--text:#e9ecef;--muted:#a0a3a8;--accent:#5c7cfa;--error:#ff8787}}
+body{margin:0;min-height:100vh;display:grid;place-items:center;background:var(--bg);color:var(--text);font:15px system-ui,-apple-system,"Segoe UI",sans-serif}
+main{width:min(22rem,calc(100vw - 2rem));background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:1.5rem;box-sizing:border-box}
+h1{margin:0 0 .25rem;font-size:1.4rem}
+.note{margin:0 0 1.25rem;color:var(--muted)}
+label{display:block;margin-bottom:.35rem;color:var(--muted)}
+input{width:100%;box-sizing:border-box;font:inherit;padding:.6rem .7rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--text)}
+input:focus{outline:2px solid var(--accent);outline-offset:1px}
+button{width:100%;margin-top:.9rem;font:inherit;font-weight:600;padding:.6rem;border:0;border-radius:6px;background:var(--accent);color:#fff;cursor:pointer}
+.error{color:var(--error);margin:0 0 .9rem}
+</style>
+<main>
+<h1>boocode</h1>
+<p class="note">This workspace is protected by its token.</p>
+{{MESSAGE}}
+<form method="post" action="/login">
+<label for="token">Token (BOOCODE_TOKEN)</label>
+<input id="token" name="token" type="password" autocomplete="current-password" autofocus required>
+<button type="submit">Sign in</button>
+</form>
+</main>
+"#;
+
 /// The login form: the token is posted, never put in a URL.
 fn login_page(message: Option<&str>) -> Response {
     let note = message
-        .map(|m| format!("<p class=\"error\">{}</p>", m.replace('<', "&lt;")))
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", m.replace('<', "&lt;")))
         .unwrap_or_default();
-    let page = format!(
-        "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Sign in · boocode</title>\
-         <style>body{{font:16px system-ui;max-width:24rem;margin:15vh auto;padding:0 1rem;color-scheme:light dark}}\
-         input,button{{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}}\
-         .error{{color:#c62828}}</style>\
-         <h1>boocode</h1>{note}<form method=\"post\" action=\"/login\">\
-         <label for=\"token\">Token (BOOCODE_TOKEN)</label>\
-         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" autofocus required>\
-         <button type=\"submit\">Sign in</button></form>"
-    );
-    Html(page).into_response()
+    Html(LOGIN_PAGE.replace("{{MESSAGE}}", &note)).into_response()
 }
 
 #[derive(serde::Deserialize)]
