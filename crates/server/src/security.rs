@@ -322,7 +322,12 @@ button{width:100%;margin-top:.9rem;font:inherit;font-weight:600;padding:.6rem;bo
 /// The login form: the token is posted, never put in a URL.
 fn login_page(message: Option<&str>) -> Response {
     let note = message
-        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", m.replace('<', "&lt;")))
+        .map(|m| {
+            format!(
+                "<p class=\"error\" role=\"alert\">{}</p>",
+                m.replace('<', "&lt;")
+            )
+        })
         .unwrap_or_default();
     Html(LOGIN_PAGE.replace("{{MESSAGE}}", &note)).into_response()
 }
