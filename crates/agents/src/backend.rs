@@ -70,6 +70,15 @@ pub struct TurnContext {
     events: UnboundedSender<AgentEvent>,
     cancel: CancellationToken,
     permissions: Option<std::sync::Arc<dyn PermissionAsker>>,
+    fence: Option<std::sync::Arc<dyn TurnFence>>,
+}
+
+/// Whether this worker still owns the turn. A worker that was paused past its task's lease (SIGSTOP, a
+/// long GC, a frozen VM) must not write files for a task another worker has taken over; backends ask
+/// before every write.
+#[async_trait]
+pub trait TurnFence: Send + Sync {
+    async fn still_owner(&self) -> bool;
 }
 
 /// One choice of a permission request.
@@ -120,7 +129,27 @@ impl TurnContext {
             events,
             cancel,
             permissions: None,
+            fence: None,
         }
+    }
+
+    /// The same context, with writes fenced by `fence`.
+    pub fn with_fence(mut self, fence: std::sync::Arc<dyn TurnFence>) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
+    /// Whether a write may happen now: always without a fence; with one, only while this worker still
+    /// owns the turn (it cancels the turn when not).
+    pub async fn may_write(&self) -> bool {
+        let Some(fence) = &self.fence else {
+            return true;
+        };
+        let owner = fence.still_owner().await;
+        if !owner {
+            self.cancel.cancel();
+        }
+        owner
     }
 
     /// The same context, relaying permission requests to `asker`.

@@ -12,7 +12,7 @@ pub mod tools;
 
 pub use backend::{
     AgentBackend, AgentError, McpEndpoint, PermissionAnswer, PermissionAsk, PermissionAsker,
-    PermissionChoice, StdioBridge, TurnContext, TurnInput, TurnOutcome,
+    PermissionChoice, StdioBridge, TurnContext, TurnFence, TurnInput, TurnOutcome,
 };
 pub use native::NativeBackend;
 pub use pool::{AgentPool, PoolError};

@@ -93,7 +93,11 @@ impl NativeBackend {
         ctx.emit(AgentEvent::ToolCall {
             tool_call: record.clone(),
         });
+        let writes = matches!(call.name.as_str(), "write_file" | "edit_file");
         let result = match workdir {
+            Some(_) if writes && !ctx.may_write().await => {
+                Err("this worker no longer owns the task (its lease was taken over); nothing was written".into())
+            }
             Some(dir) => {
                 let (name, args, dir) = (call.name.clone(), call.arguments.clone(), dir.clone());
                 let budget = tools::ToolBudget::default();

@@ -182,6 +182,7 @@ impl ChatService {
                 cancel_reason: reason,
                 context_limit: inner.catalog.context_limit(&model).await,
                 permissions: None,
+                fence: None,
             };
             let turn_model = model.clone();
             let input = TurnInput::chat(model, conversation);

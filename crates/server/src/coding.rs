@@ -72,6 +72,28 @@ impl McpAccess {
     }
 }
 
+/// A task's lease as the fence of its turn's side effects: this worker owns the turn while the task is
+/// running under the generation it claimed.
+struct LeaseFence {
+    store: Arc<dyn Store>,
+    task: boocode_protocol::TaskId,
+    generation: u64,
+}
+
+#[async_trait::async_trait]
+impl boocode_agents::TurnFence for LeaseFence {
+    async fn still_owner(&self) -> bool {
+        match self.store.lease_held(&self.task, self.generation).await {
+            Ok(held) => held,
+            // A store that cannot answer is not a takeover: the write goes on, finish_task stays fenced.
+            Err(e) => {
+                tracing::warn!(task = %self.task, error = %e, "lease check failed");
+                true
+            }
+        }
+    }
+}
+
 fn failed(reason: impl Into<String>) -> TaskOutcome {
     TaskOutcome {
         state: TaskState::Failed,
@@ -216,6 +238,11 @@ pub async fn run_coding_turn(
             .map(|m| ChatMessage::new(m.role.as_str(), expand_user(&deps.skills, m))),
     );
     conversation.push(ChatMessage::new("user", deps.skills.expand(&task.input)));
+    let fence: Arc<dyn boocode_agents::TurnFence> = Arc::new(LeaseFence {
+        store: deps.store.clone(),
+        task: task.id.clone(),
+        generation: claimed.generation,
+    });
     let run = TurnRun {
         store: deps.store.clone(),
         broker: deps.broker.clone(),
@@ -233,6 +260,7 @@ pub async fn run_coding_turn(
             deps.permissions
                 .asker(session.id.clone(), Some(task.id.clone())),
         ),
+        fence: Some(fence.clone()),
     };
     let input = TurnInput {
         model,
@@ -246,6 +274,10 @@ pub async fn run_coding_turn(
         mcp: Some(deps.mcp.endpoint(&session.id)),
     };
     let summary = record_turn(run, backend.clone(), input).await;
+    if !fence.still_owner().await {
+        // Another worker took the task over: its commit and pending change are its own to make.
+        return failed("this worker lost the task's lease; another worker runs it");
+    }
     // Whatever the turn wrote is kept and offered for review, even when it failed or was stopped.
     let change_error = record_change(deps, claimed, &worktree).await.err();
     let cost = summary.usage.map(|u| u.prompt_tokens + u.completion_tokens);

@@ -89,6 +89,7 @@ fn without_nul(event: AgentEvent) -> AgentEvent {
 pub type CancelReason = Arc<std::sync::Mutex<Option<String>>>;
 
 struct Recorder {
+    fence: Option<Arc<dyn boocode_agents::TurnFence>>,
     store: Arc<dyn Store>,
     broker: Broker,
     target: TurnTarget,
@@ -196,6 +197,18 @@ impl Recorder {
             usage: self.usage,
             finished_at: Utc::now(),
         };
+        if let Some(fence) = &self.fence
+            && !fence.still_owner().await
+        {
+            // Another worker owns the task now: its recovery closed this reply; leave it as it is.
+            tracing::warn!(message = %self.target.message_id, "lease lost: the reply's final state is not written");
+            return TurnSummary {
+                status,
+                content: finish.content,
+                error: Some("this worker lost the task's lease".into()),
+                usage: finish.usage,
+            };
+        }
         if let Err(e) = self
             .store
             .finish_message(&self.target.message_id, &finish)
@@ -274,6 +287,9 @@ pub struct TurnRun {
     pub context_limit: Option<u64>,
     /// Where the backend's permission requests go (coding turns); `None` denies them.
     pub permissions: Option<Arc<dyn boocode_agents::PermissionAsker>>,
+    /// For a task: whether this worker still holds its lease. Writes, checkpoints and the final state
+    /// happen only while it does.
+    pub fence: Option<Arc<dyn boocode_agents::TurnFence>>,
 }
 
 /// Runs one turn on `backend`, persisting and framing everything it emits.
@@ -283,6 +299,7 @@ pub async fn record_turn(
     input: TurnInput,
 ) -> TurnSummary {
     let mut rec = Recorder {
+        fence: run.fence.clone(),
         store: run.store,
         broker: run.broker,
         target: run.target.clone(),
@@ -303,6 +320,9 @@ pub async fn record_turn(
     let mut ctx = TurnContext::new(tx, run.cancel.clone());
     if let Some(asker) = run.permissions.clone() {
         ctx = ctx.with_permissions(asker);
+    }
+    if let Some(fence) = run.fence.clone() {
+        ctx = ctx.with_fence(fence);
     }
     let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -502,3 +502,73 @@ async fn deleting_the_project_removes_its_worktrees() {
         "the project's own files stay"
     );
 }
+
+/// A worker paused past its lease (SIGSTOP, a frozen VM) wakes up after another worker took the task
+/// over: every side effect of its turn is fenced by the lease generation — its pending file write is
+/// refused, it commits nothing, offers no pending change and does not rewrite the reply.
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_writes_nothing() {
+    let kit = Kit::start().await;
+    let (pid, _) = kit.coding_project("fenced").await;
+    // The model answers after 1.5 s with a file write: the takeover happens while it thinks.
+    let task = kit
+        .task(json!({"project_id": pid, "input": r#"[[first_delay_ms:1500]] [[tool:write_file {"path":"stale.txt","content":"from the old owner"}]] [[reply:done]]"#, "agent": "native", "model": "fake-model"}))
+        .await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    let sid = task["session_id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        // Running, with its reply started: the turn is under way.
+        if !kit.ok("GET", &format!("/api/tasks/{id}"), None).await["message_id"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Another worker takes the task over: back to the queue under this worker's generation (1), then
+    // claimed at once by "the-new-owner" (generation 2).
+    let url = format!(
+        "sqlite://{}",
+        kit.dir.path().join("data/boocode.db").display()
+    );
+    let other = boocode_store::open(&url).await.unwrap();
+    let task_id = boocode_protocol::TaskId(id.clone());
+    other
+        .requeue_task(&task_id, 1, "taken over")
+        .await
+        .unwrap()
+        .unwrap();
+    let until = chrono::Utc::now() + chrono::Duration::minutes(10);
+    let taken = other
+        .claim_task_id(&task_id, "the-new-owner", until)
+        .await
+        .unwrap()
+        .expect("the new owner claims the task");
+    assert_eq!(taken.generation, 2);
+
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let worktree = kit.dir.path().join(format!("data/worktrees/{sid}"));
+    assert!(
+        !worktree.join("stale.txt").exists(),
+        "the old owner wrote a file after losing its lease"
+    );
+    let changes = kit
+        .ok("GET", &format!("/api/sessions/{sid}/changes"), None)
+        .await;
+    assert_eq!(changes, json!([]), "the old owner offered a pending change");
+    let t = kit.ok("GET", &format!("/api/tasks/{id}"), None).await;
+    assert_eq!(
+        (t["state"].as_str(), t["worker_id"].as_str()),
+        (Some("running"), Some("the-new-owner")),
+        "the old owner overwrote the task: {t}"
+    );
+    let chat = t["chat_id"].as_str().unwrap();
+    let msgs = kit
+        .ok("GET", &format!("/api/chats/{chat}/messages"), None)
+        .await;
+    assert!(
+        msgs.as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["role"] != "assistant" || m["status"] != "complete"),
+        "the old owner finished the reply: {msgs}"
+    );
+}

@@ -312,6 +312,17 @@ macro_rules! impl_task_store {
                     row.as_ref().map(task_from).transpose()
                 }
 
+                async fn lease_held(&self, id: &TaskId, generation: u64) -> Result<bool> {
+                    let row = sqlx::query(
+                        "SELECT 1 AS held FROM tasks WHERE id = $1 AND lease_generation = $2 AND state = 'running'",
+                    )
+                    .bind(id.as_str())
+                    .bind(to_i64(generation))
+                    .fetch_optional(self.reader())
+                    .await?;
+                    Ok(row.is_some())
+                }
+
                 async fn requeue_task(&self, id: &TaskId, generation: u64, note: &str) -> Result<Option<Task>> {
                     let row = sqlx::query(
                         "UPDATE tasks SET state = 'pending', worker_id = NULL, lease_until = NULL, \

@@ -120,6 +120,9 @@ pub trait TaskStore: Send + Sync {
         generation: u64,
         outcome: &TaskOutcome,
     ) -> Result<Option<Task>>;
+    /// Whether the worker holding `generation` still owns the running task (the fence for its side
+    /// effects: file writes, commits, the pending change, the final message).
+    async fn lease_held(&self, id: &TaskId, generation: u64) -> Result<bool>;
     /// Puts a running task this worker holds (`generation`) back in the queue, saying why in `error`
     /// (interrupted by shutdown); `None` when the lease was lost meanwhile.
     async fn requeue_task(&self, id: &TaskId, generation: u64, note: &str) -> Result<Option<Task>>;

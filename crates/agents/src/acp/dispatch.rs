@@ -146,6 +146,15 @@ async fn handle_request(
         }
         "fs/write_text_file" => {
             let path = path()?;
+            if let Some(ctx) = &ctx
+                && !ctx.may_write().await
+            {
+                return Err((
+                    INTERNAL_ERROR,
+                    "this worker no longer owns the task (its lease was taken over); nothing was written"
+                        .to_owned(),
+                ));
+            }
             let content = params
                 .get("content")
                 .and_then(Value::as_str)
