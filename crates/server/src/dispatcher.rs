@@ -82,6 +82,12 @@ struct Inner {
     scheduling: Scheduling,
 }
 
+/// Whether `path` is a git repository on this machine (its work tree with a `.git`).
+fn repository_here(path: &str) -> bool {
+    let path = std::path::Path::new(path);
+    path.is_dir() && path.join(".git").exists()
+}
+
 fn lease_until() -> chrono::DateTime<Utc> {
     Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_else(|_| chrono::Duration::seconds(30))
 }
@@ -327,7 +333,29 @@ impl Dispatcher {
     ) -> Result<Option<(ClaimedTask, Option<String>)>, boocode_store::StoreError> {
         let deps = &self.inner.deps;
         for _ in 0..4 {
-            let candidates = deps.store.claim_candidates(64).await?;
+            let mut candidates = deps.store.claim_candidates(64).await?;
+            if candidates.is_empty() {
+                return Ok(None);
+            }
+            // Only tasks whose repository this worker can reach; the others wait, saying why, for a
+            // worker that can (another machine sharing the queue, or this one once the path is back).
+            let mut unreachable = Vec::new();
+            candidates.retain(|c| {
+                let here = repository_here(&c.project_path);
+                if !here {
+                    unreachable.push((c.id.clone(), c.project_path.clone(), c.note.clone()));
+                }
+                here
+            });
+            for (id, path, note) in unreachable {
+                // The same words from every worker that cannot, so they do not take turns rewriting it.
+                let why = format!("waiting for a worker that can reach {path}");
+                if note.as_deref() != Some(why.as_str())
+                    && let Ok(Some(task)) = deps.store.set_task_note(&id, &why).await
+                {
+                    self.publish_task(task).await;
+                }
+            }
             if candidates.is_empty() {
                 return Ok(None);
             }

@@ -103,6 +103,8 @@ mod tests {
             model: Some(model.into()),
             created_at: now - chrono::Duration::seconds(age_s),
             waiting: false,
+            project_path: String::new(),
+            note: None,
         }
     }
 

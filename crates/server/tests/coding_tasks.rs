@@ -572,3 +572,38 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         "the old owner finished the reply: {msgs}"
     );
 }
+
+/// A worker claims only tasks whose repository it can reach: with the checkout gone (here its `.git`
+/// moved away) the task waits, saying why, instead of failing; once the repository is back it runs.
+#[tokio::test]
+async fn a_task_waits_with_a_reason_until_its_repository_is_reachable() {
+    let kit = Kit::start().await;
+    let (pid, repo) = kit.coding_project("elsewhere").await;
+    std::fs::rename(repo.join(".git"), repo.join(".git-away")).unwrap();
+    let task = kit
+        .task(json!({"project_id": pid, "input": "[[reply:ran]]", "agent": "native", "model": "fake-model"}))
+        .await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    let mut t = Value::Null;
+    for _ in 0..200 {
+        t = kit.ok("GET", &format!("/api/tasks/{id}"), None).await;
+        if t["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("waiting for a worker that can reach"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(t["state"], "pending", "{t}");
+    assert!(
+        t["error"]
+            .as_str()
+            .unwrap()
+            .contains(&repo.display().to_string()),
+        "{t}"
+    );
+    std::fs::rename(repo.join(".git-away"), repo.join(".git")).unwrap();
+    let done = kit.wait_task(&id).await;
+    assert_eq!(done["state"], "completed", "{done}");
+}

@@ -227,7 +227,8 @@ macro_rules! impl_task_store {
 
                 async fn claim_candidates(&self, limit: u32) -> Result<Vec<ClaimCandidate>> {
                     let rows = sqlx::query(
-                        "SELECT t.id, t.state, t.created_at, COALESCE(t.model, s.model, p.default_model) AS eff_model \
+                        "SELECT t.id, t.state, t.created_at, t.error, p.path AS project_path, \
+                         COALESCE(t.model, s.model, p.default_model) AS eff_model \
                          FROM tasks t JOIN sessions s ON s.id = t.session_id JOIN projects p ON p.id = t.project_id \
                          WHERE t.state IN ('pending', 'waiting_for_model') AND NOT EXISTS (SELECT 1 FROM tasks r \
                          WHERE r.session_id = t.session_id AND r.state = 'running') \
@@ -244,9 +245,23 @@ macro_rules! impl_task_store {
                                 model: r.try_get("eff_model")?,
                                 created_at: r.try_get("created_at")?,
                                 waiting: state == "waiting_for_model",
+                                project_path: r.try_get("project_path")?,
+                                note: r.try_get("error")?,
                             })
                         })
                         .collect()
+                }
+
+                async fn set_task_note(&self, id: &TaskId, note: &str) -> Result<Option<Task>> {
+                    let row = sqlx::query(
+                        "UPDATE tasks SET error = $2 WHERE id = $1 \
+                         AND state IN ('pending', 'waiting_for_model') RETURNING *",
+                    )
+                    .bind(id.as_str())
+                    .bind(note)
+                    .fetch_optional(self.writer())
+                    .await?;
+                    row.as_ref().map(task_from).transpose()
                 }
 
                 async fn set_task_waiting(&self, id: &TaskId, waiting: bool) -> Result<Option<Task>> {

@@ -98,6 +98,8 @@ pub trait TaskStore: Send + Sync {
     async fn claim_candidates(&self, limit: u32) -> Result<Vec<ClaimCandidate>>;
     /// Moves a queued task between `pending` and `waiting_for_model`; `None` when it was not there.
     async fn set_task_waiting(&self, id: &TaskId, waiting: bool) -> Result<Option<Task>>;
+    /// Sets what a queued task says while it waits (in `error`); `None` when it is no longer queued.
+    async fn set_task_note(&self, id: &TaskId, note: &str) -> Result<Option<Task>>;
     /// Extends the lease if the task is still ours.
     async fn renew_lease(
         &self,
@@ -186,6 +188,10 @@ pub struct ClaimCandidate {
     pub created_at: DateTime<Utc>,
     /// Already marked `waiting_for_model`.
     pub waiting: bool,
+    /// Where its project's repository lives: a worker claims only tasks whose repository it can reach.
+    pub project_path: String,
+    /// What the task says while it waits (why it is not running yet), if anything.
+    pub note: Option<String>,
 }
 
 /// An external agent's session, kept so the next turn (even after a restart) can resume it.

@@ -165,7 +165,8 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
         {tasks.map((t) => (
           <div key={t.id} className={`task task-${t.state}`} data-task-state={t.state}>
             <span className="badge">{t.agent}</span> {t.state === "waiting_for_model" ? "waiting for its model to load" : t.state}
-            {t.error && <span className="error"> — {t.error}</span>}
+            {/* On a queued task, `error` says why it waits (or why it was queued again), not a failure. */}
+            {t.error && <span className={t.state === "pending" ? "note" : "error"}> — {t.error}</span>}
             {(t.state === "running" || t.state === "pending" || t.state === "waiting_for_model") && (
               <button onClick={() => post(`/api/tasks/${t.id}/cancel`).catch((e: Error) => setError(e.message))}>
                 Cancel
