@@ -255,6 +255,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         skills: skills.clone(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
+        worker_id: dispatcher.worker_id().to_owned(),
     });
     let terminals = crate::terminals::Terminals::default();
     let state = AppState {

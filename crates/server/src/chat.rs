@@ -45,6 +45,7 @@ struct Inner {
     running: Mutex<HashMap<ChatId, RunningTurn>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+    worker_id: String,
 }
 
 /// What the chat service is built from.
@@ -58,6 +59,8 @@ pub struct ChatDeps {
     pub skills: crate::skills::Skills,
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,
+    /// This process's worker id: replies record it, so another worker can close them if this one dies.
+    pub worker_id: String,
 }
 
 impl ChatService {
@@ -75,6 +78,7 @@ impl ChatService {
                 running: Mutex::default(),
                 tracker: d.tracker,
                 shutdown: d.shutdown,
+                worker_id: d.worker_id,
             }),
         }
     }
@@ -146,6 +150,13 @@ impl ChatService {
         if let Err(e) = inner.store.insert_exchange(&user, &assistant).await {
             self.forget(chat_id);
             return Err(e.into());
+        }
+        if let Err(e) = inner
+            .store
+            .set_message_worker(&assistant.id, &inner.worker_id)
+            .await
+        {
+            tracing::warn!(error = %e, "the reply's worker not recorded");
         }
         publish_user_message(&inner.broker, &user).await;
         let mut conversation: Vec<ChatMessage> = history

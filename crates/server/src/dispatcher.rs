@@ -23,6 +23,8 @@ const POLL: Duration = Duration::from_secs(2);
 const LEASE: Duration = Duration::from_secs(30);
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 const RECOVER_EVERY: Duration = Duration::from_secs(15);
+/// A worker not heard from for this long (three missed heartbeats) is dead: its chat replies are closed.
+const ORPHANED_AFTER: Duration = Duration::from_secs(45);
 
 struct Running {
     session: SessionId,
@@ -247,8 +249,44 @@ impl Dispatcher {
         }
     }
 
+    /// This process's worker id (leases, heartbeats, the replies it streams).
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
+    }
+
+    /// Says this worker is alive, and closes chat replies whose worker stopped saying so (killed) with
+    /// a frame for their open tabs. Any worker sweeps for all.
+    async fn sweep_orphaned_replies(&self) {
+        let store = &self.inner.deps.store;
+        if let Err(e) = store.heartbeat(&self.inner.worker_id).await {
+            tracing::warn!(error = %e, "worker heartbeat not stored");
+        }
+        let stale = Utc::now()
+            - chrono::Duration::from_std(ORPHANED_AFTER)
+                .unwrap_or_else(|_| chrono::Duration::seconds(45));
+        match store
+            .interrupt_orphaned_messages(stale, "interrupted: the worker streaming it stopped")
+            .await
+        {
+            Ok(closed) => {
+                for m in closed {
+                    crate::recorder::publish_interrupted(
+                        &self.inner.deps.broker,
+                        &m.session_id,
+                        &m.id,
+                        &m.chat_id,
+                        "interrupted: the worker streaming it stopped",
+                    )
+                    .await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "orphaned replies not swept"),
+        }
+    }
+
     /// Fails tasks whose worker died (lease expired before `horizon`) and closes their messages.
     pub async fn recover(&self, horizon: chrono::DateTime<Utc>) {
+        self.sweep_orphaned_replies().await;
         let store = &self.inner.deps.store;
         let recovered = match store.recover_expired_tasks(horizon).await {
             Ok(r) => r,

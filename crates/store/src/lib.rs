@@ -89,6 +89,18 @@ pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
     /// sessions' clients can be told.
     async fn interrupt_streaming_messages(&self, reason: &str) -> Result<Vec<InterruptedMessage>>;
 
+    /// Records that `worker` is alive now.
+    async fn heartbeat(&self, worker: &str) -> Result<()>;
+    /// Marks `message` as streamed by `worker`, so it can be closed if that worker dies.
+    async fn set_message_worker(&self, message: &MessageId, worker: &str) -> Result<()>;
+    /// Closes replies still `streaming` whose worker has not been seen since `stale_before` (killed);
+    /// returns them, so their sessions' clients can be told.
+    async fn interrupt_orphaned_messages(
+        &self,
+        stale_before: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<Vec<InterruptedMessage>>;
+
     /// Appends journaled frames in one transaction; a frame already stored is left alone.
     async fn append_frames(&self, frames: &[StoredFrame]) -> Result<()>;
     /// Frames of a session with `seq > after`, ascending, at most `limit`.

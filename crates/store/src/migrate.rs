@@ -38,6 +38,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "task_attempts",
         include_str!("../migrations/sqlite/0005_task_attempts.sql"),
     ),
+    (
+        6,
+        "worker_heartbeats",
+        include_str!("../migrations/sqlite/0006_worker_heartbeats.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -64,6 +69,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "task_attempts",
         include_str!("../migrations/postgres/0005_task_attempts.sql"),
+    ),
+    (
+        6,
+        "worker_heartbeats",
+        include_str!("../migrations/postgres/0006_worker_heartbeats.sql"),
     ),
 ];
 

@@ -479,6 +479,54 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn heartbeat(&self, worker: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO workers (id, last_seen) VALUES ($1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
+                )
+                .bind(worker)
+                .bind(Utc::now())
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn set_message_worker(&self, message: &MessageId, worker: &str) -> Result<()> {
+                sqlx::query("UPDATE messages SET worker_id = $2 WHERE id = $1")
+                    .bind(message.as_str())
+                    .bind(worker)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            async fn interrupt_orphaned_messages(
+                &self,
+                stale_before: DateTime<Utc>,
+                reason: &str,
+            ) -> Result<Vec<InterruptedMessage>> {
+                let rows = sqlx::query(
+                    "UPDATE messages SET status = 'error', error = $2, finished_at = $3 \
+                     WHERE status = 'streaming' AND worker_id IS NOT NULL AND NOT EXISTS \
+                     (SELECT 1 FROM workers w WHERE w.id = messages.worker_id AND w.last_seen >= $1) \
+                     RETURNING id, session_id, chat_id",
+                )
+                .bind(stale_before)
+                .bind(reason)
+                .bind(Utc::now())
+                .fetch_all(self.writer())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(InterruptedMessage {
+                            id: MessageId(r.try_get("id")?),
+                            session_id: SessionId(r.try_get("session_id")?),
+                            chat_id: ChatId(r.try_get("chat_id")?),
+                        })
+                    })
+                    .collect()
+            }
+
             async fn append_frames(&self, frames: &[StoredFrame]) -> Result<()> {
                 if frames.is_empty() {
                     return Ok(());

@@ -352,3 +352,46 @@ async fn sqlite_survives_concurrent_writers_without_busy_errors() {
         t.await.unwrap().unwrap();
     }
 }
+
+/// A chat reply records the worker streaming it; when that worker stops sending heartbeats (killed),
+/// any other worker's sweep closes the reply, and a live worker's replies are left alone.
+#[tokio::test]
+async fn replies_of_a_dead_worker_are_swept_and_a_live_ones_are_not() {
+    for (store, _dir) in engines().await {
+        let (_, _, c) = seeded(store.as_ref()).await;
+        let exchange = |text: &str| {
+            (
+                message(&c, Role::User, MessageStatus::Complete, text),
+                message(&c, Role::Assistant, MessageStatus::Streaming, "half"),
+            )
+        };
+        let (u1, dead) = exchange("one");
+        store.insert_exchange(&u1, &dead).await.unwrap();
+        store.set_message_worker(&dead.id, "w-dead").await.unwrap();
+        let (u2, live) = exchange("two");
+        store.insert_exchange(&u2, &live).await.unwrap();
+        store.set_message_worker(&live.id, "w-live").await.unwrap();
+        store.heartbeat("w-dead").await.unwrap();
+        // Much later: only w-live still says it is alive.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let cutoff = Utc::now();
+        store.heartbeat("w-live").await.unwrap();
+        let closed = store
+            .interrupt_orphaned_messages(cutoff, "worker gone")
+            .await
+            .unwrap();
+        assert_eq!(
+            closed.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+            vec![dead.id.clone()]
+        );
+        let got = store.get_message(&dead.id).await.unwrap();
+        assert_eq!(
+            (got.status, got.error.as_deref(), got.content.as_str()),
+            (MessageStatus::Error, Some("worker gone"), "half")
+        );
+        assert_eq!(
+            store.get_message(&live.id).await.unwrap().status,
+            MessageStatus::Streaming
+        );
+    }
+}
