@@ -292,6 +292,27 @@ async fn kill_9_mid_task_fails_it_keeps_the_text_and_the_next_task_runs() {
     child.wait().unwrap();
 }
 
+/// SIGTERM, a clean exit within 10 s, and a fresh server on the same data dir: its child and base URL.
+fn sigterm_and_restart(
+    mut child: std::process::Child,
+    data: &std::path::Path,
+    llm: &str,
+) -> (std::process::Child, String) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
+    assert!(status.success(), "{status:?}");
+    let mut child = spawn_serve(data, llm, &[]);
+    let base = ready_url(&mut child);
+    (child, base)
+}
+
 /// Polls a task until it reaches `state` (or 30 s pass); returns it.
 async fn task_reaching(http: &reqwest::Client, base: &str, id: &str, state: &str) -> Value {
     let mut t = Value::Null;
@@ -329,18 +350,7 @@ async fn sigterm_mid_task_queues_it_again_and_the_restart_runs_it() {
     let sid = task["session_id"].as_str().unwrap().to_owned();
     let queued = post(&http, format!("{base}/api/tasks"), json!({"project_id": p["id"], "session_id": sid, "input": "later", "agent": "native", "model": "fake-model"})).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
-    assert!(status.success(), "{status:?}");
-    let mut child = spawn_serve(&data, &fake.url(), &[]);
-    let base = ready_url(&mut child);
+    let (mut child, base) = sigterm_and_restart(child, &data, &fake.url());
     let t = task_reaching(&http, &base, &tid, "completed").await;
     assert_eq!(
         (t["state"].as_str(), t["attempts"].as_u64()),
@@ -401,18 +411,7 @@ async fn sigterm_past_the_attempt_cap_cancels_with_the_reason() {
     let task = post(&http, format!("{base}/api/tasks"), body).await;
     let tid = task["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
-    assert!(status.success(), "{status:?}");
-    let mut child = spawn_serve(&data, &fake.url(), &[]);
-    let base = ready_url(&mut child);
+    let (mut child, base) = sigterm_and_restart(child, &data, &fake.url());
     let t = get(&http, format!("{base}/api/tasks/{tid}")).await;
     assert_eq!(t["state"], "cancelled", "{t}");
     assert!(

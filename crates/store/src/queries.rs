@@ -24,6 +24,19 @@ macro_rules! impl_store {
             i64::try_from(v).unwrap_or(i64::MAX)
         }
 
+        /// The `id, session_id, chat_id` rows an interrupting UPDATE returned.
+        fn interrupted_from(rows: &[$row]) -> Result<Vec<InterruptedMessage>> {
+            rows.iter()
+                .map(|r| {
+                    Ok(InterruptedMessage {
+                        id: MessageId(r.try_get("id")?),
+                        session_id: SessionId(r.try_get("session_id")?),
+                        chat_id: ChatId(r.try_get("chat_id")?),
+                    })
+                })
+                .collect()
+        }
+
         fn parsed<T>(value: Option<T>, what: &str, raw: &str) -> Result<T> {
             value.ok_or_else(|| StoreError::Corrupt(format!("{what} {raw:?}")))
         }
@@ -468,15 +481,7 @@ macro_rules! impl_store {
                 .bind(Utc::now())
                 .fetch_all(self.writer())
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(InterruptedMessage {
-                            id: MessageId(r.try_get("id")?),
-                            session_id: SessionId(r.try_get("session_id")?),
-                            chat_id: ChatId(r.try_get("chat_id")?),
-                        })
-                    })
-                    .collect()
+                interrupted_from(&rows)
             }
 
             async fn heartbeat(&self, worker: &str) -> Result<()> {
@@ -516,15 +521,7 @@ macro_rules! impl_store {
                 .bind(Utc::now())
                 .fetch_all(self.writer())
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(InterruptedMessage {
-                            id: MessageId(r.try_get("id")?),
-                            session_id: SessionId(r.try_get("session_id")?),
-                            chat_id: ChatId(r.try_get("chat_id")?),
-                        })
-                    })
-                    .collect()
+                interrupted_from(&rows)
             }
 
             async fn append_frames(&self, frames: &[StoredFrame]) -> Result<()> {

@@ -3,23 +3,13 @@
 //! a database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 
 use boocode_protocol::*;
 use boocode_store::{MessageFinish, Store, StoreError, StoredFrame};
 use chrono::Utc;
-
-/// PostgreSQL is missing: allowed only where `scripts/test` could not install it and said so
-/// (`BOOCODE_TEST_ALLOW_MISSING=postgres`); otherwise this suite fails rather than pass on half.
-fn missing_postgres() {
-    let allowed = std::env::var("BOOCODE_TEST_ALLOW_MISSING").unwrap_or_default();
-    assert!(
-        allowed.split(',').any(|k| k.trim() == "postgres"),
-        "the PostgreSQL half of this suite needs BOOCODE_TEST_DATABASE_URL: run scripts/test (it starts \
-         a private cluster), or set BOOCODE_TEST_ALLOW_MISSING=postgres to skip knowingly"
-    );
-    eprintln!("SKIPPED (postgres missing): the PostgreSQL half of the suite");
-}
 
 async fn engines() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +19,7 @@ async fn engines() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
     let mut all = vec![(sqlite, Some(dir))];
     match std::env::var("BOOCODE_TEST_DATABASE_URL") {
         Ok(url) => all.push((boocode_store::open(&url).await.unwrap(), None)),
-        Err(_) => missing_postgres(),
+        Err(_) => support::missing_postgres(),
     }
     all
 }
