@@ -607,3 +607,43 @@ async fn a_task_waits_with_a_reason_until_its_repository_is_reachable() {
     let done = kit.wait_task(&id).await;
     assert_eq!(done["state"], "completed", "{done}");
 }
+
+/// 200 tasks in 20 sessions through two workers sharing PostgreSQL: every one completes, exactly once,
+/// and both workers take part.
+#[tokio::test]
+async fn two_workers_on_postgres_run_200_tasks_with_none_failed() {
+    let Ok(url) = std::env::var("BOOCODE_TEST_DATABASE_URL") else {
+        missing("postgres", "the 200-task two-worker test");
+        return;
+    };
+    let url = fresh_database(&url).await;
+    let a = Kit::start_with(Some(url.clone()), |c| c.max_parallel_tasks = 4).await;
+    let b = Kit::start_with(Some(url), |c| c.max_parallel_tasks = 4).await;
+    let (pid, _) = a.coding_project("busy").await;
+    let mut sessions = Vec::new();
+    for n in 0..20 {
+        let t = a.task(json!({"project_id": pid, "input": format!("[[reply:seed {n}]]"), "agent": "native", "model": "fake-model"})).await;
+        sessions.push(t["session_id"].as_str().unwrap().to_owned());
+    }
+    let mut ids = Vec::new();
+    for n in 0..180 {
+        let kit = if n % 2 == 0 { &a } else { &b };
+        let body = json!({"project_id": pid, "session_id": sessions[n % 20], "input": format!("[[reply:task {n}]]"), "agent": "native", "model": "fake-model"});
+        ids.push(kit.task(body).await["id"].as_str().unwrap().to_owned());
+    }
+    let mut workers = std::collections::BTreeSet::new();
+    for id in &ids {
+        let t = a.wait_task_for(id, Duration::from_secs(120)).await;
+        assert_eq!(t["state"], "completed", "{t}");
+        workers.insert(t["worker_id"].as_str().unwrap().to_owned());
+    }
+    let all = a.ok("GET", "/api/tasks", None).await;
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 200);
+    assert!(
+        all.iter()
+            .all(|t| t["state"] == "completed" && t["attempts"] == 1),
+        "every task completed on its first start"
+    );
+    assert_eq!(workers.len(), 2, "both workers took tasks: {workers:?}");
+}
