@@ -240,7 +240,7 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
         .as_ref()
         .filter(|c| c.status == ChangeStatus::Pending)
         .ok_or_else(|| ApiError::conflict(format!("contender {index} has no pending change")))?;
-    crate::api::changes::accept_change(state, &change.id).await?;
+    state.changes.accept(&change.id).await?;
     state
         .store
         .set_arena_status(id, ArenaStatus::Picked, Some((index, change.id.clone())))

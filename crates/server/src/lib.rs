@@ -8,6 +8,7 @@ mod app;
 pub mod arena;
 mod assets;
 pub mod broker;
+mod changes;
 mod chat;
 mod coding;
 pub mod config;

@@ -3,7 +3,7 @@
 
 mod agents;
 mod arenas;
-pub mod changes;
+mod changes;
 mod chats;
 mod health;
 mod projects;
