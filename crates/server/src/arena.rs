@@ -127,7 +127,7 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
             Err(e) => {
                 // Leave nothing half made behind.
                 for s in &made {
-                    let _ = crate::api::sessions::delete_session(state, s).await;
+                    let _ = state.sessions.delete_session(s).await;
                 }
                 return Err(e);
             }
@@ -266,10 +266,10 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
 pub async fn delete(state: &AppState, id: &ArenaId) -> Result<(), ApiError> {
     let (row, lanes) = state.store.get_arena(id).await?;
     for lane in lanes.iter().filter(|l| Some(l.index) != row.picked) {
-        match crate::api::sessions::delete_session(state, &lane.session_id).await {
+        match state.sessions.delete_session(&lane.session_id).await {
             Ok(()) => {}
-            Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {}
-            Err(e) => return Err(e),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
         }
     }
     state.store.delete_arena(id).await?;

@@ -23,6 +23,7 @@ pub mod providers;
 pub mod recorder;
 pub mod scheduling;
 mod security;
+pub mod sessions;
 pub mod skills;
 pub mod tasks;
 pub mod terminals;

@@ -1,12 +1,9 @@
-//! Sessions: the unit of frames (and, later, worktrees and agent sessions).
+//! Sessions over REST — thin adapters over `SessionService` (`crate::sessions`) and the store.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use boocode_protocol::{
-    CreateSessionRequest, OpenStatus, ProjectId, Session, SessionId, UpdateSessionRequest,
-};
-use chrono::Utc;
+use boocode_protocol::{CreateSessionRequest, ProjectId, Session, SessionId, UpdateSessionRequest};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -38,21 +35,10 @@ pub async fn create(
     Path(project): Path<String>,
     OptionalJsonBody(req): OptionalJsonBody<CreateSessionRequest>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
-    let project = state.store.get_project(&ProjectId(project)).await?;
-    let count = state.store.list_sessions(&project.id).await?.len();
-    let session = Session {
-        id: SessionId::new(),
-        project_id: project.id,
-        name: req
-            .name
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| format!("Session {}", count + 1)),
-        model: req.model.filter(|m| !m.trim().is_empty()),
-        status: OpenStatus::Open,
-        created_at: Utc::now(),
-        last_seq: 0,
-    };
-    state.store.insert_session(&session).await?;
+    let session = state
+        .sessions
+        .create_session(&ProjectId(project), req)
+        .await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
 
@@ -80,38 +66,8 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    delete_session(&state, &SessionId(id)).await?;
+    state.sessions.delete_session(&SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Ends everything a session runs (chats, tasks, agents, terminals), deletes it and its worktree.
-pub async fn delete_session(state: &AppState, id: &SessionId) -> Result<(), ApiError> {
-    let id = id.clone();
-    let session = state.store.get_session(&id).await?;
-    for chat in state.store.list_chats(&id).await? {
-        state.chat.stop(&chat.id);
-    }
-    state.dispatcher.cancel_session(&id, "session deleted");
-    state.providers.close_session(id.as_str()).await;
-    state.terminals.close_session(&id);
-    let worktree = state.store.get_worktree(&id).await?;
-    state.store.delete_session(&id).await?;
-    state.broker.forget(&id);
-    if let Some(w) = worktree {
-        let project = state.store.get_project(&session.project_id).await?;
-        boocode_workspace::remove_worktree(
-            std::path::Path::new(&project.path),
-            std::path::Path::new(&w.worktree_path),
-            &w.branch,
-        )
-        .await
-        .map_err(|e| {
-            ApiError::internal(format!(
-                "session deleted, but its worktree was not removed: {e}"
-            ))
-        })?;
-    }
-    Ok(())
 }
 
 /// `GET /api/sessions/{id}/agents`: the external agent sessions the session keeps warm or resumable.
