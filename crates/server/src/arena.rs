@@ -20,7 +20,42 @@ use chrono::Utc;
 use tokio::io::AsyncReadExt;
 
 use crate::app::AppState;
-use crate::error::ApiError;
+
+/// Why an arena could not be started, picked or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum ArenaError {
+    /// The request is wrong (contender count, empty input, unknown agent, no contender N…).
+    #[error("{0}")]
+    Invalid(String),
+    /// Not now: already picked, the contender is not done or has no change.
+    #[error("{0}")]
+    Conflict(String),
+    /// A contender's worktree could not be made.
+    #[error("{0}")]
+    Workspace(String),
+    #[error(transparent)]
+    Task(#[from] crate::tasks::TaskError),
+    #[error(transparent)]
+    Change(#[from] crate::changes::ChangeError),
+    #[error(transparent)]
+    Session(#[from] crate::sessions::SessionError),
+    #[error(transparent)]
+    Store(#[from] boocode_store::StoreError),
+}
+
+impl From<ArenaError> for crate::error::ApiError {
+    fn from(e: ArenaError) -> Self {
+        match e {
+            ArenaError::Invalid(m) => Self::bad_request(m),
+            ArenaError::Conflict(m) => Self::conflict(m),
+            ArenaError::Workspace(m) => Self::internal(m),
+            ArenaError::Task(e) => e.into(),
+            ArenaError::Change(e) => e.into(),
+            ArenaError::Session(e) => e.into(),
+            ArenaError::Store(e) => e.into(),
+        }
+    }
+}
 
 /// How many contenders an arena takes.
 pub const CONTENDERS: std::ops::RangeInclusive<usize> = 2..=6;
@@ -30,9 +65,9 @@ const OUTPUT_TAIL_BYTES: usize = 4000;
 const POLL: Duration = Duration::from_millis(250);
 
 /// Validates and starts an arena: a session, worktree and task per contender.
-pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<Arena, ApiError> {
+pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<Arena, ArenaError> {
     if !CONTENDERS.contains(&req.contenders.len()) {
-        return Err(ApiError::bad_request(format!(
+        return Err(ArenaError::Invalid(format!(
             "an arena takes {} to {} contenders, not {}",
             CONTENDERS.start(),
             CONTENDERS.end(),
@@ -40,10 +75,14 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
         )));
     }
     if req.input.trim().is_empty() {
-        return Err(ApiError::bad_request("input must not be empty"));
+        return Err(ArenaError::Invalid("input must not be empty".into()));
     }
     let check = match req.check.as_deref().map(str::trim) {
-        Some("") => return Err(ApiError::bad_request("check must not be empty when given")),
+        Some("") => {
+            return Err(ArenaError::Invalid(
+                "check must not be empty when given".into(),
+            ));
+        }
         other => other.map(str::to_owned),
     };
     for c in &req.contenders {
@@ -51,12 +90,12 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
             .dispatcher
             .pool()
             .resolve(&c.agent)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| ArenaError::Invalid(e.to_string()))?;
     }
     let project = state.store.get_project(&req.project_id).await?;
     let repo = Path::new(&project.path);
     let base = boocode_workspace::project_head(repo).await.map_err(|e| {
-        ApiError::bad_request(format!("the project has no commit to start from: {e}"))
+        ArenaError::Invalid(format!("the project has no commit to start from: {e}"))
     })?;
     let id = ArenaId::new();
     let mut lanes = Vec::new();
@@ -86,7 +125,7 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
                 Some(&base),
             )
             .await
-            .map_err(|e| ApiError::internal(format!("creating a contender's worktree: {e}")))?;
+            .map_err(|e| ArenaError::Workspace(format!("creating a contender's worktree: {e}")))?;
             state
                 .store
                 .insert_worktree(&SessionWorktree {
@@ -111,7 +150,7 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
                     feature_values: None,
                 })
                 .await?;
-            Ok::<_, ApiError>(ContenderRow {
+            Ok::<_, ArenaError>(ContenderRow {
                 index: u32::try_from(index).unwrap_or(u32::MAX),
                 agent: c.agent.clone(),
                 model: c.model.clone(),
@@ -156,7 +195,7 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
 }
 
 /// The arena as it stands: each lane's task state, time, usage, change (with its diff) and check.
-pub async fn view(state: &AppState, id: &ArenaId) -> Result<Arena, ApiError> {
+pub async fn view(state: &AppState, id: &ArenaId) -> Result<Arena, ArenaError> {
     let (row, lanes) = state.store.get_arena(id).await?;
     Ok(assemble(state, row, lanes).await)
 }
@@ -212,10 +251,10 @@ async fn assemble(state: &AppState, row: ArenaRow, lanes: Vec<ContenderRow>) -> 
 }
 
 /// Accepts contender `index`'s change into the project and closes the other lanes.
-pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, ApiError> {
+pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, ArenaError> {
     let arena = view(state, id).await?;
     if let Some(picked) = arena.picked {
-        return Err(ApiError::conflict(format!(
+        return Err(ArenaError::Conflict(format!(
             "this arena already picked contender {picked}"
         )));
     }
@@ -224,13 +263,13 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
         .iter()
         .find(|c| c.index == index)
         .ok_or_else(|| {
-            ApiError::bad_request(format!(
+            ArenaError::Invalid(format!(
                 "no contender {index} (this arena has 0 to {})",
                 arena.contenders.len().saturating_sub(1)
             ))
         })?;
     if lane.state != TaskState::Completed {
-        return Err(ApiError::conflict(format!(
+        return Err(ArenaError::Conflict(format!(
             "contender {index} has not completed (it is {})",
             lane.state.as_str()
         )));
@@ -239,7 +278,7 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
         .change
         .as_ref()
         .filter(|c| c.status == ChangeStatus::Pending)
-        .ok_or_else(|| ApiError::conflict(format!("contender {index} has no pending change")))?;
+        .ok_or_else(|| ArenaError::Conflict(format!("contender {index} has no pending change")))?;
     state.changes.accept(&change.id).await?;
     state
         .store
@@ -263,7 +302,7 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
 }
 
 /// Deletes the arena and every lane's session and worktree, except the picked one.
-pub async fn delete(state: &AppState, id: &ArenaId) -> Result<(), ApiError> {
+pub async fn delete(state: &AppState, id: &ArenaId) -> Result<(), ArenaError> {
     let (row, lanes) = state.store.get_arena(id).await?;
     for lane in lanes.iter().filter(|l| Some(l.index) != row.picked) {
         match state.sessions.delete_session(&lane.session_id).await {

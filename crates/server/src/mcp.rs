@@ -287,7 +287,7 @@ impl BoocodeMcp {
         };
         match crate::arena::create_arena(&self.state, req).await {
             Ok(arena) => json_result(&arena),
-            Err(e) => tool_error(e.message),
+            Err(e) => tool_error(e.to_string()),
         }
     }
 
