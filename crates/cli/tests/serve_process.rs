@@ -48,19 +48,8 @@ async fn sigterm_mid_reply_cancels_persists_and_exits_zero() {
     .await;
     let aid = sent["assistant_message_id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = wait_exit(&mut child, Duration::from_secs(10)).expect("exit within 10 s");
-    assert!(status.success(), "{status:?}");
     // Restart: the reply is cancelled with the reason, its partial text kept, its final frame journaled.
-    let mut child = spawn_serve(&dir.path().join("data"), &fake.url(), &[]);
-    let base = ready_url(&mut child);
+    let (mut child, base) = sigterm_and_restart(child, &dir.path().join("data"), &fake.url());
     let reply = chat_message(&http, &base, &cid, &aid).await;
     assert_eq!(reply["status"], "cancelled");
     assert_eq!(reply["error"], "server shutting down");
