@@ -34,9 +34,16 @@ where
                 }
             )));
         }
-        serde_json::from_value(value)
+        serde_path_to_error::deserialize(value)
             .map(Self)
-            .map_err(|e| ApiError::bad_request(format!("invalid request: {e}")))
+            .map_err(|e| {
+                let at = e.path().to_string();
+                if at == "." {
+                    ApiError::bad_request(format!("invalid request: {}", e.inner()))
+                } else {
+                    ApiError::bad_request(format!("invalid request: {at}: {}", e.inner()))
+                }
+            })
     }
 }
 
