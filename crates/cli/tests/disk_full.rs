@@ -135,17 +135,44 @@ async fn a_full_disk_fails_writes_clearly_and_everything_recovers_once_freed() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     fill(&filler);
 
-    // While full: a new message is refused with a clear 503, and health says what is wrong.
-    let (status, refused) = call(
-        &http,
-        "POST",
-        format!("{base}/api/chats/{c2}/messages"),
-        Some(json!({"content": "hello"})),
-    )
-    .await;
-    assert_eq!(status, 503, "{refused}");
+    // While full: writes are refused with a clear 503, and health says what is wrong. SQLite may still
+    // reuse a few pages already in its WAL, so a write or two can still land: keep writing (a new chat,
+    // a message in it) until the disk says no.
+    let mut refused = Value::Null;
+    for _ in 0..100 {
+        let (status, chat) = call(
+            &http,
+            "POST",
+            format!("{base}/api/sessions/{sid}/chats"),
+            Some(json!({})),
+        )
+        .await;
+        if status == 503 {
+            refused = chat;
+            break;
+        }
+        let (status, v) = call(
+            &http,
+            "POST",
+            format!("{base}/api/chats/{}/messages", chat["id"].as_str().unwrap()),
+            Some(json!({"content": "hello"})),
+        )
+        .await;
+        if status == 503 {
+            refused = v;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(refused["error"]["code"], "storage_unavailable", "{refused}");
-    let (_, health) = call(&http, "GET", format!("{base}/api/health"), None).await;
+    let mut health = Value::Null;
+    for _ in 0..100 {
+        (_, health) = call(&http, "GET", format!("{base}/api/health"), None).await;
+        if health["status"] == "degraded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(health["status"], "degraded", "{health}");
     assert!(
         health["problems"][0]

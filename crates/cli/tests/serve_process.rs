@@ -330,15 +330,15 @@ async fn sigterm_mid_task_queues_it_again_and_the_restart_runs_it() {
     let base = ready_url(&mut child);
     let http = reqwest::Client::new();
     let p = post(&http, format!("{base}/api/projects"), json!({"path": repo})).await;
-    let input =
-        r#"[[tool:write_file {"path":"partial.txt","content":"p"}]] [[tokens:600]] [[delay_ms:2]]"#;
+    let input = r#"[[tool:write_file {"path":"partial.txt","content":"p"}]] [[tokens:3000]] [[delay_ms:2]]"#;
     let body =
         json!({"project_id": p["id"], "input": input, "agent": "native", "model": "fake-model"});
     let task = post(&http, format!("{base}/api/tasks"), body).await;
     let tid = task["id"].as_str().unwrap().to_owned();
     let sid = task["session_id"].as_str().unwrap().to_owned();
     let queued = post(&http, format!("{base}/api/tasks"), json!({"project_id": p["id"], "session_id": sid, "input": "later", "agent": "native", "model": "fake-model"})).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    task_reaching(&http, &base, &tid, "running").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (mut child, base) = sigterm_and_restart(child, &data, &fake.url());
     let t = task_reaching(&http, &base, &tid, "completed").await;
     assert_eq!(
@@ -399,7 +399,8 @@ async fn sigterm_past_the_attempt_cap_cancels_with_the_reason() {
     let body = json!({"project_id": p["id"], "input": "[[tokens:5000]] [[delay_ms:2]]", "agent": "native", "model": "fake-model"});
     let task = post(&http, format!("{base}/api/tasks"), body).await;
     let tid = task["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    task_reaching(&http, &base, &tid, "running").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (mut child, base) = sigterm_and_restart(child, &data, &fake.url());
     let t = get(&http, format!("{base}/api/tasks/{tid}")).await;
     assert_eq!(t["state"], "cancelled", "{t}");

@@ -510,9 +510,9 @@ async fn deleting_the_project_removes_its_worktrees() {
 async fn a_worker_that_lost_its_lease_writes_nothing() {
     let kit = Kit::start().await;
     let (pid, _) = kit.coding_project("fenced").await;
-    // The model answers after 1.5 s with a file write: the takeover happens while it thinks.
+    // The model answers after 3 s with a file write: the takeover happens while it thinks.
     let task = kit
-        .task(json!({"project_id": pid, "input": r#"[[first_delay_ms:1500]] [[tool:write_file {"path":"stale.txt","content":"from the old owner"}]] [[reply:done]]"#, "agent": "native", "model": "fake-model"}))
+        .task(json!({"project_id": pid, "input": r#"[[first_delay_ms:3000]] [[tool:write_file {"path":"stale.txt","content":"from the old owner"}]] [[reply:done]]"#, "agent": "native", "model": "fake-model"}))
         .await;
     let id = task["id"].as_str().unwrap().to_owned();
     let sid = task["session_id"].as_str().unwrap().to_owned();
@@ -544,7 +544,7 @@ async fn a_worker_that_lost_its_lease_writes_nothing() {
         .expect("the new owner claims the task");
     assert_eq!(taken.generation, 2);
 
-    tokio::time::sleep(Duration::from_millis(3000)).await;
+    tokio::time::sleep(Duration::from_millis(5000)).await;
     let worktree = kit.dir.path().join(format!("data/worktrees/{sid}"));
     assert!(
         !worktree.join("stale.txt").exists(),
