@@ -119,6 +119,7 @@ struct ConfigFile {
     max_model_wait_secs: Option<u64>,
     max_tasks_per_model: Option<usize>,
     max_task_attempts: Option<u32>,
+    worker_silence_secs: Option<u64>,
     shell: Option<String>,
 }
 
@@ -224,6 +225,11 @@ impl Config {
                     .max_task_attempts
                     .unwrap_or(crate::dispatcher::DEFAULT_MAX_ATTEMPTS)
                     .max(1),
+                worker_silence: std::time::Duration::from_secs(
+                    file.worker_silence_secs
+                        .unwrap_or(crate::dispatcher::DEFAULT_WORKER_SILENCE_SECS)
+                        .max(3),
+                ),
             },
             shell: file.shell,
             skills_dirs: o.skills_dirs,

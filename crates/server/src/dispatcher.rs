@@ -22,9 +22,10 @@ use crate::recorder::CancelReason;
 const POLL: Duration = Duration::from_secs(2);
 const LEASE: Duration = Duration::from_secs(30);
 const RENEW_EVERY: Duration = Duration::from_secs(10);
+/// The longest pause between recovery ticks (heartbeat, orphaned replies, expired leases).
 const RECOVER_EVERY: Duration = Duration::from_secs(15);
-/// A worker not heard from for this long (three missed heartbeats) is dead: its chat replies are closed.
-const ORPHANED_AFTER: Duration = Duration::from_secs(45);
+/// How long a worker may be silent before it counts as dead, unless configured.
+pub const DEFAULT_WORKER_SILENCE_SECS: u64 = 45;
 
 struct Running {
     session: SessionId,
@@ -47,6 +48,9 @@ pub struct Scheduling {
     pub max_wait: Duration,
     /// Most tasks of one model at once in this process.
     pub per_model_cap: Option<usize>,
+    /// A worker not heard from for this long (three missed heartbeats) is dead: its chat replies are
+    /// closed by another (`worker_silence_secs`).
+    pub worker_silence: Duration,
     /// How many times a task may be started: one interrupted by a shutdown (an upgrade, `systemctl
     /// restart`) is queued again until it has been started this often (`max_task_attempts`).
     pub max_attempts: u32,
@@ -62,6 +66,7 @@ impl Default for Scheduling {
             max_wait: Duration::from_secs(120),
             per_model_cap: None,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            worker_silence: Duration::from_secs(DEFAULT_WORKER_SILENCE_SECS),
         }
     }
 }
@@ -262,7 +267,7 @@ impl Dispatcher {
             tracing::warn!(error = %e, "worker heartbeat not stored");
         }
         let stale = Utc::now()
-            - chrono::Duration::from_std(ORPHANED_AFTER)
+            - chrono::Duration::from_std(self.inner.scheduling.worker_silence)
                 .unwrap_or_else(|_| chrono::Duration::seconds(45));
         match store
             .interrupt_orphaned_messages(stale, "interrupted: the worker streaming it stopped")
@@ -329,7 +334,10 @@ impl Dispatcher {
 
     /// The claim loop; returns when claiming stops.
     pub async fn run(self, mut notices: Option<tokio::sync::mpsc::UnboundedReceiver<()>>) {
-        let mut recover = tokio::time::interval(RECOVER_EVERY);
+        // Three heartbeats per silence window, so one late tick never makes a live worker look dead.
+        let tick =
+            (self.inner.scheduling.worker_silence / 3).clamp(Duration::from_secs(1), RECOVER_EVERY);
+        let mut recover = tokio::time::interval(tick);
         recover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.fill().await;
