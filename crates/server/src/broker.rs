@@ -199,6 +199,15 @@ impl Broker {
         Ok(seq)
     }
 
+    /// Returns the reserved numbers after `last` to the store (nothing more is numbered from them).
+    async fn give_back(&self, session: &SessionId, reserved: u64, last: u64) {
+        if reserved > last
+            && let Err(e) = self.store.release_frame_seqs(session, reserved, last).await
+        {
+            tracing::warn!(error = %e, %session, "frame numbers not given back");
+        }
+    }
+
     /// On a clean stop, after `flush`: gives back the unused numbers of every reservation, so the next
     /// start continues right after the journal and reconnecting clients replay without a gap.
     pub async fn release_reservations(&self) {
@@ -211,14 +220,7 @@ impl Broker {
                 Ok(s) => (s.reserved, s.next_seq - 1),
                 Err(_) => continue,
             };
-            if reserved > last
-                && let Err(e) = self
-                    .store
-                    .release_frame_seqs(&session, reserved, last)
-                    .await
-            {
-                tracing::warn!(error = %e, %session, "frame numbers not given back");
-            }
+            self.give_back(&session, reserved, last).await;
         }
     }
 
@@ -363,14 +365,7 @@ impl Broker {
             });
         }
         for (session, reserved, last) in &evicted {
-            if reserved > last
-                && let Err(e) = self
-                    .store
-                    .release_frame_seqs(session, *reserved, *last)
-                    .await
-            {
-                tracing::warn!(error = %e, %session, "frame numbers not given back");
-            }
+            self.give_back(session, *reserved, *last).await;
         }
         evicted.len()
     }

@@ -41,11 +41,7 @@ impl McpTokens {
         if let Some((token, _)) = map.iter().find(|(_, s)| *s == session) {
             return token.clone();
         }
-        let token = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let token = crate::security::random_token();
         map.insert(token.clone(), session.clone());
         token
     }

@@ -26,6 +26,16 @@ const MAX_FAILURES: u32 = 10;
 /// The window wrong tokens are counted in.
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
+/// 244 random bits in 64 hex digits (two v4 UUIDs, from the OS's random source): a credential no one
+/// can guess — login cookies, agents' MCP tokens.
+pub fn random_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
 /// Login sessions made by `/login`, by cookie value.
 #[derive(Clone, Default)]
 pub struct Logins(Arc<Mutex<HashMap<String, Instant>>>);
@@ -38,11 +48,7 @@ impl std::fmt::Debug for Logins {
 
 impl Logins {
     fn create(&self) -> String {
-        let value = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let value = random_token();
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         map.retain(|_, made| now.duration_since(*made) < LOGIN_TTL);

@@ -144,13 +144,23 @@ impl WorktreeDir {
         Ok(bytes)
     }
 
-    /// The size of the file at `path`, without reading it.
-    pub fn len(&self, path: &str) -> Result<u64, WorkspaceError> {
+    /// The bytes of the file at `path` when it holds at most `max` bytes, `None` when larger: one open,
+    /// the size from the open file, for searches that skip big files.
+    pub fn read_at_most(&self, path: &str, max: u64) -> Result<Option<Vec<u8>>, WorkspaceError> {
         let relative = self.relative(path)?;
-        let fd = self.open_beneath(path, &relative, OFlags::PATH, Mode::empty())?;
-        let stat = rustix::fs::fstat(&fd)
-            .map_err(|e| WorkspaceError::io(format!("cannot stat {path}"), e.into()))?;
-        Ok(u64::try_from(stat.st_size).unwrap_or(0))
+        let fd = self.open_beneath(path, &relative, OFlags::RDONLY, Mode::empty())?;
+        let mut file = std::fs::File::from(fd);
+        let size = file
+            .metadata()
+            .map_err(|e| WorkspaceError::io(format!("cannot stat {path}"), e))?
+            .len();
+        if size > max {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| WorkspaceError::io(format!("cannot read {path}"), e))?;
+        Ok(Some(bytes))
     }
 
     /// Creates or replaces the file at `path`, creating missing parent directories beneath the root.
@@ -273,7 +283,11 @@ mod tests {
         assert_eq!(names, [".git", "inner", "new", "src"]);
         assert_eq!(wt.kind("src").unwrap(), Some(EntryKind::Dir));
         assert_eq!(wt.kind("nope").unwrap(), None);
-        assert_eq!(wt.len("src/a.txt").unwrap(), 1);
+        assert_eq!(
+            wt.read_at_most("src/a.txt", 1).unwrap(),
+            Some(b"a".to_vec())
+        );
+        assert_eq!(wt.read_at_most("src/a.txt", 0).unwrap(), None);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub const COMMIT_EMAIL: &str = "boocode@localhost";
 #[derive(Debug, Clone)]
 pub struct Git {
     dir: PathBuf,
+    /// The repository's drivers to switch off, read once per `Git` (one operation's few calls).
+    drivers: std::sync::Arc<tokio::sync::OnceCell<Vec<String>>>,
 }
 
 /// The settings every git call of ours carries.
@@ -43,7 +45,10 @@ const BUILTIN_MERGE: &str = "git merge-file --marker-size=%L %A %O %B";
 impl Git {
     /// Git working in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            drivers: std::sync::Arc::default(),
+        }
     }
 
     /// The directory git runs in.
@@ -90,9 +95,12 @@ impl Git {
     }
 
     async fn command(&self, args: &[&str]) -> Result<Command, WorkspaceError> {
-        let drivers = self.neutralised_drivers().await?;
+        let drivers = self
+            .drivers
+            .get_or_try_init(|| self.neutralised_drivers())
+            .await?;
         let mut cmd = self.base_command();
-        for setting in &drivers {
+        for setting in drivers {
             cmd.arg("-c").arg(setting);
         }
         cmd.args(args)

@@ -403,8 +403,12 @@ async fn hooks_planted_in_the_temp_dir_never_run() {
         .unwrap();
     std::fs::write(wt.path.join("a.txt"), "a\n").unwrap();
     commit_turn(&wt.path, "turn").await.unwrap();
-    std::fs::remove_dir_all(&planted).unwrap();
     assert!(!marker.exists(), "a hook planted in the temp dir ran");
+    // Gone again, it stays gone: boocode's own calls create nothing there.
+    std::fs::remove_dir_all(&planted).unwrap();
+    std::fs::write(wt.path.join("b.txt"), "b\n").unwrap();
+    commit_turn(&wt.path, "turn 2").await.unwrap();
+    diff_since(&wt.path, &wt.base_commit).await.unwrap();
     assert!(
         !planted.exists(),
         "boocode created a hooks directory in the temp dir"

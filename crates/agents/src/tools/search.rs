@@ -51,15 +51,10 @@ impl Glob {
 /// Files under `start` (root-relative, `.` for the root), sorted.
 fn walk(root: &WorktreeDir, start: &str, budget: &ToolBudget) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    if root.kind(start).map_err(|e| e.to_string())? == Some(EntryKind::File) {
-        return Ok(vec![
-            root.relative(start)
-                .map_err(|e| e.to_string())?
-                .display()
-                .to_string(),
-        ]);
-    }
     let first = root.relative(start).map_err(|e| e.to_string())?;
+    if root.kind(start).map_err(|e| e.to_string())? == Some(EntryKind::File) {
+        return Ok(vec![first.display().to_string()]);
+    }
     let mut stack = vec![first.display().to_string()];
     while let Some(dir) = stack.pop() {
         budget.check()?;
@@ -100,10 +95,7 @@ pub(super) fn grep(root: &WorktreeDir, args: Grep, budget: &ToolBudget) -> Resul
         if glob.as_ref().is_some_and(|g| !g.hits(&rel)) {
             continue;
         }
-        if root.len(&rel).map(|n| n > MAX_FILE_BYTES).unwrap_or(true) {
-            continue;
-        }
-        let Ok(bytes) = root.read(&rel) else {
+        let Ok(Some(bytes)) = root.read_at_most(&rel, MAX_FILE_BYTES) else {
             continue;
         };
         if bytes.iter().take(8192).any(|b| *b == 0) {
