@@ -25,6 +25,9 @@ pub struct TurnInput {
     pub thinking: Option<String>,
     /// boocode's own MCP server, offered to agents that take MCP servers.
     pub mcp: Option<McpEndpoint>,
+    /// Request fields the user set for a chat (sampling parameters), for backends that call the model
+    /// server themselves.
+    pub request_extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// How an agent reaches boocode's MCP server: over HTTP where it can, else through the stdio bridge.
@@ -59,6 +62,7 @@ impl TurnInput {
             mode_id: None,
             thinking: None,
             mcp: None,
+            request_extra: serde_json::Map::new(),
         }
     }
 }

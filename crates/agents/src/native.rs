@@ -152,6 +152,7 @@ impl AgentBackend for NativeBackend {
                 model: input.model.clone(),
                 messages: messages.clone(),
                 tools: specs.clone(),
+                extra: input.request_extra.clone(),
                 ..Default::default()
             };
             let (text, calls) = match self.step(&request, ctx, &mut usage).await? {

@@ -30,6 +30,7 @@ async fn run(
         mode_id: None,
         thinking: None,
         mcp: None,
+        request_extra: serde_json::Map::new(),
     };
     let outcome = backend.prompt(input, &ctx).await.unwrap();
     drop(ctx);

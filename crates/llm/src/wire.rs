@@ -88,6 +88,9 @@ pub struct ChatRequest {
     pub tools: Vec<ToolSpec>,
     /// Ask the server not to think (titles): `reasoning_effort: "none"` and `enable_thinking: false`.
     pub disable_reasoning: bool,
+    /// Fields the user set for this conversation (sampling parameters and the like), forwarded as they
+    /// are; they never replace `model`, `messages`, `stream`, `stream_options` or `tools`.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ChatRequest {
@@ -118,6 +121,14 @@ impl ChatRequest {
                     .map(|t| serde_json::json!({"type": "function", "function": t}))
                     .collect();
                 obj.insert("tools".into(), tools.into());
+            }
+            for (key, value) in &self.extra {
+                if !matches!(
+                    key.as_str(),
+                    "model" | "messages" | "stream" | "stream_options" | "tools"
+                ) {
+                    obj.insert(key.clone(), value.clone());
+                }
             }
             if self.disable_reasoning {
                 obj.insert("reasoning_effort".into(), "none".into());

@@ -152,8 +152,41 @@ pub struct Chat {
     pub session_id: SessionId,
     pub name: String,
     pub kind: ChatKind,
+    /// Whether the chat is open in the workspace (a tab); closing a tab never deletes the chat.
     pub status: OpenStatus,
     pub created_at: DateTime<Utc>,
+    /// When the chat last changed (a message, a rename): the chat list is newest first.
+    pub updated_at: DateTime<Utc>,
+    pub pinned: bool,
+    pub archived: bool,
+    /// The newest message of the branch being shown; the next message follows it.
+    pub active_leaf_id: Option<MessageId>,
+    /// The chat's own model; else the session's, the project's, the global default.
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    pub params: crate::chat::ChatParams,
+}
+
+impl Chat {
+    /// A new, open, empty chat with no settings of its own.
+    pub fn new(session_id: SessionId, name: impl Into<String>, kind: ChatKind) -> Self {
+        let now = Utc::now();
+        Self {
+            id: ChatId::new(),
+            session_id,
+            name: name.into(),
+            kind,
+            status: OpenStatus::Open,
+            created_at: now,
+            updated_at: now,
+            pinned: false,
+            archived: false,
+            active_leaf_id: None,
+            model: None,
+            system_prompt: None,
+            params: crate::chat::ChatParams::default(),
+        }
+    }
 }
 
 /// `POST /api/sessions/{id}/chats`.
@@ -176,6 +209,22 @@ pub struct UpdateChatRequest {
     pub name: Option<String>,
     #[serde(default)]
     pub status: Option<OpenStatus>,
+    #[serde(default)]
+    pub pinned: Option<bool>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    /// Shows the branch through this message (its newest descendant becomes the active leaf).
+    #[serde(default)]
+    pub active_leaf_id: Option<MessageId>,
+    /// An empty string clears it.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// An empty string clears it.
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+    /// Replaces every parameter.
+    #[serde(default)]
+    pub params: Option<crate::chat::ChatParams>,
 }
 
 /// Who wrote a message.
@@ -377,6 +426,8 @@ pub struct Message {
     pub id: MessageId,
     pub session_id: SessionId,
     pub chat_id: ChatId,
+    /// The message this one follows; `null` for the first of a chat. Siblings are branches.
+    pub parent_id: Option<MessageId>,
     pub role: Role,
     pub content: String,
     pub reasoning: String,
@@ -388,6 +439,12 @@ pub struct Message {
     pub tokens_prompt: Option<u64>,
     #[ts(type = "number | null")]
     pub tokens_completion: Option<u64>,
+    /// Time from the request to the first streamed token.
+    #[ts(type = "number | null")]
+    pub ttft_ms: Option<u64>,
+    /// Time from the request to the end of the reply.
+    #[ts(type = "number | null")]
+    pub duration_ms: Option<u64>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub tool_calls: Vec<ToolCall>,
@@ -401,6 +458,11 @@ pub struct PostMessageRequest {
     pub content: String,
     #[serde(default)]
     pub model: Option<String>,
+    /// The message the new one follows: absent means the active leaf, `null` the start of the chat
+    /// (editing the first message). Editing is a new user message under the edited one's parent.
+    #[serde(default, deserialize_with = "crate::chat::double_option")]
+    #[ts(type = "string | null")]
+    pub parent_id: Option<Option<MessageId>>,
 }
 
 /// 202 answer to a posted message: the turn streams as frames.

@@ -29,6 +29,9 @@ pub enum FrameBody {
         role: Role,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
+        parent_id: Option<MessageId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         agent: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
@@ -56,6 +59,12 @@ pub enum FrameBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         usage: Option<Usage>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "number")]
+        ttft_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "number")]
+        duration_ms: Option<u64>,
     },
     MessageError {
         message_id: MessageId,

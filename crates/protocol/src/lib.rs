@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod arena;
+pub mod chat;
 pub mod dto;
 pub mod event;
 pub mod frame;
@@ -12,6 +13,7 @@ pub mod typescript;
 
 pub use agents::*;
 pub use arena::*;
+pub use chat::*;
 pub use dto::*;
 pub use event::*;
 pub use frame::*;

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use boocode_agents::{AgentBackend, TurnInput};
 use boocode_llm::{ChatMessage, LlmClient};
 use boocode_protocol::{
-    Chat, ChatId, FrameBody, MessageStatus, PostMessageRequest, PostMessageResponse,
+    Chat, ChatId, ChatParams, FrameBody, Message, MessageId, MessageStatus, PostMessageRequest,
+    PostMessageResponse, ReasoningEffort, RegenerateRequest, RegenerateResponse, Role,
     UpdateChatRequest,
 };
 use boocode_store::Store;
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::broker::Broker;
+use crate::chat_tree::{active_path, newest_leaf_under};
 use crate::error::ApiError;
 use crate::models::ModelCatalog;
 use crate::recorder::{CancelReason, TurnRun, TurnTarget, publish_user_message, record_turn};
@@ -83,7 +85,8 @@ impl ChatService {
         }
     }
 
-    /// Stores the user's message and starts the reply; the reply streams as frames.
+    /// Stores the user's message and starts the reply; the reply streams as frames. The message follows
+    /// `req.parent_id` (default: the active leaf), so an edit is a new branch beside the original.
     pub async fn post_message(
         &self,
         chat_id: &ChatId,
@@ -93,56 +96,29 @@ impl ChatService {
         if req.content.trim().is_empty() {
             return Err(ApiError::bad_request("content must not be empty"));
         }
-        if inner.shutdown.is_cancelled() {
-            return Err(ApiError::conflict(SHUTDOWN_REASON));
-        }
-        let chat = inner.store.get_chat(chat_id).await?;
-        if chat.status == boocode_protocol::OpenStatus::Closed {
-            return Err(ApiError::conflict(
-                "chat is closed; reopen it to send messages",
-            ));
-        }
-        let session = inner.store.get_session(&chat.session_id).await?;
-        let project = inner.store.get_project(&session.project_id).await?;
-        let chosen = req.model.clone().filter(|m| !m.trim().is_empty());
-        let model = match chosen
-            .or(session.model.clone())
-            .or(project.default_model.clone())
-            .or(inner.default_model.clone())
-        {
-            Some(m) => m,
-            None => inner.catalog.fallback_model().await.ok_or_else(|| {
-                ApiError::bad_request(
-                    "no model chosen and the model server lists none: pass `model`, set the \
-                     session's model or start boocode with --default-model",
-                )
-            })?,
-        };
-        let history = inner.store.list_messages(chat_id).await?;
-        // Not a child of the shutdown token: shutdown cancels through `cancel_all`, which records why first.
-        let cancel = CancellationToken::new();
-        let reason = CancelReason::default();
-        {
-            let mut running = inner
-                .running
-                .lock()
-                .map_err(|_| ApiError::internal("poisoned"))?;
-            if running.contains_key(chat_id) {
-                return Err(ApiError::conflict(
-                    "a reply is still streaming in this chat; stop it first",
-                ));
+        let chat = self.open_chat(chat_id).await?;
+        let all = inner.store.list_messages(chat_id).await?;
+        let parent = match req.parent_id {
+            None => chat.active_leaf_id.clone(),
+            Some(None) => None,
+            Some(Some(id)) => {
+                let parent = message_of_chat(&all, &id, chat_id, &inner.store).await?;
+                if parent.role == Role::User {
+                    return Err(ApiError::bad_request(
+                        "a message follows a reply, not another user message: to edit a message, \
+                         send the new text with the edited message's parent_id",
+                    ));
+                }
+                Some(id)
             }
-            running.insert(
-                chat_id.clone(),
-                RunningTurn {
-                    cancel: cancel.clone(),
-                    reason: reason.clone(),
-                },
-            );
-        }
+        };
+        let model = self.resolve_model(&chat, req.model).await?;
+        let path = active_path(&all, parent.as_ref());
+        let turn = self.begin(chat_id)?;
         let (user, assistant) = crate::recorder::new_exchange(
             &chat.session_id,
             chat_id,
+            parent,
             req.content,
             &model,
             inner.backend.name(),
@@ -151,6 +127,245 @@ impl ChatService {
             self.forget(chat_id);
             return Err(e.into());
         }
+        publish_user_message(&inner.broker, &user).await;
+        let response = PostMessageResponse {
+            user_message_id: user.id.clone(),
+            assistant_message_id: assistant.id.clone(),
+        };
+        self.start_reply(chat, path, user, assistant, turn).await;
+        Ok(response)
+    }
+
+    /// Answers again: a new assistant reply beside `message` (an assistant reply) or under it (a user
+    /// message whose reply failed or was stopped), optionally with another model; it becomes the
+    /// active branch.
+    pub async fn regenerate(
+        &self,
+        message_id: &MessageId,
+        req: RegenerateRequest,
+    ) -> Result<RegenerateResponse, ApiError> {
+        let inner = &self.inner;
+        let message = inner.store.get_message(message_id).await?;
+        let chat = self.open_chat(&message.chat_id).await?;
+        let all = inner.store.list_messages(&chat.id).await?;
+        let user_id = match message.role {
+            Role::User => message.id.clone(),
+            _ => message.parent_id.clone().ok_or_else(|| {
+                ApiError::bad_request("this reply answers no message; nothing to regenerate")
+            })?,
+        };
+        let mut path = active_path(&all, Some(&user_id));
+        let Some(user) = path.pop().filter(|u| u.role == Role::User) else {
+            return Err(ApiError::bad_request(
+                "only a reply to a user message can be regenerated",
+            ));
+        };
+        let requested = req.model.or_else(|| message.model.clone().filter(|_| message.role != Role::User));
+        let model = self.resolve_model(&chat, requested).await?;
+        let turn = self.begin(&chat.id)?;
+        let (_, mut assistant) = crate::recorder::new_exchange(
+            &chat.session_id,
+            &chat.id,
+            None,
+            String::new(),
+            &model,
+            inner.backend.name(),
+        );
+        assistant.parent_id = Some(user.id.clone());
+        if let Err(e) = inner.store.insert_messages(&[&assistant]).await {
+            self.forget(&chat.id);
+            return Err(e.into());
+        }
+        let response = RegenerateResponse {
+            assistant_message_id: assistant.id.clone(),
+        };
+        self.start_reply(chat, path, user, assistant, turn).await;
+        Ok(response)
+    }
+
+    /// Shows the branch through `message`: its newest descendant becomes the active leaf.
+    pub async fn switch_branch(&self, chat_id: &ChatId, message: &MessageId) -> Result<Chat, ApiError> {
+        let inner = &self.inner;
+        let all = inner.store.list_messages(chat_id).await?;
+        message_of_chat(&all, message, chat_id, &inner.store).await?;
+        let leaf = newest_leaf_under(&all, message);
+        let chat = inner.store.set_active_leaf(chat_id, &leaf).await?;
+        self.announce(&chat).await;
+        Ok(chat)
+    }
+
+    /// A new chat in the same session holding the path up to `message`, with the same settings.
+    pub async fn fork(&self, message_id: &MessageId) -> Result<Chat, ApiError> {
+        let inner = &self.inner;
+        let message = inner.store.get_message(message_id).await?;
+        let source = inner.store.get_chat(&message.chat_id).await?;
+        let all = inner.store.list_messages(&source.id).await?;
+        let path = active_path(&all, Some(message_id));
+        if path.iter().any(|m| m.status == MessageStatus::Streaming) {
+            return Err(ApiError::conflict(
+                "that branch is still streaming; fork it once the reply ends",
+            ));
+        }
+        let mut chat = Chat::new(
+            source.session_id.clone(),
+            format!("{} (fork)", source.name),
+            source.kind,
+        );
+        chat.model = source.model.clone();
+        chat.system_prompt = source.system_prompt.clone();
+        chat.params = source.params.clone();
+        inner.store.insert_chat(&chat).await?;
+        let mut copies = Vec::with_capacity(path.len());
+        let mut parent: Option<MessageId> = None;
+        for m in path {
+            let copy = Message {
+                id: MessageId::new(),
+                chat_id: chat.id.clone(),
+                parent_id: parent.clone(),
+                tool_calls: Vec::new(),
+                ..m
+            };
+            parent = Some(copy.id.clone());
+            copies.push(copy);
+        }
+        let refs: Vec<&Message> = copies.iter().collect();
+        if !refs.is_empty() {
+            inner.store.insert_messages(&refs).await?;
+        }
+        let chat = inner.store.get_chat(&chat.id).await?;
+        self.announce(&chat).await;
+        Ok(chat)
+    }
+
+    /// Applies a chat patch after checking it: settings, pin/archive, rename, branch switch.
+    pub async fn update(&self, chat_id: &ChatId, req: UpdateChatRequest) -> Result<Chat, ApiError> {
+        if req.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(ApiError::bad_request("name must not be empty"));
+        }
+        if req.system_prompt.as_ref().is_some_and(|p| p.chars().count() > 100_000) {
+            return Err(ApiError::bad_request("system_prompt is longer than 100,000 characters"));
+        }
+        if let Some(params) = &req.params {
+            params.validate().map_err(ApiError::bad_request)?;
+        }
+        let store = &self.inner.store;
+        let mut chat = store.get_chat(chat_id).await?;
+        if let Some(leaf) = &req.active_leaf_id {
+            if self.is_running(chat_id) {
+                return Err(ApiError::conflict(
+                    "a reply is streaming in this chat; switch branches once it ends",
+                ));
+            }
+            chat = self.switch_branch(chat_id, leaf).await?;
+        }
+        let settings = UpdateChatRequest {
+            active_leaf_id: None,
+            ..req
+        };
+        let touches = settings.name.is_some()
+            || settings.status.is_some()
+            || settings.pinned.is_some()
+            || settings.archived.is_some()
+            || settings.model.is_some()
+            || settings.system_prompt.is_some()
+            || settings.params.is_some();
+        if touches {
+            chat = store.update_chat(chat_id, &settings).await?;
+            self.announce(&chat).await;
+        }
+        Ok(chat)
+    }
+
+    fn is_running(&self, chat_id: &ChatId) -> bool {
+        self.inner
+            .running
+            .lock()
+            .map(|r| r.contains_key(chat_id))
+            .unwrap_or(false)
+    }
+
+    async fn announce(&self, chat: &Chat) {
+        let frame = FrameBody::ChatUpdated { chat: chat.clone() };
+        if let Err(e) = self.inner.broker.publish(&chat.session_id, frame).await {
+            tracing::warn!(error = %e, "chat_updated not published");
+        }
+    }
+
+    /// The chat, if messages may be added to it now.
+    async fn open_chat(&self, chat_id: &ChatId) -> Result<Chat, ApiError> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err(ApiError::conflict(SHUTDOWN_REASON));
+        }
+        let chat = self.inner.store.get_chat(chat_id).await?;
+        if chat.archived {
+            return Err(ApiError::conflict(
+                "chat is archived; unarchive it to send messages",
+            ));
+        }
+        Ok(chat)
+    }
+
+    /// The model a reply uses: the one asked for, else the chat's, the session's, the project's, the
+    /// global default, else the first the server lists.
+    async fn resolve_model(&self, chat: &Chat, requested: Option<String>) -> Result<String, ApiError> {
+        let inner = &self.inner;
+        let session = inner.store.get_session(&chat.session_id).await?;
+        let project = inner.store.get_project(&session.project_id).await?;
+        let chosen = requested
+            .filter(|m| !m.trim().is_empty())
+            .or(chat.model.clone())
+            .or(session.model)
+            .or(project.default_model)
+            .or(inner.default_model.clone());
+        match chosen {
+            Some(m) => Ok(m),
+            None => inner.catalog.fallback_model().await.ok_or_else(|| {
+                ApiError::bad_request(
+                    "no model chosen and the model server lists none: pick one in the chat's \
+                     settings, set the session's model or start boocode with --default-model",
+                )
+            }),
+        }
+    }
+
+    /// Claims the chat's one reply slot (409 while a reply streams).
+    fn begin(&self, chat_id: &ChatId) -> Result<RunningTurn, ApiError> {
+        let mut running = self
+            .inner
+            .running
+            .lock()
+            .map_err(|_| ApiError::internal("poisoned"))?;
+        if running.contains_key(chat_id) {
+            return Err(ApiError::conflict(
+                "a reply is still streaming in this chat; stop it first",
+            ));
+        }
+        // Not a child of the shutdown token: shutdown cancels through `cancel_all`, which records why.
+        let turn = RunningTurn {
+            cancel: CancellationToken::new(),
+            reason: CancelReason::default(),
+        };
+        running.insert(
+            chat_id.clone(),
+            RunningTurn {
+                cancel: turn.cancel.clone(),
+                reason: turn.reason.clone(),
+            },
+        );
+        Ok(turn)
+    }
+
+    /// Streams `assistant`'s reply to `user`, given the path before `user`, with the chat's system
+    /// prompt and parameters.
+    async fn start_reply(
+        &self,
+        chat: Chat,
+        before: Vec<Message>,
+        user: Message,
+        assistant: Message,
+        turn: RunningTurn,
+    ) {
+        let inner = &self.inner;
         if let Err(e) = inner
             .store
             .set_message_worker(&assistant.id, &inner.worker_id)
@@ -158,45 +373,43 @@ impl ChatService {
         {
             tracing::warn!(error = %e, "the reply's worker not recorded");
         }
-        publish_user_message(&inner.broker, &user).await;
-        let mut conversation: Vec<ChatMessage> = history
-            .iter()
-            .filter(|m| !m.content.is_empty() && m.status != MessageStatus::Streaming)
-            .map(|m| {
-                ChatMessage::new(
-                    m.role.as_str(),
-                    crate::coding::expand_user(&inner.skills, m),
-                )
-            })
-            .collect();
+        let mut conversation = Vec::with_capacity(before.len() + 2);
+        if let Some(prompt) = chat.system_prompt.as_deref().filter(|p| !p.trim().is_empty()) {
+            conversation.push(ChatMessage::new("system", prompt));
+        }
+        conversation.extend(
+            before
+                .iter()
+                .filter(|m| !m.content.is_empty() && m.status != MessageStatus::Streaming)
+                .map(|m| ChatMessage::new(m.role.as_str(), crate::coding::expand_user(&inner.skills, m))),
+        );
         conversation.push(ChatMessage::new("user", inner.skills.expand(&user.content)));
-        let first_exchange = history.is_empty();
-        let response = PostMessageResponse {
-            user_message_id: user.id.clone(),
-            assistant_message_id: assistant.id.clone(),
-        };
-        let this = self.clone();
+        let first_exchange = before.is_empty();
+        let model = assistant.model.clone().unwrap_or_default();
         let target = TurnTarget {
             session_id: chat.session_id.clone(),
-            chat_id: chat_id.clone(),
+            chat_id: chat.id.clone(),
             message_id: assistant.id.clone(),
+            parent_id: assistant.parent_id.clone(),
             model: Some(model.clone()),
             agent: assistant.agent.clone(),
         };
+        let this = self.clone();
         inner.tracker.spawn(async move {
             let inner = &this.inner;
             let run = TurnRun {
                 store: inner.store.clone(),
                 broker: inner.broker.clone(),
                 target,
-                cancel,
-                cancel_reason: reason,
+                cancel: turn.cancel,
+                cancel_reason: turn.reason,
                 context_limit: inner.catalog.context_limit(&model).await,
                 permissions: None,
                 fence: None,
             };
             let turn_model = model.clone();
-            let input = TurnInput::chat(model, conversation);
+            let mut input = TurnInput::chat(model, conversation);
+            input.request_extra = request_extra(&chat.params);
             let summary = record_turn(run, inner.backend.clone(), input).await;
             this.forget(&chat.id);
             if first_exchange && summary.status == MessageStatus::Complete {
@@ -204,7 +417,6 @@ impl ChatService {
                     .await;
             }
         });
-        Ok(response)
     }
 
     fn forget(&self, chat_id: &ChatId) {
@@ -278,7 +490,7 @@ impl ChatService {
         };
         let patch = UpdateChatRequest {
             name: Some(title),
-            status: None,
+            ..Default::default()
         };
         match inner.store.update_chat(&chat.id, &patch).await {
             Ok(chat) => {
@@ -294,4 +506,41 @@ impl ChatService {
             Err(e) => tracing::warn!(error = %e, "auto-name not saved"),
         }
     }
+}
+
+/// `id` as a message of `chat`: 404 when no such message exists, 400 when it belongs to another chat.
+async fn message_of_chat(
+    all: &[Message],
+    id: &MessageId,
+    chat: &ChatId,
+    store: &Arc<dyn Store>,
+) -> Result<Message, ApiError> {
+    if let Some(m) = all.iter().find(|m| &m.id == id) {
+        return Ok(m.clone());
+    }
+    match store.get_message(id).await {
+        Ok(_) => Err(ApiError::bad_request(format!(
+            "message {id} belongs to another chat than {chat}"
+        ))),
+        Err(boocode_store::StoreError::NotFound { .. }) => {
+            Err(ApiError::not_found(format!("no message {id} in this chat")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The chat's parameters as request fields; thinking switched off also sets the chat-template switch
+/// Qwen-style templates read.
+fn request_extra(params: &ChatParams) -> serde_json::Map<String, serde_json::Value> {
+    let mut extra = match serde_json::to_value(params) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    if params.reasoning_effort == Some(ReasoningEffort::None) {
+        extra.insert(
+            "chat_template_kwargs".into(),
+            serde_json::json!({"enable_thinking": false}),
+        );
+    }
+    extra
 }

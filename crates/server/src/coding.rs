@@ -193,19 +193,34 @@ pub async fn run_coding_turn(
             None => return failed("no model chosen and the model server lists none"),
         },
     };
-    let history = store.list_messages(&task.chat_id).await.unwrap_or_default();
-    let (user, assistant) = crate::recorder::new_exchange(
+    let leaf = match store.get_chat(&task.chat_id).await {
+        Ok(chat) => chat.active_leaf_id,
+        Err(e) => return failed(e.to_string()),
+    };
+    let all = store.list_messages(&task.chat_id).await.unwrap_or_default();
+    let history = crate::chat_tree::active_path(&all, leaf.as_ref());
+    let (user, mut assistant) = crate::recorder::new_exchange(
         &session.id,
         &task.chat_id,
+        leaf,
         task.input.clone(),
         &model,
         &task.agent,
     );
-    // A task run again after a shutdown already has its input in the chat: only a new reply is added.
-    let retry = task.attempts > 1
-        && history
-            .iter()
-            .any(|m| m.role == Role::User && m.content == task.input);
+    // A task run again after a shutdown already has its input in the chat: only a new reply is added,
+    // answering that same message.
+    let asked_before = (task.attempts > 1)
+        .then(|| {
+            history
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::User && m.content == task.input)
+        })
+        .flatten();
+    let retry = asked_before.is_some();
+    if let Some(asked) = asked_before {
+        assistant.parent_id = Some(asked.id.clone());
+    }
     let stored = if retry {
         store.insert_messages(&[&assistant]).await
     } else {
@@ -250,6 +265,7 @@ pub async fn run_coding_turn(
             session_id: session.id.clone(),
             chat_id: task.chat_id.clone(),
             message_id: assistant.id.clone(),
+            parent_id: assistant.parent_id.clone(),
             model: Some(model.clone()),
             agent: Some(task.agent.clone()),
         },
@@ -272,6 +288,7 @@ pub async fn run_coding_turn(
         mode_id: task.mode_id.clone(),
         thinking: task.thinking_option_id.clone(),
         mcp: Some(deps.mcp.endpoint(&session.id)),
+        request_extra: serde_json::Map::new(),
     };
     let summary = record_turn(run, backend.clone(), input).await;
     if !fence.still_owner().await {

@@ -312,6 +312,8 @@ impl Dispatcher {
                     reasoning: m.reasoning,
                     error: Some("interrupted by restart".into()),
                     usage: None,
+                    ttft_ms: None,
+                    duration_ms: None,
                     finished_at: Utc::now(),
                 };
                 match store.finish_message(message_id, &finish).await {

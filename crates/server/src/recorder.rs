@@ -25,6 +25,8 @@ pub struct TurnTarget {
     pub session_id: SessionId,
     pub chat_id: ChatId,
     pub message_id: MessageId,
+    /// The message the reply answers (the tree's parent).
+    pub parent_id: Option<MessageId>,
     pub model: Option<String>,
     pub agent: Option<String>,
 }
@@ -97,6 +99,9 @@ struct Recorder {
     reasoning: String,
     usage: Option<Usage>,
     dirty: bool,
+    started: std::time::Instant,
+    /// Time to the first text or reasoning token.
+    first_token: Option<Duration>,
 }
 
 impl Recorder {
@@ -108,6 +113,11 @@ impl Recorder {
 
     async fn record(&mut self, event: AgentEvent) {
         let event = without_nul(event);
+        if self.first_token.is_none()
+            && matches!(event, AgentEvent::Text { .. } | AgentEvent::Reasoning { .. })
+        {
+            self.first_token = Some(self.started.elapsed());
+        }
         let (message_id, chat_id) = (self.target.message_id.clone(), self.target.chat_id.clone());
         match event {
             AgentEvent::Text { content } => {
@@ -189,12 +199,15 @@ impl Recorder {
         if let Some(usage) = self.usage.as_mut() {
             usage.context_limit = context_limit;
         }
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let finish = MessageFinish {
             status,
             content: std::mem::take(&mut self.content),
             reasoning: std::mem::take(&mut self.reasoning),
             error: error.clone(),
             usage: self.usage,
+            ttft_ms: self.first_token.map(millis),
+            duration_ms: Some(millis(self.started.elapsed())),
             finished_at: Utc::now(),
         };
         if let Some(fence) = &self.fence
@@ -243,6 +256,8 @@ impl Recorder {
                 chat_id,
                 status,
                 usage,
+                ttft_ms: finish.ttft_ms,
+                duration_ms: finish.duration_ms,
             })
             .await;
         }
@@ -307,11 +322,14 @@ pub async fn record_turn(
         reasoning: String::new(),
         usage: None,
         dirty: false,
+        started: std::time::Instant::now(),
+        first_token: None,
     };
     rec.publish(FrameBody::MessageStarted {
         message_id: run.target.message_id.clone(),
         chat_id: run.target.chat_id.clone(),
         role: Role::Assistant,
+        parent_id: run.target.parent_id.clone(),
         agent: run.target.agent.clone(),
         model: run.target.model.clone(),
     })
@@ -362,10 +380,12 @@ pub async fn record_turn(
     rec.finish(status, error, limit).await
 }
 
-/// A user message (complete on arrival) and the assistant message that will answer it (streaming).
+/// A user message (complete on arrival) following `parent`, and the assistant message that will
+/// answer it (streaming).
 pub fn new_exchange(
     session: &SessionId,
     chat: &ChatId,
+    parent: Option<MessageId>,
     content: String,
     model: &str,
     agent: &str,
@@ -375,6 +395,7 @@ pub fn new_exchange(
         id: MessageId::new(),
         session_id: session.clone(),
         chat_id: chat.clone(),
+        parent_id: parent,
         role: Role::User,
         content,
         reasoning: String::new(),
@@ -384,12 +405,15 @@ pub fn new_exchange(
         agent: None,
         tokens_prompt: None,
         tokens_completion: None,
+        ttft_ms: None,
+        duration_ms: None,
         created_at: now,
         finished_at: Some(now),
         tool_calls: Vec::new(),
     };
     let assistant = boocode_protocol::Message {
         id: MessageId::new(),
+        parent_id: Some(user.id.clone()),
         role: Role::Assistant,
         content: String::new(),
         status: MessageStatus::Streaming,
@@ -437,6 +461,7 @@ pub async fn publish_user_message(broker: &Broker, message: &boocode_protocol::M
             message_id: message_id.clone(),
             chat_id: chat_id.clone(),
             role: message.role,
+            parent_id: message.parent_id.clone(),
             agent: None,
             model: None,
         },
@@ -450,6 +475,8 @@ pub async fn publish_user_message(broker: &Broker, message: &boocode_protocol::M
             chat_id,
             status: MessageStatus::Complete,
             usage: None,
+            ttft_ms: None,
+            duration_ms: None,
         },
     ];
     for body in frames {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use boocode_protocol::{
-    Chat, ChatId, ChatKind, CreateTaskRequest, ExecutionPath, FrameBody, OpenStatus, Session,
+    Chat, ChatKind, CreateTaskRequest, ExecutionPath, FrameBody, OpenStatus, Session,
     SessionId, Task, TaskId, TaskState,
 };
 use boocode_store::{Store, StoreError};
@@ -176,14 +176,7 @@ impl TaskService {
         {
             return Ok(c);
         }
-        let chat = Chat {
-            id: ChatId::new(),
-            session_id: session.clone(),
-            name: "Coder".into(),
-            kind: ChatKind::Coder,
-            status: OpenStatus::Open,
-            created_at: Utc::now(),
-        };
+        let chat = Chat::new(session.clone(), "Coder", ChatKind::Coder);
         self.store.insert_chat(&chat).await?;
         Ok(chat)
     }

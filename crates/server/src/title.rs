@@ -33,6 +33,7 @@ pub async fn generate_title(
         max_tokens: Some(30),
         tools: Vec::new(),
         disable_reasoning: true,
+        extra: serde_json::Map::new(),
     };
     let reply = match llm.complete(&request).await {
         // Some servers reject the thinking switches; ask again without them.

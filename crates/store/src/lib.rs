@@ -2,6 +2,7 @@
 //! each with its own migrations. Knows the entities of docs/ARCHITECTURE.md §3; knows nothing of HTTP or agents.
 
 mod arenas;
+mod chats;
 mod error;
 mod migrate;
 mod model;
@@ -15,12 +16,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use boocode_protocol::{
-    Chat, ChatId, Message, MessageId, Project, ProjectId, Session, SessionId, ToolCall,
-    UpdateChatRequest, UpdateProjectRequest, UpdateSessionRequest,
+    ChatId, Message, MessageId, Project, ProjectId, Session, SessionId, ToolCall,
+    UpdateProjectRequest, UpdateSessionRequest,
 };
 use chrono::{DateTime, Utc};
 
 pub use arenas::{ArenaRow, ArenaStore, ContenderRow};
+pub use chats::{ChatFilter, ChatStore};
 pub use error::StoreError;
 pub use model::{FrameNotice, InterruptedMessage, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
@@ -36,7 +38,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Persistence for everything boocode keeps. Both engines implement the same contract and pass the same
 /// test suite (`tests/store_suite.rs`); callers hold an `Arc<dyn Store>` and never know which one it is.
 #[async_trait]
-pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
+pub trait Store: TaskStore + ArenaStore + ChatStore + Send + Sync + 'static {
     /// The engine: SQLite (one process owns the file) or PostgreSQL (workers may share it).
     fn backend(&self) -> boocode_protocol::DatabaseEngine;
     /// A cheap round trip, for readiness.
@@ -59,19 +61,14 @@ pub trait Store: TaskStore + ArenaStore + Send + Sync + 'static {
     /// Deletes the session and its chats, messages, tasks, changes, worktree row, agent sessions, frames.
     async fn delete_session(&self, id: &SessionId) -> Result<()>;
 
-    async fn insert_chat(&self, chat: &Chat) -> Result<()>;
-    async fn list_chats(&self, session: &SessionId) -> Result<Vec<Chat>>;
-    async fn get_chat(&self, id: &ChatId) -> Result<Chat>;
-    async fn update_chat(&self, id: &ChatId, patch: &UpdateChatRequest) -> Result<Chat>;
-    async fn delete_chat(&self, id: &ChatId) -> Result<()>;
-
     /// Stores a user message and the assistant message that will answer it, atomically.
     async fn insert_exchange(&self, user: &Message, assistant: &Message) -> Result<()> {
         self.insert_messages(&[user, assistant]).await
     }
-    /// Stores messages in one transaction (a task's second attempt adds only its new reply).
+    /// Stores messages in one transaction (a task's second attempt adds only its new reply); the last
+    /// becomes its chat's active leaf and the chat moves to the top of the list.
     async fn insert_messages(&self, messages: &[&Message]) -> Result<()>;
-    /// Messages of a chat, oldest first, each with its tool calls.
+    /// Every message of a chat (all branches), oldest first, each with its tool calls.
     async fn list_messages(&self, chat: &ChatId) -> Result<Vec<Message>>;
     async fn get_message(&self, id: &MessageId) -> Result<Message>;
     /// Checkpoints a streaming message's text (the ≤ 250 ms batches of a turn).

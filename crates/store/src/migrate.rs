@@ -43,6 +43,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "worker_heartbeats",
         include_str!("../migrations/sqlite/0006_worker_heartbeats.sql"),
     ),
+    (
+        7,
+        "chat_tree",
+        include_str!("../migrations/sqlite/0007_chat_tree.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -74,6 +79,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "worker_heartbeats",
         include_str!("../migrations/postgres/0006_worker_heartbeats.sql"),
+    ),
+    (
+        7,
+        "chat_tree",
+        include_str!("../migrations/postgres/0007_chat_tree.sql"),
     ),
 ];
 

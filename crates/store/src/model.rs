@@ -20,6 +20,10 @@ pub struct MessageFinish {
     pub reasoning: String,
     pub error: Option<String>,
     pub usage: Option<Usage>,
+    /// Time to the first streamed token, when one came.
+    pub ttft_ms: Option<u64>,
+    /// Time from the request to the end.
+    pub duration_ms: Option<u64>,
     pub finished_at: DateTime<Utc>,
 }
 

@@ -140,3 +140,32 @@ impl PgStore {
 crate::queries::impl_store!(PgStore, PgRow, boocode_protocol::DatabaseEngine::Postgres);
 crate::queries_tasks::impl_task_store!(PgStore, PgRow, " FOR UPDATE SKIP LOCKED");
 crate::arenas::impl_arena_store!(PgStore, PgRow);
+crate::chats::impl_chat_store!(PgStore, PgRow);
+
+impl PgStore {
+    /// `tsquery` of every word as a prefix (`'word':*`), all required, over the GIN-indexed
+    /// `to_tsvector('simple', content)` of finished messages; the newest matching message per chat
+    /// gives the headline.
+    fn chat_search(terms: &[String]) -> (String, Option<String>) {
+        if terms.is_empty() {
+            return (crate::chats::list_sql(crate::chats::NO_HITS), None);
+        }
+        let matcher = terms
+            .iter()
+            .map(|t| format!("'{t}':*"))
+            .collect::<Vec<_>>()
+            .join(" & ");
+        let hits = format!(
+            "SELECT b.chat_id AS chat_id, ts_headline('simple', b.content, to_tsquery('simple', $1), \
+             'StartSel=\"' || chr({start}) || '\", StopSel=\"' || chr({end}) || \
+             '\", MaxWords=30, MinWords=10, MaxFragments=1, FragmentDelimiter=\" … \"') AS snippet \
+             FROM (SELECT DISTINCT ON (m.chat_id) m.chat_id, m.content FROM messages m \
+             WHERE m.status <> 'streaming' \
+             AND to_tsvector('simple', m.content) @@ to_tsquery('simple', $1) \
+             ORDER BY m.chat_id, m.id DESC) b",
+            start = u32::from(crate::chats::HIT_START),
+            end = u32::from(crate::chats::HIT_END),
+        );
+        (crate::chats::list_sql(&hits), Some(matcher))
+    }
+}

@@ -6,8 +6,8 @@ macro_rules! impl_store {
     ($store:ty, $row:ty, $backend:expr) => {
         use async_trait::async_trait;
         use boocode_protocol::{
-            Chat, ChatId, ChatKind, Message, MessageId, MessageStatus, OpenStatus, Project, ProjectId,
-            Role, Session, SessionId, ToolCall, UpdateChatRequest, UpdateProjectRequest,
+            ChatId, Message, MessageId, MessageStatus, OpenStatus, Project, ProjectId,
+            Role, Session, SessionId, ToolCall, UpdateProjectRequest,
             UpdateSessionRequest,
         };
         use chrono::{DateTime, Utc};
@@ -64,19 +64,6 @@ macro_rules! impl_store {
             })
         }
 
-        fn chat_from(row: &$row) -> Result<Chat> {
-            let status: String = row.try_get("status")?;
-            let kind: String = row.try_get("kind")?;
-            Ok(Chat {
-                id: ChatId(row.try_get("id")?),
-                session_id: SessionId(row.try_get("session_id")?),
-                name: row.try_get("name")?,
-                kind: parsed(ChatKind::parse(&kind), "chat kind", &kind)?,
-                status: parsed(OpenStatus::parse(&status), "chat status", &status)?,
-                created_at: row.try_get("created_at")?,
-            })
-        }
-
         fn message_from(row: &$row) -> Result<Message> {
             let role: String = row.try_get("role")?;
             let status: String = row.try_get("status")?;
@@ -84,6 +71,7 @@ macro_rules! impl_store {
                 id: MessageId(row.try_get("id")?),
                 session_id: SessionId(row.try_get("session_id")?),
                 chat_id: ChatId(row.try_get("chat_id")?),
+                parent_id: row.try_get::<Option<String>, _>("parent_id")?.map(MessageId),
                 role: parsed(Role::parse(&role), "message role", &role)?,
                 content: row.try_get("content")?,
                 reasoning: row.try_get("reasoning")?,
@@ -93,6 +81,8 @@ macro_rules! impl_store {
                 agent: row.try_get("agent")?,
                 tokens_prompt: to_u64(row.try_get("tokens_prompt")?),
                 tokens_completion: to_u64(row.try_get("tokens_completion")?),
+                ttft_ms: to_u64(row.try_get("ttft_ms")?),
+                duration_ms: to_u64(row.try_get("duration_ms")?),
                 created_at: row.try_get("created_at")?,
                 finished_at: row.try_get("finished_at")?,
                 tool_calls: Vec::new(),
@@ -276,75 +266,13 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn insert_chat(&self, c: &Chat) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO chats (id, session_id, name, kind, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(c.id.as_str())
-                .bind(c.session_id.as_str())
-                .bind(&c.name)
-                .bind(c.kind.as_str())
-                .bind(c.status.as_str())
-                .bind(c.created_at)
-                .execute(self.writer())
-                .await?;
-                Ok(())
-            }
-
-            async fn list_chats(&self, session: &SessionId) -> Result<Vec<Chat>> {
-                let rows = sqlx::query(
-                    "SELECT * FROM chats WHERE session_id = $1 ORDER BY created_at, id",
-                )
-                .bind(session.as_str())
-                .fetch_all(self.reader())
-                .await?;
-                rows.iter().map(chat_from).collect()
-            }
-
-            async fn get_chat(&self, id: &ChatId) -> Result<Chat> {
-                let row = sqlx::query("SELECT * FROM chats WHERE id = $1")
-                    .bind(id.as_str())
-                    .fetch_optional(self.reader())
-                    .await?;
-                row.as_ref()
-                    .map(chat_from)
-                    .unwrap_or_else(|| Err(StoreError::not_found("chat", id)))
-            }
-
-            async fn update_chat(&self, id: &ChatId, patch: &UpdateChatRequest) -> Result<Chat> {
-                let row = sqlx::query(
-                    "UPDATE chats SET name = COALESCE($2, name), status = COALESCE($3, status) \
-                     WHERE id = $1 RETURNING *",
-                )
-                .bind(id.as_str())
-                .bind(&patch.name)
-                .bind(patch.status.map(OpenStatus::as_str))
-                .fetch_optional(self.writer())
-                .await?;
-                row.as_ref()
-                    .map(chat_from)
-                    .unwrap_or_else(|| Err(StoreError::not_found("chat", id)))
-            }
-
-            async fn delete_chat(&self, id: &ChatId) -> Result<()> {
-                let done = sqlx::query("DELETE FROM chats WHERE id = $1")
-                    .bind(id.as_str())
-                    .execute(self.writer())
-                    .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::not_found("chat", id));
-                }
-                Ok(())
-            }
-
             async fn insert_messages(&self, messages: &[&Message]) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 for m in messages {
                     sqlx::query(
                         "INSERT INTO messages (id, session_id, chat_id, role, content, reasoning, \
-                         status, error, model, agent, created_at, finished_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                         status, error, model, agent, created_at, finished_at, parent_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     )
                     .bind(m.id.as_str())
                     .bind(m.session_id.as_str())
@@ -358,8 +286,17 @@ macro_rules! impl_store {
                     .bind(&m.agent)
                     .bind(m.created_at)
                     .bind(m.finished_at)
+                    .bind(m.parent_id.as_ref().map(MessageId::as_str))
                     .execute(&mut *tx)
                     .await?;
+                }
+                if let Some(last) = messages.last() {
+                    sqlx::query("UPDATE chats SET active_leaf_id = $2, updated_at = $3 WHERE id = $1")
+                        .bind(last.chat_id.as_str())
+                        .bind(last.id.as_str())
+                        .bind(last.created_at)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -431,7 +368,8 @@ macro_rules! impl_store {
             async fn finish_message(&self, id: &MessageId, f: &MessageFinish) -> Result<()> {
                 let done = sqlx::query(
                     "UPDATE messages SET status = $2, content = $3, reasoning = $4, error = $5, \
-                     tokens_prompt = $6, tokens_completion = $7, finished_at = $8 WHERE id = $1",
+                     tokens_prompt = $6, tokens_completion = $7, finished_at = $8, ttft_ms = $9, \
+                     duration_ms = $10 WHERE id = $1",
                 )
                 .bind(id.as_str())
                 .bind(f.status.as_str())
@@ -441,6 +379,8 @@ macro_rules! impl_store {
                 .bind(f.usage.map(|u| to_i64(u.prompt_tokens)))
                 .bind(f.usage.map(|u| to_i64(u.completion_tokens)))
                 .bind(f.finished_at)
+                .bind(f.ttft_ms.map(to_i64))
+                .bind(f.duration_ms.map(to_i64))
                 .execute(self.writer())
                 .await?;
                 if done.rows_affected() == 0 {

@@ -106,3 +106,30 @@ crate::queries::impl_store!(
 );
 crate::queries_tasks::impl_task_store!(SqliteStore, SqliteRow, "");
 crate::arenas::impl_arena_store!(SqliteStore, SqliteRow);
+crate::chats::impl_chat_store!(SqliteStore, SqliteRow);
+
+impl SqliteStore {
+    /// FTS5: every word as a quoted prefix (`"word"*`), all required; the best message per chat
+    /// (lowest bm25) gives the snippet.
+    fn chat_search(terms: &[String]) -> (String, Option<String>) {
+        if terms.is_empty() {
+            return (crate::chats::list_sql(crate::chats::NO_HITS), None);
+        }
+        let matcher = terms
+            .iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let hits = format!(
+            "WITH found AS MATERIALIZED (SELECT r.message_id AS message_id, \
+             snippet(message_fts, 0, char({start}), char({end}), '…', 16) AS snippet, \
+             bm25(message_fts) AS rank FROM message_fts \
+             JOIN message_search_rows r ON r.id = message_fts.rowid WHERE message_fts MATCH $1) \
+             SELECT m.chat_id AS chat_id, f.snippet AS snippet, MIN(f.rank) AS rank \
+             FROM found f JOIN messages m ON m.id = f.message_id GROUP BY m.chat_id",
+            start = u32::from(crate::chats::HIT_START),
+            end = u32::from(crate::chats::HIT_END),
+        );
+        (crate::chats::list_sql(&hits), Some(matcher))
+    }
+}

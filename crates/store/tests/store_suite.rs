@@ -5,24 +5,11 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use boocode_protocol::*;
 use boocode_store::{MessageFinish, Store, StoreError, StoredFrame};
 use chrono::Utc;
 
-async fn engines() -> Vec<(Arc<dyn Store>, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = boocode_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
-    let mut all = vec![(sqlite, Some(dir))];
-    match std::env::var("BOOCODE_TEST_DATABASE_URL") {
-        Ok(url) => all.push((boocode_store::open(&url).await.unwrap(), None)),
-        Err(_) => support::missing_postgres(),
-    }
-    all
-}
+use support::engines;
 
 fn project() -> Project {
     let id = ProjectId::new();
@@ -48,14 +35,7 @@ fn session(project: &ProjectId) -> Session {
 }
 
 fn chat(session: &SessionId) -> Chat {
-    Chat {
-        id: ChatId::new(),
-        session_id: session.clone(),
-        name: "New chat".into(),
-        kind: ChatKind::Chat,
-        status: OpenStatus::Open,
-        created_at: Utc::now(),
-    }
+    Chat::new(session.clone(), "New chat", ChatKind::Chat)
 }
 
 fn message(chat: &Chat, role: Role, status: MessageStatus, content: &str) -> Message {
@@ -63,6 +43,7 @@ fn message(chat: &Chat, role: Role, status: MessageStatus, content: &str) -> Mes
         id: MessageId::new(),
         session_id: chat.session_id.clone(),
         chat_id: chat.id.clone(),
+        parent_id: None,
         role,
         content: content.into(),
         reasoning: String::new(),
@@ -72,6 +53,8 @@ fn message(chat: &Chat, role: Role, status: MessageStatus, content: &str) -> Mes
         agent: None,
         tokens_prompt: None,
         tokens_completion: None,
+        ttft_ms: None,
+        duration_ms: None,
         created_at: Utc::now(),
         finished_at: None,
         tool_calls: vec![],
@@ -176,6 +159,8 @@ async fn messages_progress_finish_and_tool_calls() {
                 completion_tokens: 5,
                 context_limit: None,
             }),
+            ttft_ms: None,
+            duration_ms: None,
             finished_at: Utc::now(),
         };
         store.finish_message(&asst.id, &finish).await.unwrap();
@@ -302,7 +287,7 @@ async fn sessions_and_chats_update() {
                 &c.id,
                 &UpdateChatRequest {
                     name: Some("Title".into()),
-                    status: None,
+                    ..Default::default()
                 },
             )
             .await

@@ -64,14 +64,7 @@ async fn seeded(store: &dyn Store, sessions: usize) -> (ProjectId, Vec<(SessionI
             last_seq: 0,
         };
         store.insert_session(&s).await.unwrap();
-        let c = Chat {
-            id: ChatId::new(),
-            session_id: s.id.clone(),
-            name: "c".into(),
-            kind: ChatKind::Coder,
-            status: OpenStatus::Open,
-            created_at: Utc::now(),
-        };
+        let c = Chat::new(s.id.clone(), "c", ChatKind::Coder);
         store.insert_chat(&c).await.unwrap();
         out.push((s.id, c.id));
     }

@@ -1,13 +1,16 @@
 //! Chats and their messages.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use boocode_protocol::{
-    Chat, ChatId, ChatKind, CreateChatRequest, Message, OpenStatus, PostMessageRequest,
-    PostMessageResponse, SessionId, StopResponse, UpdateChatRequest,
+    Chat, ChatId, ChatKind, ChatListItem, ChatListQuery, CreateChatRequest, Message, MessageId,
+    PostMessageRequest, PostMessageResponse, RegenerateRequest, RegenerateResponse, SessionId,
+    StopResponse, UpdateChatRequest,
 };
-use chrono::Utc;
+use boocode_store::ChatFilter;
+use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -29,17 +32,13 @@ pub async fn create(
     OptionalJsonBody(req): OptionalJsonBody<CreateChatRequest>,
 ) -> Result<(StatusCode, Json<Chat>), ApiError> {
     let session = state.store.get_session(&SessionId(session)).await?;
-    let chat = Chat {
-        id: ChatId::new(),
-        session_id: session.id,
-        name: req
-            .name
+    let chat = Chat::new(
+        session.id,
+        req.name
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_CHAT_NAME.into()),
-        kind: req.kind.unwrap_or(ChatKind::Chat),
-        status: OpenStatus::Open,
-        created_at: Utc::now(),
-    };
+        req.kind.unwrap_or(ChatKind::Chat),
+    );
     state.store.insert_chat(&chat).await?;
     Ok((StatusCode::CREATED, Json(chat)))
 }
@@ -56,15 +55,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<UpdateChatRequest>,
 ) -> Result<Json<Chat>, ApiError> {
-    if req.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-        return Err(ApiError::bad_request("name must not be empty"));
-    }
-    let chat = state.store.update_chat(&ChatId(id), &req).await?;
-    let frame = boocode_protocol::FrameBody::ChatUpdated { chat: chat.clone() };
-    if let Err(e) = state.broker.publish(&chat.session_id, frame).await {
-        tracing::warn!(error = %e, "chat_updated not published");
-    }
-    Ok(Json(chat))
+    Ok(Json(state.chat.update(&ChatId(id), req).await?))
 }
 
 pub async fn delete(
@@ -77,13 +68,66 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /api/chats/{id}/messages` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    /// `1`: every message of every branch, not only the active path.
+    #[serde(default)]
+    tree: Option<u8>,
+}
+
 pub async fn messages(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    query: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let id = ChatId(id);
-    state.store.get_chat(&id).await?;
-    Ok(Json(state.store.list_messages(&id).await?))
+    let chat = state.store.get_chat(&id).await?;
+    let all = state.store.list_messages(&id).await?;
+    Ok(Json(match q.tree {
+        Some(1) => all,
+        Some(_) => return Err(ApiError::bad_request("tree takes 1 (every branch) or nothing")),
+        None => crate::chat_tree::active_path(&all, chat.active_leaf_id.as_ref()),
+    }))
+}
+
+/// `GET /api/chats`: chats across sessions (or one), pinned first then newest; `q` searches titles
+/// and message text.
+pub async fn find(
+    State(state): State<AppState>,
+    query: Result<Query<ChatListQuery>, QueryRejection>,
+) -> Result<Json<Vec<ChatListItem>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > 500) {
+        return Err(ApiError::bad_request("q is longer than 500 characters"));
+    }
+    let filter = ChatFilter {
+        text: q.q,
+        session: q.session_id.filter(|s| !s.is_empty()).map(SessionId),
+        archived: q.archived.unwrap_or(false),
+        kind: q.kind,
+        limit: q.limit.unwrap_or(200),
+    };
+    Ok(Json(state.store.find_chats(&filter).await?))
+}
+
+pub async fn regenerate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OptionalJsonBody(req): OptionalJsonBody<RegenerateRequest>,
+) -> Result<(StatusCode, Json<RegenerateResponse>), ApiError> {
+    let response = state.chat.regenerate(&MessageId(id), req).await?;
+    Ok((StatusCode::ACCEPTED, Json(response)))
+}
+
+pub async fn fork(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<boocode_protocol::ForkResponse>), ApiError> {
+    let chat = state.chat.fork(&MessageId(id)).await?;
+    Ok((StatusCode::CREATED, Json(boocode_protocol::ForkResponse { chat })))
 }
 
 pub async fn post_message(

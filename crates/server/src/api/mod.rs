@@ -6,6 +6,7 @@ mod arenas;
 mod changes;
 mod chats;
 mod health;
+mod presets;
 mod projects;
 pub(crate) mod sessions;
 mod skills;
@@ -53,6 +54,11 @@ pub fn routes() -> Router<AppState> {
             get(chats::messages).post(chats::post_message),
         )
         .route("/api/chats/{id}/stop", post(chats::stop))
+        .route("/api/chats", get(chats::find))
+        .route("/api/messages/{id}/regenerate", post(chats::regenerate))
+        .route("/api/messages/{id}/fork", post(chats::fork))
+        .route("/api/presets", get(presets::list).post(presets::create))
+        .route("/api/presets/{id}", axum::routing::delete(presets::delete))
         .route("/api/tasks", get(tasks::list).post(tasks::create))
         .route("/api/tasks/{id}", get(tasks::get))
         .route("/api/tasks/{id}/cancel", post(tasks::cancel))

@@ -11,3 +11,22 @@ pub fn missing_postgres() {
     );
     eprintln!("SKIPPED (postgres missing): the PostgreSQL half of the suite");
 }
+
+/// A real SQLite file always, and the PostgreSQL of `BOOCODE_TEST_DATABASE_URL` when set (shared by
+/// runs: tests use fresh rows and look only at their own).
+#[allow(dead_code)]
+pub async fn engines() -> Vec<(
+    std::sync::Arc<dyn boocode_store::Store>,
+    Option<tempfile::TempDir>,
+)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = boocode_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let mut all = vec![(sqlite, Some(dir))];
+    match std::env::var("BOOCODE_TEST_DATABASE_URL") {
+        Ok(url) => all.push((boocode_store::open(&url).await.unwrap(), None)),
+        Err(_) => missing_postgres(),
+    }
+    all
+}
