@@ -65,6 +65,7 @@ impl Fixture {
             mode_id: None,
             thinking: None,
             mcp: None,
+            request_extra: Default::default(),
         }
     }
 

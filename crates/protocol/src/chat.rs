@@ -207,6 +207,9 @@ mod tests {
         assert!(serde_json::from_str::<ChatParams>(r#"{"temprature": 1}"#).is_err());
         let ok: ChatParams = serde_json::from_str(r#"{"seed": 7, "stop": ["\n\n"]}"#).unwrap();
         assert!(ok.validate().is_ok());
-        assert_eq!(serde_json::to_string(&ok).unwrap(), r#"{"seed":7,"stop":["\n\n"]}"#);
+        assert_eq!(
+            serde_json::to_string(&ok).unwrap(),
+            r#"{"seed":7,"stop":["\n\n"]}"#
+        );
     }
 }

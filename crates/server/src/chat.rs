@@ -160,7 +160,9 @@ impl ChatService {
                 "only a reply to a user message can be regenerated",
             ));
         };
-        let requested = req.model.or_else(|| message.model.clone().filter(|_| message.role != Role::User));
+        let requested = req
+            .model
+            .or_else(|| message.model.clone().filter(|_| message.role != Role::User));
         let model = self.resolve_model(&chat, requested).await?;
         let turn = self.begin(&chat.id)?;
         let (_, mut assistant) = crate::recorder::new_exchange(
@@ -184,7 +186,11 @@ impl ChatService {
     }
 
     /// Shows the branch through `message`: its newest descendant becomes the active leaf.
-    pub async fn switch_branch(&self, chat_id: &ChatId, message: &MessageId) -> Result<Chat, ApiError> {
+    pub async fn switch_branch(
+        &self,
+        chat_id: &ChatId,
+        message: &MessageId,
+    ) -> Result<Chat, ApiError> {
         let inner = &self.inner;
         let all = inner.store.list_messages(chat_id).await?;
         message_of_chat(&all, message, chat_id, &inner.store).await?;
@@ -242,8 +248,14 @@ impl ChatService {
         if req.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(ApiError::bad_request("name must not be empty"));
         }
-        if req.system_prompt.as_ref().is_some_and(|p| p.chars().count() > 100_000) {
-            return Err(ApiError::bad_request("system_prompt is longer than 100,000 characters"));
+        if req
+            .system_prompt
+            .as_ref()
+            .is_some_and(|p| p.chars().count() > 100_000)
+        {
+            return Err(ApiError::bad_request(
+                "system_prompt is longer than 100,000 characters",
+            ));
         }
         if let Some(params) = &req.params {
             params.validate().map_err(ApiError::bad_request)?;
@@ -307,7 +319,11 @@ impl ChatService {
 
     /// The model a reply uses: the one asked for, else the chat's, the session's, the project's, the
     /// global default, else the first the server lists.
-    async fn resolve_model(&self, chat: &Chat, requested: Option<String>) -> Result<String, ApiError> {
+    async fn resolve_model(
+        &self,
+        chat: &Chat,
+        requested: Option<String>,
+    ) -> Result<String, ApiError> {
         let inner = &self.inner;
         let session = inner.store.get_session(&chat.session_id).await?;
         let project = inner.store.get_project(&session.project_id).await?;
@@ -374,14 +390,23 @@ impl ChatService {
             tracing::warn!(error = %e, "the reply's worker not recorded");
         }
         let mut conversation = Vec::with_capacity(before.len() + 2);
-        if let Some(prompt) = chat.system_prompt.as_deref().filter(|p| !p.trim().is_empty()) {
+        if let Some(prompt) = chat
+            .system_prompt
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+        {
             conversation.push(ChatMessage::new("system", prompt));
         }
         conversation.extend(
             before
                 .iter()
                 .filter(|m| !m.content.is_empty() && m.status != MessageStatus::Streaming)
-                .map(|m| ChatMessage::new(m.role.as_str(), crate::coding::expand_user(&inner.skills, m))),
+                .map(|m| {
+                    ChatMessage::new(
+                        m.role.as_str(),
+                        crate::coding::expand_user(&inner.skills, m),
+                    )
+                }),
         );
         conversation.push(ChatMessage::new("user", inner.skills.expand(&user.content)));
         let first_exchange = before.is_empty();

@@ -82,8 +82,14 @@ mod tests {
             m("a3", Some("u2")),
         ];
         let ids = |p: Vec<Message>| p.into_iter().map(|m| m.id.0).collect::<Vec<_>>();
-        assert_eq!(ids(active_path(&all, Some(&MessageId("a1".into())))), ["u1", "a1"]);
-        assert_eq!(ids(active_path(&all, Some(&MessageId("a3".into())))), ["u1", "a2", "u2", "a3"]);
+        assert_eq!(
+            ids(active_path(&all, Some(&MessageId("a1".into())))),
+            ["u1", "a1"]
+        );
+        assert_eq!(
+            ids(active_path(&all, Some(&MessageId("a3".into())))),
+            ["u1", "a2", "u2", "a3"]
+        );
         assert!(active_path(&all, None).is_empty());
         assert_eq!(newest_leaf_under(&all, &MessageId("a2".into())).0, "a3");
         assert_eq!(newest_leaf_under(&all, &MessageId("u1".into())).0, "a3");

@@ -114,7 +114,10 @@ impl Recorder {
     async fn record(&mut self, event: AgentEvent) {
         let event = without_nul(event);
         if self.first_token.is_none()
-            && matches!(event, AgentEvent::Text { .. } | AgentEvent::Reasoning { .. })
+            && matches!(
+                event,
+                AgentEvent::Text { .. } | AgentEvent::Reasoning { .. }
+            )
         {
             self.first_token = Some(self.started.elapsed());
         }

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use boocode_protocol::{
-    Chat, ChatKind, CreateTaskRequest, ExecutionPath, FrameBody, OpenStatus, Session,
-    SessionId, Task, TaskId, TaskState,
+    Chat, ChatKind, CreateTaskRequest, ExecutionPath, FrameBody, OpenStatus, Session, SessionId,
+    Task, TaskId, TaskState,
 };
 use boocode_store::{Store, StoreError};
 use chrono::Utc;

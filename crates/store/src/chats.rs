@@ -365,7 +365,10 @@ mod tests {
 
     #[test]
     fn terms_drop_search_syntax() {
-        assert_eq!(search_terms(r#"  "foo* AND (bar):baz^ -x""#), ["foo", "and", "bar", "baz", "x"]);
+        assert_eq!(
+            search_terms(r#"  "foo* AND (bar):baz^ -x""#),
+            ["foo", "and", "bar", "baz", "x"]
+        );
         assert!(search_terms("\"*:()").is_empty());
         assert_eq!(title_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
     }

@@ -71,7 +71,12 @@ async fn search_finds_message_text_and_titles_but_not_deleted_chats() {
         let b = Chat::new(s.id.clone(), "Untitled", ChatKind::Chat);
         store.insert_chat(&a).await.unwrap();
         store.insert_chat(&b).await.unwrap();
-        let q = message(&b, None, Role::User, "How do I configure the zeppelinflux parser?");
+        let q = message(
+            &b,
+            None,
+            Role::User,
+            "How do I configure the zeppelinflux parser?",
+        );
         let r = message(&b, Some(&q), Role::Assistant, "");
         let mut streaming = r.clone();
         streaming.status = MessageStatus::Streaming;
@@ -98,17 +103,46 @@ async fn search_finds_message_text_and_titles_but_not_deleted_chats() {
         let hits = store.find_chats(&filter(&s, "quokkaflange")).await.unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].chat.id, b.id);
-        let hit: String = hits[0].snippet.iter().filter(|p| p.hit).map(|p| p.text.as_str()).collect();
+        let hit: String = hits[0]
+            .snippet
+            .iter()
+            .filter(|p| p.hit)
+            .map(|p| p.text.as_str())
+            .collect();
         assert_eq!(hit.to_lowercase(), "quokkaflange");
         // A prefix finds it too; every word must match.
-        assert_eq!(store.find_chats(&filter(&s, "zeppelin")).await.unwrap().len(), 1);
-        assert!(store.find_chats(&filter(&s, "zeppelinflux nowhere")).await.unwrap().is_empty());
+        assert_eq!(
+            store
+                .find_chats(&filter(&s, "zeppelin"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .find_chats(&filter(&s, "zeppelinflux nowhere"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Title.
         let hits = store.find_chats(&filter(&s, "checker")).await.unwrap();
-        assert_eq!(hits.iter().map(|h| &h.chat.id).collect::<Vec<_>>(), vec![&a.id]);
+        assert_eq!(
+            hits.iter().map(|h| &h.chat.id).collect::<Vec<_>>(),
+            vec![&a.id]
+        );
         assert!(hits[0].snippet.is_empty());
         // FTS syntax is just text.
-        for hostile in ["\"", "*", "a:b OR (", "NEAR(x y)", "'; DROP TABLE chats; --", "%", "_"] {
+        for hostile in [
+            "\"",
+            "*",
+            "a:b OR (",
+            "NEAR(x y)",
+            "'; DROP TABLE chats; --",
+            "%",
+            "_",
+        ] {
             store.find_chats(&filter(&s, hostile)).await.unwrap();
         }
         // Metrics stored.
@@ -116,7 +150,13 @@ async fn search_finds_message_text_and_titles_but_not_deleted_chats() {
         assert_eq!((got.ttft_ms, got.duration_ms), (Some(120), Some(900)));
 
         store.delete_chat(&b.id).await.unwrap();
-        assert!(store.find_chats(&filter(&s, "quokkaflange")).await.unwrap().is_empty());
+        assert!(
+            store
+                .find_chats(&filter(&s, "quokkaflange"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
 
@@ -135,8 +175,12 @@ async fn list_is_pinned_first_then_newest_and_archive_is_apart() {
             limit: 50,
             ..Default::default()
         };
-        let names = |items: Vec<ChatListItem>| items.into_iter().map(|i| i.chat.name).collect::<Vec<_>>();
-        assert_eq!(names(store.find_chats(&all).await.unwrap()), ["gone", "newer", "old"]);
+        let names =
+            |items: Vec<ChatListItem>| items.into_iter().map(|i| i.chat.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(store.find_chats(&all).await.unwrap()),
+            ["gone", "newer", "old"]
+        );
         let pin = UpdateChatRequest {
             pinned: Some(true),
             ..Default::default()
@@ -151,8 +195,14 @@ async fn list_is_pinned_first_then_newest_and_archive_is_apart() {
         assert_eq!(listed[0].project_id, p.id);
         assert_eq!(listed[0].project_name, "search demo");
         assert_eq!(names(listed), ["old", "newer"]);
-        let in_archive = ChatFilter { archived: true, ..all.clone() };
-        assert_eq!(names(store.find_chats(&in_archive).await.unwrap()), ["gone"]);
+        let in_archive = ChatFilter {
+            archived: true,
+            ..all.clone()
+        };
+        assert_eq!(
+            names(store.find_chats(&in_archive).await.unwrap()),
+            ["gone"]
+        );
         // A message moves its chat up.
         let m = message(&newer, None, Role::User, "hi");
         store.insert_messages(&[&m]).await.unwrap();
@@ -161,7 +211,10 @@ async fn list_is_pinned_first_then_newest_and_archive_is_apart() {
             ..Default::default()
         };
         store.update_chat(&old.id, &unpin).await.unwrap();
-        assert_eq!(names(store.find_chats(&all).await.unwrap()), ["newer", "old"]);
+        assert_eq!(
+            names(store.find_chats(&all).await.unwrap()),
+            ["newer", "old"]
+        );
     }
 }
 
@@ -174,10 +227,16 @@ async fn branches_keep_parents_and_the_active_leaf() {
         let u1 = message(&c, None, Role::User, "one");
         let a1 = message(&c, Some(&u1), Role::Assistant, "reply one");
         store.insert_exchange(&u1, &a1).await.unwrap();
-        assert_eq!(store.get_chat(&c.id).await.unwrap().active_leaf_id, Some(a1.id.clone()));
+        assert_eq!(
+            store.get_chat(&c.id).await.unwrap().active_leaf_id,
+            Some(a1.id.clone())
+        );
         let a2 = message(&c, Some(&u1), Role::Assistant, "reply two");
         store.insert_messages(&[&a2]).await.unwrap();
-        assert_eq!(store.get_chat(&c.id).await.unwrap().active_leaf_id, Some(a2.id.clone()));
+        assert_eq!(
+            store.get_chat(&c.id).await.unwrap().active_leaf_id,
+            Some(a2.id.clone())
+        );
         let all = store.list_messages(&c.id).await.unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[2].parent_id, Some(u1.id.clone()));
@@ -189,7 +248,10 @@ async fn branches_keep_parents_and_the_active_leaf() {
         let stray = message(&other, None, Role::User, "x");
         store.insert_messages(&[&stray]).await.unwrap();
         assert!(store.set_active_leaf(&c.id, &stray.id).await.is_err());
-        assert_eq!(store.get_chat(&c.id).await.unwrap().active_leaf_id, Some(a1.id));
+        assert_eq!(
+            store.get_chat(&c.id).await.unwrap().active_leaf_id,
+            Some(a1.id)
+        );
     }
 }
 
@@ -213,7 +275,10 @@ async fn settings_are_stored_and_cleared() {
             ..Default::default()
         };
         let got = store.update_chat(&c.id, &set).await.unwrap();
-        assert_eq!((got.model.as_deref(), got.system_prompt.as_deref()), (Some("qwen"), Some("Be brief.")));
+        assert_eq!(
+            (got.model.as_deref(), got.system_prompt.as_deref()),
+            (Some("qwen"), Some("Be brief."))
+        );
         assert_eq!(got.params, params);
         let clear = UpdateChatRequest {
             model: Some(String::new()),
@@ -222,7 +287,10 @@ async fn settings_are_stored_and_cleared() {
             ..Default::default()
         };
         let got = store.update_chat(&c.id, &clear).await.unwrap();
-        assert_eq!((got.model, got.system_prompt, got.params), (None, None, ChatParams::default()));
+        assert_eq!(
+            (got.model, got.system_prompt, got.params),
+            (None, None, ChatParams::default())
+        );
 
         let preset = Preset {
             id: MessageId::new().to_string(),
@@ -235,8 +303,18 @@ async fn settings_are_stored_and_cleared() {
         store.insert_preset(&preset).await.unwrap();
         let listed = store.list_presets(Some(&p.id)).await.unwrap();
         let got = listed.iter().find(|x| x.id == preset.id).unwrap();
-        assert_eq!((&got.name, &got.system_prompt, &got.params), (&preset.name, &preset.system_prompt, &preset.params));
-        assert!(!store.list_presets(None).await.unwrap().iter().any(|x| x.id == preset.id));
+        assert_eq!(
+            (&got.name, &got.system_prompt, &got.params),
+            (&preset.name, &preset.system_prompt, &preset.params)
+        );
+        assert!(
+            !store
+                .list_presets(None)
+                .await
+                .unwrap()
+                .iter()
+                .any(|x| x.id == preset.id)
+        );
         store.delete_preset(&preset.id).await.unwrap();
         assert!(store.delete_preset(&preset.id).await.is_err());
     }

@@ -87,6 +87,7 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
         id: frame.message_id,
         session_id: frame.session_id,
         chat_id: frame.chat_id,
+        parent_id: frame.parent_id ?? null,
         role: frame.role,
         content: "",
         reasoning: "",
@@ -96,6 +97,8 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
         agent: frame.agent ?? null,
         tokens_prompt: null,
         tokens_completion: null,
+        ttft_ms: null,
+        duration_ms: null,
         created_at: new Date().toISOString(),
         finished_at: null,
         tool_calls: [],
@@ -122,6 +125,8 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
         finished_at: new Date().toISOString(),
         tokens_prompt: frame.usage?.prompt_tokens ?? m.tokens_prompt,
         tokens_completion: frame.usage?.completion_tokens ?? m.tokens_completion,
+        ttft_ms: frame.ttft_ms ?? m.ttft_ms,
+        duration_ms: frame.duration_ms ?? m.duration_ms,
       }));
       return frame.usage ? { ...next, usage: { ...next.usage, [frame.chat_id]: frame.usage } } : next;
     }

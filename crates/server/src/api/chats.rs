@@ -1,8 +1,8 @@
 //! Chats and their messages.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use boocode_protocol::{
     Chat, ChatId, ChatKind, ChatListItem, ChatListQuery, CreateChatRequest, Message, MessageId,
@@ -88,7 +88,11 @@ pub async fn messages(
     let all = state.store.list_messages(&id).await?;
     Ok(Json(match q.tree {
         Some(1) => all,
-        Some(_) => return Err(ApiError::bad_request("tree takes 1 (every branch) or nothing")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "tree takes 1 (every branch) or nothing",
+            ));
+        }
         None => crate::chat_tree::active_path(&all, chat.active_leaf_id.as_ref()),
     }))
 }
@@ -127,7 +131,10 @@ pub async fn fork(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<boocode_protocol::ForkResponse>), ApiError> {
     let chat = state.chat.fork(&MessageId(id)).await?;
-    Ok((StatusCode::CREATED, Json(boocode_protocol::ForkResponse { chat })))
+    Ok((
+        StatusCode::CREATED,
+        Json(boocode_protocol::ForkResponse { chat }),
+    ))
 }
 
 pub async fn post_message(

@@ -1,8 +1,8 @@
 //! Presets: a named system prompt with parameters, global or per project.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use boocode_protocol::{CreatePresetRequest, Preset, ProjectId};
 use serde::Deserialize;

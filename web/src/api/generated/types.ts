@@ -40,11 +40,79 @@ export type UpdateSessionRequest = { name?: string, model?: string, status?: Ope
 
 export type ChatKind = "chat" | "coder" | "terminal";
 
-export type Chat = { id: ChatId, session_id: SessionId, name: string, kind: ChatKind, status: OpenStatus, created_at: string, };
+export type Chat = { id: ChatId, session_id: SessionId, name: string, kind: ChatKind, 
+/**
+ * Whether the chat is open in the workspace (a tab); closing a tab never deletes the chat.
+ */
+status: OpenStatus, created_at: string, 
+/**
+ * When the chat last changed (a message, a rename): the chat list is newest first.
+ */
+updated_at: string, pinned: boolean, archived: boolean, 
+/**
+ * The newest message of the branch being shown; the next message follows it.
+ */
+active_leaf_id: MessageId | null, 
+/**
+ * The chat's own model; else the session's, the project's, the global default.
+ */
+model: string | null, system_prompt: string | null, params: ChatParams, };
 
 export type CreateChatRequest = { name?: string, kind?: ChatKind, };
 
-export type UpdateChatRequest = { name?: string, status?: OpenStatus, };
+export type UpdateChatRequest = { name?: string, status?: OpenStatus, pinned?: boolean, archived?: boolean, 
+/**
+ * Shows the branch through this message (its newest descendant becomes the active leaf).
+ */
+active_leaf_id?: MessageId, 
+/**
+ * An empty string clears it.
+ */
+model?: string, 
+/**
+ * An empty string clears it.
+ */
+system_prompt?: string, 
+/**
+ * Replaces every parameter.
+ */
+params?: ChatParams, };
+
+export type ReasoningEffort = "none" | "low" | "medium" | "high";
+
+export type ChatParams = { temperature?: number, top_p?: number, top_k?: number, min_p?: number, max_tokens?: number, presence_penalty?: number, frequency_penalty?: number, repeat_penalty?: number, seed?: number, stop?: Array<string>, reasoning_effort?: ReasoningEffort, };
+
+export type SnippetPart = { text: string, hit: boolean, };
+
+export type ChatListItem = { chat: Chat, session_name: string, project_id: ProjectId, project_name: string, 
+/**
+ * The best-matching passage of message text; empty when only the title matched or no query.
+ */
+snippet: Array<SnippetPart>, };
+
+export type ChatListQuery = { 
+/**
+ * Words to find in titles and message text (each a prefix; all must match).
+ */
+q?: string, session_id?: string, 
+/**
+ * Archived chats instead of live ones.
+ */
+archived?: boolean, kind?: ChatKind, limit?: number, };
+
+export type RegenerateRequest = { 
+/**
+ * Answer with this model instead of the one that answered before.
+ */
+model?: string, };
+
+export type RegenerateResponse = { assistant_message_id: MessageId, };
+
+export type ForkResponse = { chat: Chat, };
+
+export type Preset = { id: string, project_id: ProjectId | null, name: string, system_prompt: string, params: ChatParams, created_at: string, };
+
+export type CreatePresetRequest = { name: string, project_id?: ProjectId, system_prompt?: string, params?: ChatParams, };
 
 export type Role = "user" | "assistant" | "system";
 
@@ -56,9 +124,26 @@ export type ToolStatus = "pending" | "in_progress" | "completed" | "failed" | "c
 
 export type ToolCall = { call_id: string, title: string, kind: ToolKind, status: ToolStatus, raw_input: unknown, raw_output: unknown, };
 
-export type Message = { id: MessageId, session_id: SessionId, chat_id: ChatId, role: Role, content: string, reasoning: string, status: MessageStatus, error: string | null, model: string | null, agent: string | null, tokens_prompt: number | null, tokens_completion: number | null, created_at: string, finished_at: string | null, tool_calls: Array<ToolCall>, };
+export type Message = { id: MessageId, session_id: SessionId, chat_id: ChatId, 
+/**
+ * The message this one follows; `null` for the first of a chat. Siblings are branches.
+ */
+parent_id: MessageId | null, role: Role, content: string, reasoning: string, status: MessageStatus, error: string | null, model: string | null, agent: string | null, tokens_prompt: number | null, tokens_completion: number | null, 
+/**
+ * Time from the request to the first streamed token.
+ */
+ttft_ms: number | null, 
+/**
+ * Time from the request to the end of the reply.
+ */
+duration_ms: number | null, created_at: string, finished_at: string | null, tool_calls: Array<ToolCall>, };
 
-export type PostMessageRequest = { content: string, model?: string, };
+export type PostMessageRequest = { content: string, model?: string, 
+/**
+ * The message the new one follows: absent means the active leaf, `null` the start of the chat
+ * (editing the first message). Editing is a new user message under the edited one's parent.
+ */
+parent_id: string | null, };
 
 export type PostMessageResponse = { user_message_id: MessageId, assistant_message_id: MessageId, };
 
@@ -86,9 +171,9 @@ export type LlmHealth = { url: string, reachable: boolean, };
 
 export type AgentsHealth = { pool_size: number, backends: Array<string>, };
 
-export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, });
+export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, parent_id?: MessageId, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, });
 
-export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, };
+export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, parent_id?: MessageId, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, };
 
 export type ControlFrame = { "type": "resync" };
 
