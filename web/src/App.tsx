@@ -7,7 +7,13 @@ import { Landing } from "./components/Landing";
 import { Workspace } from "./components/Workspace";
 
 function route(): string | null {
-  const m = /^#\/s\/([^/]+)/.exec(location.hash);
+  const m = /^#\/s\/([^/?]+)/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+/** `#/s/<session>?chat=<id>`: a chat to open (from another session's chat list). */
+function routeChat(): string | null {
+  const m = /[?&]chat=([^&]+)/.exec(location.hash);
   return m ? decodeURIComponent(m[1]) : null;
 }
 
@@ -48,7 +54,7 @@ export function App() {
         </div>
       )}
       {session ? (
-        <Workspace key={session} id={session} />
+        <Workspace key={session} id={session} openChat={routeChat()} />
       ) : (
         <Landing open={(id) => (location.hash = `#/s/${id}`)} />
       )}

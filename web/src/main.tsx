@@ -1,8 +1,10 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import "highlight.js/styles/github.css";
 import "./styles.css";
+import { watchTheme } from "./theme";
+
+watchTheme();
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -349,7 +349,8 @@ async fn sigterm_mid_task_queues_it_again_and_the_restart_runs_it() {
     let msgs = get(
         &http,
         format!(
-            "{base}/api/chats/{}/messages",
+            // Every branch: the interrupted reply and the retry are siblings under the one input.
+            "{base}/api/chats/{}/messages?tree=1",
             t["chat_id"].as_str().unwrap()
         ),
     )

@@ -296,7 +296,8 @@ impl ChatService {
             .unwrap_or(false)
     }
 
-    async fn announce(&self, chat: &Chat) {
+    /// Tells the session's clients about a chat's new state (created, renamed, new settings or branch).
+    pub async fn announce(&self, chat: &Chat) {
         let frame = FrameBody::ChatUpdated { chat: chat.clone() };
         if let Err(e) = self.inner.broker.publish(&chat.session_id, frame).await {
             tracing::warn!(error = %e, "chat_updated not published");
@@ -309,6 +310,11 @@ impl ChatService {
             return Err(ApiError::conflict(SHUTDOWN_REASON));
         }
         let chat = self.inner.store.get_chat(chat_id).await?;
+        if chat.status == boocode_protocol::OpenStatus::Closed {
+            return Err(ApiError::conflict(
+                "chat is closed; reopen it to send messages",
+            ));
+        }
         if chat.archived {
             return Err(ApiError::conflict(
                 "chat is archived; unarchive it to send messages",

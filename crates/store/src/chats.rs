@@ -238,8 +238,7 @@ macro_rules! impl_chat_store {
                          pinned = COALESCE($4, pinned), archived = COALESCE($5, archived), \
                          model = CASE WHEN $6 THEN $7 ELSE model END, \
                          system_prompt = CASE WHEN $8 THEN $9 ELSE system_prompt END, \
-                         params = CASE WHEN $10 THEN $11 ELSE params END, \
-                         updated_at = CASE WHEN $2 IS NULL THEN updated_at ELSE $12 END \
+                         params = CASE WHEN $10 THEN $11 ELSE params END \
                          WHERE id = $1 RETURNING *",
                     )
                     .bind(id.as_str())
@@ -253,7 +252,6 @@ macro_rules! impl_chat_store {
                     .bind(prompt)
                     .bind(params.is_some())
                     .bind(params.flatten())
-                    .bind(chrono::Utc::now())
                     .fetch_optional(self.writer())
                     .await?;
                     row.as_ref()

@@ -1,5 +1,7 @@
 // The session's frame stream: a WebSocket that reconnects after a drop with `since=<last applied seq>`,
 // so the server replays exactly what was missed. Its state (connecting, live, reconnecting) is shown.
+// When the server can no longer replay the gap (`resync`), the caller reloads its state over REST and
+// the socket reconnects only after that, from the reloaded position — never again with the old one.
 
 import type { ControlFrame, Frame } from "./generated/types";
 
@@ -15,13 +17,14 @@ export function openFrames(
   session: string,
   lastSeq: () => number,
   onFrame: (f: Frame) => void,
-  onResync: () => void,
+  onResync: () => Promise<void>,
   onLink: (l: Link) => void,
 ): FrameSocket {
   let ws: WebSocket | null = null;
   let closed = false;
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let resyncing: Promise<void> | null = null;
 
   const connect = () => {
     const proto = location.protocol === "https:" ? "wss" : "ws";
@@ -33,7 +36,9 @@ export function openFrames(
     ws.onmessage = (ev) => {
       const data = JSON.parse(String(ev.data)) as Frame | ControlFrame;
       if (!("seq" in data)) {
-        onResync();
+        resyncing ??= onResync().finally(() => {
+          resyncing = null;
+        });
         return;
       }
       onFrame(data);
@@ -42,7 +47,14 @@ export function openFrames(
       if (closed) return;
       onLink("reconnecting");
       const wait = Math.min(5000, 250 * 2 ** attempt++);
-      timer = setTimeout(connect, wait);
+      const pending = resyncing;
+      if (pending) {
+        void pending.catch(() => {}).then(() => {
+          if (!closed) timer = setTimeout(connect, wait);
+        });
+      } else {
+        timer = setTimeout(connect, wait);
+      }
     };
   };
   onLink("connecting");

@@ -1,64 +1,76 @@
-// A chat: streamed answers (markdown), collapsible reasoning, tool-call cards, stop, a model picker, a
-// context bar and a slash-command menu from the skills. Each message is a memoised row, so a delta
-// re-renders only the message it extends.
+// A chat: the active branch of its message tree, streamed answers, per-message actions (edit, regenerate,
+// branches, fork), the chat's own settings, a context gauge that survives a reload, and a composer that
+// queues what is typed while a reply streams. The view follows the stream only while the reader is at
+// the bottom; otherwise a "jump to latest" button waits.
 
-import { memo, useEffect, useMemo, useRef, useState } from "react";
-import { Brain, Send, Square, Wrench } from "lucide-react";
-import { get, post } from "../api/client";
-import type { Message, ModelInfo, SkillInfo, ToolCall } from "../api/generated/types";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { ArrowDown, Keyboard, Send, SlidersHorizontal, Square, X } from "lucide-react";
+import { get, patch, post } from "../api/client";
+import type { Chat, ForkResponse, Message, ModelInfo, SkillInfo } from "../api/generated/types";
 import { chatMessages } from "../state/session";
+import { childIndex, siblingInfo } from "../state/tree";
 import type { LiveSession } from "../state/useSession";
-import { Markdown } from "./Markdown";
+import { ChatSettings } from "./ChatSettings";
+import { MessageRow, type MessageActions } from "./MessageRow";
 
-export function ToolCard({ call }: { call: ToolCall }) {
+/** How close to the end counts as "at the bottom". */
+const BOTTOM_SLACK = 48;
+
+export const SHORTCUTS: [string, string][] = [
+  ["Ctrl/⌘ Shift O", "New chat"],
+  ["Ctrl/⌘ K", "Search chats"],
+  ["Shift Esc", "Focus the message box"],
+  ["Esc", "Stop the reply"],
+  ["Alt R", "Regenerate the last reply"],
+  ["?", "Show these shortcuts"],
+];
+
+export function ShortcutHelp({ onClose }: { onClose: () => void }) {
   return (
-    <details className={`tool tool-${call.status}`}>
-      <summary>
-        <Wrench size={13} /> <b>{call.title}</b> <span className="kind">{call.kind}</span>{" "}
-        <span className="status">{call.status}</span>
-      </summary>
-      {call.raw_input != null && <pre className="io">{JSON.stringify(call.raw_input, null, 2)}</pre>}
-      {call.raw_output != null && (
-        <pre className="io">{typeof call.raw_output === "string" ? call.raw_output : JSON.stringify(call.raw_output, null, 2)}</pre>
-      )}
-    </details>
+    <div className="overlay" role="dialog" aria-label="Keyboard shortcuts" onClick={onClose}>
+      <div className="dialog" onClick={(e) => e.stopPropagation()}>
+        <header>
+          <b>Keyboard shortcuts</b>
+          <button className="icon" aria-label="Close" onClick={onClose}>
+            <X size={14} />
+          </button>
+        </header>
+        <table>
+          <tbody>
+            {SHORTCUTS.map(([k, what]) => (
+              <tr key={k}>
+                <td>
+                  <kbd>{k}</kbd>
+                </td>
+                <td>{what}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
   );
 }
 
-export const MessageRow = memo(function MessageRow({ m, status }: { m: Message; status?: string }) {
-  return (
-    <div className={`msg ${m.role} ${m.status}`} data-message={m.id} data-status={m.status}>
-      {status && m.status === "streaming" && (
-        <p className="turn-status" role="status">
-          {status}
-        </p>
-      )}
-      {m.reasoning && (
-        <details className="reasoning" open={m.status === "streaming" && !m.content}>
-          <summary>
-            <Brain size={13} /> Reasoning
-          </summary>
-          <div className="reasoning-text">{m.reasoning}</div>
-        </details>
-      )}
-      {m.tool_calls.map((c) => (
-        <ToolCard key={c.call_id} call={c} />
-      ))}
-      {m.role === "user" ? <div className="user-text">{m.content}</div> : <Markdown text={m.content} />}
-      {m.status === "error" && <p className="error">{m.error}</p>}
-      {m.status === "cancelled" && <p className="note">stopped</p>}
-    </div>
-  );
-});
+function typing(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+}
 
-export function ChatPane({ live, chat }: { live: LiveSession; chat: string }) {
+export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: string; onForked?: (c: Chat) => void }) {
   const { state, loadChat } = live;
   const [input, setInput] = useState("");
+  const [queue, setQueue] = useState<string[]>([]);
   const [models, setModels] = useState<ModelInfo[]>([]);
-  const [model, setModel] = useState<string>("");
   const [skills, setSkills] = useState<SkillInfo[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const end = useRef<HTMLDivElement>(null);
+  const [settings, setSettings] = useState(false);
+  const [help, setHelp] = useState(false);
+  const [atBottom, setAtBottom] = useState(true);
+  const following = useRef(true);
+  const scroller = useRef<HTMLDivElement>(null);
+  const root = useRef<HTMLDivElement>(null);
+  const composer = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
     void loadChat(chat).catch((e: Error) => setError(e.message));
@@ -70,16 +82,41 @@ export function ChatPane({ live, chat }: { live: LiveSession; chat: string }) {
       .catch(() => setSkills([]));
   }, [chat, loadChat]);
 
-  const messages = chatMessages(state, chat);
+  const info = state.chats[chat];
+  const ids = state.order[chat];
+  const messages = useMemo(() => chatMessages(state, chat), [state, chat]);
+  const index = useMemo(() => childIndex(state.messages, ids ?? []), [state.messages, ids]);
   const streaming = messages.some((m) => m.status === "streaming");
   const last = messages[messages.length - 1];
-  useEffect(() => {
-    end.current?.scrollIntoView({ block: "end" });
-  }, [messages.length, last?.content.length]);
+  const lastReply = [...messages].reverse().find((m) => m.role === "assistant");
 
+  // Follow the stream only while the reader is at the bottom.
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK;
+    following.current = bottom;
+    setAtBottom(bottom);
+  };
+  const toBottom = useCallback(() => {
+    const el = scroller.current;
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    following.current = true;
+    setAtBottom(true);
+  }, []);
+  useLayoutEffect(() => {
+    if (following.current) {
+      const el = scroller.current;
+      if (el) el.scrollTop = el.scrollHeight;
+    }
+  }, [messages.length, last?.content.length, last?.reasoning.length, last?.status]);
+
+  // The gauge: live usage when a reply just finished, else the last stored reply's tokens.
+  const model = last?.model ?? info?.model ?? "";
   const usage = state.usage[chat];
-  const used = usage ? usage.prompt_tokens + usage.completion_tokens : null;
-  const limit = usage?.context_limit ?? models.find((m) => m.id === (model || last?.model))?.context_length ?? null;
+  const used = usage ? usage.prompt_tokens + usage.completion_tokens : lastReply?.tokens_prompt != null ? lastReply.tokens_prompt + (lastReply.tokens_completion ?? 0) : null;
+  const limit = usage?.context_limit ?? models.find((m) => m.id === model)?.context_length ?? null;
 
   const slash = useMemo(() => {
     const m = /^\/(\S*)$/.exec(input);
@@ -87,34 +124,153 @@ export function ChatPane({ live, chat }: { live: LiveSession; chat: string }) {
     return skills.filter((s) => !s.error && s.name.startsWith(m[1]));
   }, [input, skills]);
 
-  const send = async () => {
+  const sendNow = useCallback(
+    async (content: string) => {
+      try {
+        await post(`/api/chats/${chat}/messages`, { content });
+        setError(null);
+        toBottom();
+      } catch (e) {
+        setError((e as Error).message);
+        setInput((cur) => cur || content);
+      }
+    },
+    [chat, toBottom],
+  );
+  const send = () => {
     const content = input.trim();
-    if (!content || streaming) return;
+    if (!content) return;
     setInput("");
-    try {
-      await post(`/api/chats/${chat}/messages`, model ? { content, model } : { content });
-      setError(null);
-    } catch (e) {
-      setError((e as Error).message);
-      setInput(content);
-    }
+    if (streaming) setQueue((q) => [...q, content]);
+    else void sendNow(content);
   };
-  const stop = async () => {
+  // A message typed while a reply streamed goes out when it ends.
+  useEffect(() => {
+    if (streaming || queue.length === 0) return;
+    const [next, ...rest] = queue;
+    setQueue(rest);
+    void sendNow(next);
+  }, [streaming, queue, sendNow]);
+
+  const stop = useCallback(async () => {
     try {
       await post(`/api/chats/${chat}/stop`);
     } catch (e) {
       setError((e as Error).message);
     }
-  };
+  }, [chat]);
+
+  const actions: MessageActions = useMemo(
+    () => ({
+      edit: (m: Message, content: string) => {
+        void post(`/api/chats/${chat}/messages`, { content, parent_id: m.parent_id })
+          .then(() => {
+            setError(null);
+            toBottom();
+          })
+          .catch((e: Error) => setError(e.message));
+      },
+      regenerate: (m: Message, model?: string) => {
+        void post(`/api/messages/${m.id}/regenerate`, model ? { model } : {})
+          .then(() => {
+            setError(null);
+            toBottom();
+          })
+          .catch((e: Error) => setError(e.message));
+      },
+      fork: (m: Message) => {
+        void post<ForkResponse>(`/api/messages/${m.id}/fork`)
+          .then((r) => onForked?.(r.chat))
+          .catch((e: Error) => setError(e.message));
+      },
+      switchTo: (id: string) => {
+        void patch<Chat>(`/api/chats/${chat}`, { active_leaf_id: id }).catch((e: Error) => setError(e.message));
+      },
+    }),
+    [chat, toBottom, onForked],
+  );
+
+  // Shortcuts, for the chat in the focused pane only.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const el = root.current;
+      if (!el || !el.closest(".pane.focused") || el.offsetParent === null) return;
+      if (e.key === "Escape" && e.shiftKey) {
+        e.preventDefault();
+        composer.current?.focus();
+      } else if (e.key === "Escape" && streaming) {
+        void stop();
+      } else if (e.altKey && (e.key === "r" || e.key === "R" || e.code === "KeyR") && lastReply && !streaming) {
+        e.preventDefault();
+        actions.regenerate(lastReply);
+      } else if (e.key === "?" && !typing(e.target)) {
+        e.preventDefault();
+        setHelp(true);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [streaming, stop, lastReply, actions]);
+
+  const modelIds = useMemo(() => models.map((m) => m.id), [models]);
 
   return (
-    <div className="chat-pane">
-      <div className="messages">
-        {messages.map((m) => (
-          <MessageRow key={m.id} m={m} status={state.turnStatus[m.id]} />
-        ))}
-        <div ref={end} />
+    <div className="chat-pane" ref={root}>
+      <header className="chat-head">
+        <span className="chat-title">{info?.name ?? "Chat"}</span>
+        <span className="note model-name" title="The model the next reply uses">
+          {info?.model ?? "session default model"}
+          {info?.system_prompt ? " · system prompt" : ""}
+        </span>
+        <span className="spacer" />
+        <button className="icon" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={() => setHelp(true)}>
+          <Keyboard size={15} />
+        </button>
+        <button className={`icon ${settings ? "on" : ""}`} aria-label="Chat settings" aria-expanded={settings} title="Model, system prompt, parameters" onClick={() => setSettings(!settings)}>
+          <SlidersHorizontal size={15} />
+        </button>
+      </header>
+      {settings && info && (
+        <ChatSettings
+          chat={info}
+          projectId={live.session?.project_id ?? ""}
+          models={models}
+          onSaved={() => {
+            setSettings(false);
+          }}
+        />
+      )}
+      <div className="messages" ref={scroller} onScroll={onScroll}>
+        {messages.length === 0 && (
+          <div className="empty-state">
+            <p>
+              <b>Start a conversation.</b> Type below and press Enter.
+            </p>
+            <p className="note">
+              The model is {info?.model ?? "the session's default"}; set a model, system prompt or parameters with the sliders button above. Type / for skills, ? for
+              shortcuts.
+            </p>
+          </div>
+        )}
+        <div className="transcript">
+          {messages.map((m) => (
+            <MessageRow
+              key={m.id}
+              m={m}
+              status={state.turnStatus[m.id]}
+              actions={actions}
+              sibling={siblingInfo(index, m)}
+              busy={streaming}
+              models={modelIds}
+            />
+          ))}
+        </div>
       </div>
+      {!atBottom && (
+        <button className="jump" onClick={toBottom} aria-label="Jump to latest">
+          <ArrowDown size={14} /> Jump to latest
+        </button>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}
@@ -128,6 +284,18 @@ export function ChatPane({ live, chat }: { live: LiveSession; chat: string }) {
           </span>
         </div>
       )}
+      {queue.length > 0 && (
+        <ul className="queued" aria-label="Queued messages">
+          {queue.map((q, i) => (
+            <li key={i}>
+              <span className="badge">queued</span> {q.length > 80 ? `${q.slice(0, 80)}…` : q}
+              <button className="icon" aria-label="Remove queued message" onClick={() => setQueue(queue.filter((_, j) => j !== i))}>
+                <X size={12} />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {slash.length > 0 && (
         <ul className="slash-menu" role="listbox">
           {slash.map((s) => (
@@ -140,38 +308,29 @@ export function ChatPane({ live, chat }: { live: LiveSession; chat: string }) {
         </ul>
       )}
       <div className="composer">
-        <select aria-label="Model" value={model} onChange={(e) => setModel(e.target.value)}>
-          <option value="">default model</option>
-          {models.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.id}
-            </option>
-          ))}
-        </select>
         <textarea
+          ref={composer}
           aria-label="Message"
-          placeholder="Ask anything — Enter sends, Shift+Enter for a new line, / for skills"
+          placeholder={streaming ? "Type the next message — it is sent when this reply ends" : "Ask anything — Enter sends, Shift+Enter for a new line, / for skills"}
           value={input}
           onChange={(e) => setInput(e.target.value)}
           onKeyDown={(e) => {
             if (e.key === "Enter" && !e.shiftKey) {
               e.preventDefault();
-              void send();
-            } else if (e.key === "Escape" && streaming) {
-              void stop();
+              send();
             }
           }}
         />
-        {streaming ? (
+        {streaming && (
           <button className="stop" onClick={stop} aria-label="Stop">
             <Square size={16} /> Stop
           </button>
-        ) : (
-          <button onClick={send} aria-label="Send" disabled={!input.trim()}>
-            <Send size={16} />
-          </button>
         )}
+        <button onClick={send} aria-label={streaming ? "Queue" : "Send"} disabled={!input.trim()}>
+          <Send size={16} />
+        </button>
       </div>
+      {help && <ShortcutHelp onClose={() => setHelp(false)} />}
     </div>
   );
 }

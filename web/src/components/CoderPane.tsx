@@ -14,7 +14,7 @@ import type {
 } from "../api/generated/types";
 import { chatMessages } from "../state/session";
 import type { LiveSession } from "../state/useSession";
-import { MessageRow } from "./ChatPane";
+import { MessageRow } from "./MessageRow";
 
 function PermissionPrompt({ request }: { request: PermissionRequest }) {
   const [error, setError] = useState<string | null>(null);

@@ -1,6 +1,7 @@
 // The landing page: projects (added by path, validated by the server), their sessions (create, rename,
 // delete after a confirmation) and the most recent sessions across projects.
 
+import { ThemeToggle } from "./ThemeToggle";
 import { useCallback, useEffect, useState } from "react";
 import { FolderPlus, Pencil, Plus, Trash2 } from "lucide-react";
 import { del, get, patch, post } from "../api/client";
@@ -51,7 +52,9 @@ export function Landing({ open }: { open: (session: string) => void }) {
 
   return (
     <div className="landing">
-      <h1>boocode</h1>
+      <h1>
+        boocode <ThemeToggle />
+      </h1>
       <form
         className="add-project"
         onSubmit={(e) => {

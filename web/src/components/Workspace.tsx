@@ -1,14 +1,16 @@
 // A session's workspace: panes side by side, tabs in each, a split menu, close variants, reopen of closed
 // panes, drag to reorder, inline rename; the layout persists per session in the browser.
 
-import { useEffect, useReducer, useRef, useState, type ReactElement } from "react";
-import { Columns2, MessageSquare, MoreHorizontal, Plus, RotateCcw, Settings, SquareTerminal, Code2, Swords, X } from "lucide-react";
-import { del, post } from "../api/client";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactElement } from "react";
+import { Columns2, MessageSquare, MoreHorizontal, PanelLeft, Plus, RotateCcw, Settings, SquareTerminal, Code2, Swords, X } from "lucide-react";
+import { del, patch, post } from "../api/client";
 import type { Chat, ChatKind } from "../api/generated/types";
 import { layoutReducer, parseLayout, type Pane, type Tab, type TabKind } from "../state/layout";
 import { useSession, type LiveSession } from "../state/useSession";
 import { ArenaPane } from "./ArenaPane";
+import { ChatList } from "./ChatList";
 import { ChatPane } from "./ChatPane";
+import { ThemeToggle } from "./ThemeToggle";
 import { CoderPane } from "./CoderPane";
 import { SettingsPane } from "./SettingsPane";
 import { TerminalPane } from "./TerminalPane";
@@ -36,7 +38,8 @@ function ChatTab({ live, pane, tab, dispatch, claimed }: { live: LiveSession; pa
   const kind = tab.kind as ChatKind;
   useEffect(() => {
     if (tab.ref || !live.session || creating.current) return;
-    const free = Object.values(live.state.chats).find((c) => c.kind === kind && !claimed.has(c.id) && c.status === "open");
+    // "+ → Chat" is always a new chat: only an untouched one (no message yet) is reused.
+    const free = Object.values(live.state.chats).find((c) => c.kind === kind && !claimed.has(c.id) && c.status === "open" && !c.archived && c.active_leaf_id === null);
     if (free) {
       dispatch({ type: "set_ref", pane: pane.id, tab: tab.id, ref: free.id });
       return;
@@ -48,10 +51,14 @@ function ChatTab({ live, pane, tab, dispatch, claimed }: { live: LiveSession; pa
   }, [tab.ref, live.session, live.state.chats, kind, claimed, dispatch, pane.id, tab.id]);
   if (error) return <p className="error">{error}</p>;
   if (!tab.ref) return <p className="note">Opening…</p>;
-  return kind === "coder" ? <CoderPane live={live} chat={tab.ref} /> : <ChatPane live={live} chat={tab.ref} />;
+  return kind === "coder" ? (
+    <CoderPane live={live} chat={tab.ref} />
+  ) : (
+    <ChatPane live={live} chat={tab.ref} onForked={(c) => dispatch({ type: "open_ref", kind: "chat", ref: c.id })} />
+  );
 }
 
-function TabTitle({ pane, tab, dispatch, name }: { pane: Pane; tab: Tab; dispatch: Dispatch; name: string }) {
+function TabTitle({ pane, tab, dispatch, name, rename }: { pane: Pane; tab: Tab; dispatch: Dispatch; name: string; rename?: (title: string) => void }) {
   const [editing, setEditing] = useState(false);
   const [value, setValue] = useState(name);
   if (editing) {
@@ -64,7 +71,9 @@ function TabTitle({ pane, tab, dispatch, name }: { pane: Pane; tab: Tab; dispatc
         onChange={(e) => setValue(e.target.value)}
         onBlur={() => {
           setEditing(false);
-          dispatch({ type: "rename_tab", pane: pane.id, tab: tab.id, title: value });
+          if (!value.trim() || value === name) return;
+          if (rename) rename(value.trim());
+          else dispatch({ type: "rename_tab", pane: pane.id, tab: tab.id, title: value });
         }}
         onKeyDown={(e) => {
           if (e.key === "Enter") (e.target as HTMLInputElement).blur();
@@ -94,7 +103,13 @@ function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused
     release(session, tabs);
     dispatch(action);
   };
-  const nameOf = (t: Tab) => (t.ref && live.state.chats[t.ref] && t.title === "Chat" ? live.state.chats[t.ref].name : t.title);
+  // A chat's tab shows the chat's name, stored on the server; renaming the tab renames the chat.
+  const chatOf = (t: Tab) => ((t.kind === "chat" || t.kind === "coder") && t.ref ? live.state.chats[t.ref] : undefined);
+  const nameOf = (t: Tab) => chatOf(t)?.name ?? t.title;
+  const renameChat = (t: Tab) => {
+    const c = chatOf(t);
+    return c ? (title: string) => void patch(`/api/chats/${c.id}`, { name: title }).catch(() => {}) : undefined;
+  };
   return (
     <section
       className={`pane ${focused ? "focused" : ""}`}
@@ -109,7 +124,7 @@ function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused
       <header className="tabs" draggable onDragStart={(e) => e.dataTransfer.setData("text/x-boocode-pane", pane.id)}>
         {pane.tabs.map((t) => (
           <div key={t.id} className={`tab ${t.id === active.id ? "active" : ""}`} data-kind={t.kind} onClick={() => dispatch({ type: "select_tab", pane: pane.id, tab: t.id })}>
-            <TabTitle pane={pane} tab={t} dispatch={dispatch} name={nameOf(t)} />
+            <TabTitle pane={pane} tab={t} dispatch={dispatch} name={nameOf(t)} rename={renameChat(t)} />
             <button
               className="icon close"
               aria-label="Close tab"
@@ -183,14 +198,52 @@ function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused
   );
 }
 
-export function Workspace({ id }: { id: string }) {
+export function Workspace({ id, openChat }: { id: string; openChat?: string | null }) {
   const live = useSession(id);
   const key = `boocode.layout.${id}`;
-  const [layout, dispatch] = useReducer(layoutReducer, null, () => parseLayout(localStorage.getItem(key)));
+  const [layout, dispatch] = useReducer(layoutReducer, null, () => {
+    const l = parseLayout(localStorage.getItem(key));
+    return openChat ? layoutReducer(l, { type: "open_ref", kind: "chat", ref: openChat }) : l;
+  });
   const [split, setSplit] = useState(false);
+  const [list, setList] = useState(() => localStorage.getItem("boocode.chatList") !== "hidden" && window.innerWidth > 700);
+  const search = useRef<HTMLInputElement>(null);
   useEffect(() => {
     localStorage.setItem(key, JSON.stringify(layout));
   }, [key, layout]);
+  const toggleList = useCallback((show: boolean) => {
+    setList(show);
+    localStorage.setItem("boocode.chatList", show ? "shown" : "hidden");
+  }, []);
+
+  const focusedPane = layout.panes.find((p) => p.id === layout.focused) ?? layout.panes[0];
+  const currentRef = focusedPane.tabs.find((t) => t.id === focusedPane.active)?.ref ?? null;
+  const newChat = useCallback(() => dispatch({ type: "add_tab", pane: layout.focused, kind: "chat" }), [layout.focused]);
+  const chats = live.state.chats;
+  const version = useMemo(
+    () =>
+      Object.values(chats)
+        .map((c) => `${c.id}:${c.name}:${c.pinned}:${c.archived}:${c.active_leaf_id}`)
+        .join(","),
+    [chats],
+  );
+
+  // Workspace shortcuts: new chat, search chats.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && e.shiftKey && (e.key === "o" || e.key === "O")) {
+        e.preventDefault();
+        newChat();
+      } else if (mod && !e.shiftKey && (e.key === "k" || e.key === "K")) {
+        e.preventDefault();
+        toggleList(true);
+        setTimeout(() => search.current?.focus(), 0);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [newChat, toggleList]);
 
   if (live.error) return <p className="error banner">{live.error}</p>;
   if (!live.session) return <p className="note">Loading…</p>;
@@ -198,6 +251,9 @@ export function Workspace({ id }: { id: string }) {
   return (
     <div className="workspace">
       <nav className="toolbar">
+        <button className={`icon ${list ? "on" : ""}`} aria-label="Chat list" aria-pressed={list} title="Chats (Ctrl/⌘ K to search)" onClick={() => toggleList(!list)}>
+          <PanelLeft size={15} />
+        </button>
         <a href="#/">boocode</a> / <b>{live.session.name}</b>
         <span className={`link link-${live.link}`} data-link={live.link}>
           {live.link === "live" ? "" : live.link === "reconnecting" ? "Reconnecting…" : "Connecting…"}
@@ -217,7 +273,7 @@ export function Workspace({ id }: { id: string }) {
           ))}
         </select>
         <button onClick={() => setSplit(!split)} aria-label="Split pane">
-          <Columns2 size={14} /> Split
+          <Columns2 size={14} /> <span className="label">Split</span>
         </button>
         {split && (
           <div className="menu" role="menu" onClick={() => setSplit(false)}>
@@ -229,13 +285,34 @@ export function Workspace({ id }: { id: string }) {
           </div>
         )}
         <button onClick={() => dispatch({ type: "reopen" })} disabled={layout.closed.length === 0} aria-label="Reopen closed pane">
-          <RotateCcw size={14} /> Reopen
+          <RotateCcw size={14} /> <span className="label">Reopen</span>
         </button>
+        <ThemeToggle />
       </nav>
-      <div className="panes">
-        {layout.panes.map((p, i) => (
-          <PaneView key={p.id} live={live} pane={p} index={i} focused={p.id === layout.focused} dispatch={dispatch} claimed={claimed} />
-        ))}
+      <div className="workspace-body">
+        {list && (
+          <ChatList
+            ref={search}
+            session={id}
+            version={version}
+            current={currentRef}
+            onNew={newChat}
+            onOpen={(c) => {
+              if (c.session_id !== id) {
+                location.hash = `#/s/${c.session_id}?chat=${c.id}`;
+                return;
+              }
+              dispatch({ type: "open_ref", kind: c.kind === "coder" ? "coder" : "chat", ref: c.id });
+              if (window.innerWidth <= 700) toggleList(false);
+            }}
+            onDeleted={(c) => dispatch({ type: "close_ref", ref: c.id })}
+          />
+        )}
+        <div className="panes">
+          {layout.panes.map((p, i) => (
+            <PaneView key={p.id} live={live} pane={p} index={i} focused={p.id === layout.focused} dispatch={dispatch} claimed={claimed} />
+          ))}
+        </div>
       </div>
     </div>
   );

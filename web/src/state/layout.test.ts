@@ -89,4 +89,18 @@ describe("layout reducer", () => {
     expect(parseLayout(JSON.stringify({ panes: [] }))).toEqual(initialLayout());
     expect(parseLayout(null)).toEqual(initialLayout());
   });
+
+  it("opens a chat from the list where it already is, or as a new tab", () => {
+    let l = initialLayout();
+    l = layoutReducer(l, { type: "set_ref", pane: "p1", tab: "t2", ref: "c1" });
+    l = layoutReducer(l, { type: "split", kind: "terminal" });
+    const again = layoutReducer(l, { type: "open_ref", kind: "chat", ref: "c1" });
+    expect(again.focused).toBe("p1");
+    expect(again.panes[0].tabs).toHaveLength(1);
+    const other = layoutReducer(l, { type: "open_ref", kind: "chat", ref: "c2" });
+    const focused = other.panes.find((p) => p.id === other.focused)!;
+    expect(focused.tabs.find((t) => t.id === focused.active)?.ref).toBe("c2");
+    const closed = layoutReducer(again, { type: "close_ref", ref: "c1" });
+    expect(closed.panes.some((p) => p.tabs.some((t) => t.ref === "c1"))).toBe(false);
+  });
 });

@@ -42,7 +42,11 @@ export type LayoutAction =
   | { type: "reopen" }
   | { type: "move_pane"; pane: string; to: number }
   | { type: "rename_tab"; pane: string; tab: string; title: string }
-  | { type: "set_ref"; pane: string; tab: string; ref: string };
+  | { type: "set_ref"; pane: string; tab: string; ref: string }
+  /** Shows the tab holding `ref` (a chat from the chat list), or opens one in the focused pane. */
+  | { type: "open_ref"; kind: TabKind; ref: string }
+  /** Closes every tab showing `ref` (a deleted chat). */
+  | { type: "close_ref"; ref: string };
 
 const DEFAULT_TITLES: Record<TabKind, string> = {
   chat: "Chat",
@@ -107,6 +111,27 @@ function removePane(layout: Layout, id: string, remembered: Pane): Layout {
 export function layoutReducer(layout: Layout, action: LayoutAction): Layout {
   const pane = "pane" in action ? layout.panes.find((p) => p.id === action.pane) : undefined;
   switch (action.type) {
+    case "open_ref": {
+      const holder = layout.panes.find((p) => p.tabs.some((t) => t.ref === action.ref));
+      if (holder) {
+        const tab = holder.tabs.find((t) => t.ref === action.ref)!;
+        return replacePane({ ...layout, focused: holder.id }, { ...holder, active: tab.id });
+      }
+      const target = layout.panes.find((p) => p.id === layout.focused) ?? layout.panes[0];
+      return layoutReducer(layout, { type: "add_tab", pane: target.id, kind: action.kind, ref: action.ref });
+    }
+    case "close_ref": {
+      let next = layout;
+      for (const p of layout.panes) {
+        for (const t of p.tabs) {
+          if (t.ref === action.ref) {
+            const current = next.panes.find((x) => x.id === p.id);
+            if (current) next = layoutReducer(next, { type: "close_tab", pane: p.id, tab: t.id });
+          }
+        }
+      }
+      return next;
+    }
     case "add_tab": {
       if (!pane) return layout;
       const [tab, next] = newTab(layout, action.kind, action.title, action.ref);

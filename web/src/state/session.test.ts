@@ -9,7 +9,7 @@ function stream(): Frame[] {
   seq = 0;
   return [
     f({ type: "message_started", message_id: "u1", chat_id: "c1", role: "user" }),
-    f({ type: "message_started", message_id: "a1", chat_id: "c1", role: "assistant", model: "m" }),
+    f({ type: "message_started", message_id: "a1", chat_id: "c1", role: "assistant", model: "m", parent_id: "u1" }),
     f({ type: "reasoning_delta", message_id: "a1", chat_id: "c1", content: "think" }),
     f({ type: "delta", message_id: "a1", chat_id: "c1", content: "Hello" }),
     f({ type: "delta", message_id: "a1", chat_id: "c1", content: " " }),

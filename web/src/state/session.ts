@@ -15,12 +15,13 @@ import type {
   Usage,
   AgentCommand,
 } from "../api/generated/types";
+import { activePath } from "./tree";
 
 export interface SessionState {
   lastSeq: number;
   chats: Record<string, Chat>;
   messages: Record<string, Message>;
-  /** Message ids per chat, oldest first. */
+  /** Message ids per chat (every branch), oldest first. */
   order: Record<string, string[]>;
   usage: Record<string, Usage>;
   tasks: Record<string, Task>;
@@ -104,7 +105,10 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
         tool_calls: [],
       };
       const order = [...(s.order[frame.chat_id] ?? []), m.id];
-      return { ...s, messages: { ...s.messages, [m.id]: m }, order: { ...s.order, [frame.chat_id]: order } };
+      // The server makes every new message its chat's active leaf.
+      const chat = s.chats[frame.chat_id];
+      const chats = chat ? { ...s.chats, [chat.id]: { ...chat, active_leaf_id: m.id } } : s.chats;
+      return { ...s, chats, messages: { ...s.messages, [m.id]: m }, order: { ...s.order, [frame.chat_id]: order } };
     }
     case "delta": {
       const next = touch(s, frame.message_id, (m) => ({ ...m, content: m.content + frame.content }));
@@ -148,7 +152,7 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
   }
 }
 
-/** The messages of a chat, oldest first. */
+/** The messages of a chat's active branch, oldest first. */
 export function chatMessages(state: SessionState, chat: string): Message[] {
-  return (state.order[chat] ?? []).map((id) => state.messages[id]).filter(Boolean);
+  return activePath(state.messages, state.order[chat] ?? [], state.chats[chat]?.active_leaf_id);
 }

@@ -27,8 +27,11 @@ export function useSession(id: string): LiveSession {
   const socket = useRef<FrameSocket | null>(null);
   const lagging = useRef(new Set<string>());
 
+  const loaded = useRef(new Set<string>());
+
   const loadChat = useCallback(async (chat: string) => {
-    const messages = await get<Message[]>(`/api/chats/${chat}/messages`);
+    const messages = await get<Message[]>(`/api/chats/${chat}/messages?tree=1`);
+    loaded.current.add(chat);
     for (const m of messages) if (m.status === "streaming") lagging.current.add(m.id);
     setState((s) => withMessages(s, chat, messages));
   }, []);
@@ -41,28 +44,48 @@ export function useSession(id: string): LiveSession {
         void loadChat(frame.chat_id);
       }
     };
+    /** Everything over REST, at the session's current position; open chats' messages too. */
+    const snapshot = async () => {
+      const s = await get<Session>(`/api/sessions/${id}`);
+      const [chats, tasks, changes] = await Promise.all([
+        get<Chat[]>(`/api/sessions/${id}/chats`),
+        get<Task[]>(`/api/tasks?session_id=${id}`),
+        get<PendingChange[]>(`/api/sessions/${id}/changes`),
+      ]);
+      const open = [...loaded.current];
+      const histories = await Promise.all(open.map((c) => get<Message[]>(`/api/chats/${c}/messages?tree=1`).catch(() => [])));
+      let base = emptySession(s.last_seq);
+      for (const c of chats) base.chats[c.id] = c;
+      for (const t of tasks) base.tasks[t.id] = t;
+      for (const c of changes) base.changes[c.id] = c;
+      open.forEach((c, i) => {
+        base = withMessages(base, c, histories[i]);
+        for (const m of histories[i]) if (m.status === "streaming") lagging.current.add(m.id);
+      });
+      return { s, base };
+    };
     const load = async () => {
       try {
-        const s = await get<Session>(`/api/sessions/${id}`);
-        const [chats, tasks, changes] = await Promise.all([
-          get<Chat[]>(`/api/sessions/${id}/chats`),
-          get<Task[]>(`/api/tasks?session_id=${id}`),
-          get<PendingChange[]>(`/api/sessions/${id}/changes`),
-        ]);
+        const { s, base } = await snapshot();
         if (cancelled) return;
         setSession(s);
-        setState(() => {
-          const base = emptySession(s.last_seq);
-          for (const c of chats) base.chats[c.id] = c;
-          for (const t of tasks) base.tasks[t.id] = t;
-          for (const c of changes) base.changes[c.id] = c;
-          return base;
-        });
+        setState(() => base);
+        stateRef.current = base;
         socket.current = openFrames(
           id,
           () => stateRef.current.lastSeq,
           onFrame,
-          () => setState((st) => ({ ...st, stale: true })),
+          // The gap can't be replayed: reload, then the socket resumes from the reloaded position.
+          async () => {
+            try {
+              const { base: fresh } = await snapshot();
+              if (cancelled) return;
+              stateRef.current = fresh;
+              setState(() => fresh);
+            } catch {
+              setState((st) => ({ ...st, stale: true }));
+            }
+          },
           setLink,
         );
         // Lets the end-to-end tests cut the connection as a network failure would.

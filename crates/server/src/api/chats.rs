@@ -40,6 +40,7 @@ pub async fn create(
         req.kind.unwrap_or(ChatKind::Chat),
     );
     state.store.insert_chat(&chat).await?;
+    state.chat.announce(&chat).await;
     Ok((StatusCode::CREATED, Json(chat)))
 }
 

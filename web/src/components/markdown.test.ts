@@ -1,0 +1,12 @@
+import { describe, expect, it } from "vitest";
+import { protectPrices } from "./Markdown";
+
+describe("prices are not math", () => {
+  it("escapes a dollar before a digit outside code only", () => {
+    expect(protectPrices("It costs $10 and then $8.")).toBe("It costs \\$10 and then \\$8.");
+    expect(protectPrices("math $x^2$ stays")).toBe("math $x^2$ stays");
+    expect(protectPrices("`echo $1` and\n```sh\nexport A=$2\n```\n$3")).toBe("`echo $1` and\n```sh\nexport A=$2\n```\n\\$3");
+    expect(protectPrices("already \\$5")).toBe("already \\$5");
+    expect(protectPrices("$$\\frac{1}{2}$$")).toBe("$$\\frac{1}{2}$$");
+  });
+});
