@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
+import { chatTests } from "./chat.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = (name) => join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", name);
@@ -90,16 +91,17 @@ async function main() {
   const newSession = async (page) => {
     const s = await json(base, "POST", `/api/projects/${project.id}/sessions`, {});
     await page.goto(`${base}/#/s/${s.id}`);
-    await page.getByLabel("Message").waitFor();
+    await page.getByLabel("Message", { exact: true }).waitFor();
     return s;
   };
   const say = async (page, text) => {
-    await page.getByLabel("Message").fill(text);
-    await page.getByLabel("Message").press("Enter");
+    await page.getByLabel("Message", { exact: true }).fill(text);
+    await page.getByLabel("Message", { exact: true }).press("Enter");
   };
   const lastReply = (page) => page.locator(".msg.assistant").last();
 
   const tests = {
+    ...chatTests({ llm, shots, newSession, say, lastReply, assert }),
     "landing: an invalid project path shows the server's message": async (page) => {
       await page.goto(base);
       await page.getByLabel("Project path").fill("/definitely/not/here");

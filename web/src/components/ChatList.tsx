@@ -162,13 +162,14 @@ export const ChatList = forwardRef<HTMLInputElement, Props>(function ChatList({ 
         </button>
       </div>
       <div className="chat-list-scope" role="group" aria-label="Which chats">
-        <button className={!all ? "on" : ""} aria-pressed={!all} onClick={() => setAll(false)}>
+        <button className={!all ? "on" : ""} aria-pressed={!all} onClick={() => setAll(false)} title="Chats of this session">
           This session
         </button>
-        <button className={all ? "on" : ""} aria-pressed={all} onClick={() => setAll(true)}>
-          All sessions
+        <button className={all ? "on" : ""} aria-pressed={all} onClick={() => setAll(true)} title="Chats of every session and project">
+          All
         </button>
-        <button className={archived ? "on" : ""} aria-pressed={archived} onClick={() => setArchived(!archived)} title="Show archived chats">
+        <span className="spacer" />
+        <button className={archived ? "on" : ""} aria-pressed={archived} aria-label="Archived" onClick={() => setArchived(!archived)} title="Show archived chats">
           <Archive size={13} /> Archived
         </button>
       </div>

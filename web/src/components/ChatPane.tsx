@@ -217,9 +217,8 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
   return (
     <div className="chat-pane" ref={root}>
       <header className="chat-head">
-        <span className="chat-title">{info?.name ?? "Chat"}</span>
         <span className="note model-name" title="The model the next reply uses">
-          {info?.model ?? "session default model"}
+          {info?.model ?? live.session?.model ?? "default model"}
           {info?.system_prompt ? " · system prompt" : ""}
         </span>
         <span className="spacer" />
@@ -247,7 +246,7 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
               <b>Start a conversation.</b> Type below and press Enter.
             </p>
             <p className="note">
-              The model is {info?.model ?? "the session's default"}; set a model, system prompt or parameters with the sliders button above. Type / for skills, ? for
+              The model is {info?.model ?? live.session?.model ?? "the server's default"}; set a model, system prompt or parameters with the sliders button above. Type / for skills, ? for
               shortcuts.
             </p>
           </div>

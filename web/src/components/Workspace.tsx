@@ -254,7 +254,10 @@ export function Workspace({ id, openChat }: { id: string; openChat?: string | nu
         <button className={`icon ${list ? "on" : ""}`} aria-label="Chat list" aria-pressed={list} title="Chats (Ctrl/⌘ K to search)" onClick={() => toggleList(!list)}>
           <PanelLeft size={15} />
         </button>
-        <a href="#/">boocode</a> / <b>{live.session.name}</b>
+        <a href="#/" className="home">
+          boocode /
+        </a>{" "}
+        <b>{live.session.name}</b>
         <span className={`link link-${live.link}`} data-link={live.link}>
           {live.link === "live" ? "" : live.link === "reconnecting" ? "Reconnecting…" : "Connecting…"}
         </span>
