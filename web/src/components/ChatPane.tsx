@@ -102,14 +102,24 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
     const el = scroller.current;
     if (!el) return;
     el.scrollTop = el.scrollHeight;
+    lastHeight.current = el.scrollHeight;
     following.current = true;
     setAtBottom(true);
   }, []);
+  // Was the reader at the bottom before this render grew the transcript? Then follow; if they moved
+  // up (even before their scroll event arrived), stop following and offer "jump to latest".
+  const lastHeight = useRef(0);
   useLayoutEffect(() => {
-    if (following.current) {
-      const el = scroller.current;
-      if (el) el.scrollTop = el.scrollHeight;
+    const el = scroller.current;
+    if (!el) return;
+    const wasAtBottom = el.scrollTop + el.clientHeight >= lastHeight.current - BOTTOM_SLACK;
+    if (following.current && wasAtBottom) {
+      el.scrollTop = el.scrollHeight;
+    } else if (!wasAtBottom && following.current) {
+      following.current = false;
+      setAtBottom(false);
     }
+    lastHeight.current = el.scrollHeight;
   }, [messages.length, last?.content.length, last?.reasoning.length, last?.status]);
 
   // The gauge: live usage when a reply just finished, else the last stored reply's tokens.

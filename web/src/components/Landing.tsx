@@ -12,6 +12,8 @@ export function Landing({ open }: { open: (session: string) => void }) {
   const [sessions, setSessions] = useState<Record<string, Session[]>>({});
   const [path, setPath] = useState("");
   const [error, setError] = useState<string | null>(null);
+  // Kept apart from `error`: a slow list load finishing must not wipe the message of a failed action.
+  const [loadError, setLoadError] = useState<string | null>(null);
 
   const reload = useCallback(async () => {
     try {
@@ -24,9 +26,9 @@ export function Landing({ open }: { open: (session: string) => void }) {
         }),
       );
       setSessions(all);
-      setError(null);
+      setLoadError(null);
     } catch (e) {
-      setError((e as Error).message);
+      setLoadError((e as Error).message);
     }
   }, []);
 
@@ -72,9 +74,9 @@ export function Landing({ open }: { open: (session: string) => void }) {
           <FolderPlus size={16} /> Add project
         </button>
       </form>
-      {error && (
+      {(error ?? loadError) && (
         <p className="error" role="alert">
-          {error}
+          {error ?? loadError}
         </p>
       )}
       {recent.length > 0 && (
