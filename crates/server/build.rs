@@ -1,6 +1,6 @@
 //! Builds the web UI (`web/`, React + Vite) into `web/dist`, which the binary embeds, when `dist` is
 //! missing or older than any of its sources: `npm ci` when `node_modules` is missing or older than the
-//! lock file, then `npm run build` (`tsc --noEmit`, then Vite). A failing build — a type error included —
+//! lock file, then `npm run build` (`tsc --noEmit`, Vite, then brotli/gzip copies of each file). A failing build — a type error included —
 //! fails the cargo build: a UI that does not type-check is never embedded. Only without Node (npm cannot
 //! be run) is the previous `dist` kept, or a page saying how to build the UI written, so Rust work never
 //! needs Node. `BOOCODE_SKIP_WEB_BUILD=1` skips it.
@@ -16,6 +16,7 @@ const SOURCES: &[&str] = &[
     "package-lock.json",
     "vite.config.ts",
     "tsconfig.json",
+    "compress.mjs",
 ];
 
 fn newest(path: &Path) -> Option<SystemTime> {

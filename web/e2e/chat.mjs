@@ -90,7 +90,8 @@ export function chatTests({ llm, shots, newSession, say, lastReply, assert }) {
       assert((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "dark from the system");
       const bg = await page.evaluate(() => getComputedStyle(document.querySelector(".pane")).backgroundColor);
       assert(bg !== "rgb(255, 255, 255)", `dark panes, got ${bg}`);
-      assert((await lastReply(page).locator(".katex").count()) === 1, "one formula rendered");
+      await lastReply(page).locator(".katex").first().waitFor();
+      assert((await lastReply(page).locator(".katex").count()) === 1, "one formula rendered, loaded on demand");
       assert((await lastReply(page).textContent()).includes("$10, not $8"), "prices stay text");
       await page.screenshot({ path: join(shots, "chat-dark-wide.png") });
       await page.setViewportSize({ width: 390, height: 844 });

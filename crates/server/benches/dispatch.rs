@@ -76,14 +76,7 @@ async fn drain(store: Arc<dyn Store>) -> f64 {
             last_seq: 0,
         };
         store.insert_session(&s).await.unwrap();
-        let c = Chat {
-            id: ChatId::new(),
-            session_id: s.id.clone(),
-            name: "c".into(),
-            kind: ChatKind::Coder,
-            status: OpenStatus::Open,
-            created_at: Utc::now(),
-        };
+        let c = Chat::new(s.id.clone(), "c", ChatKind::Coder);
         store.insert_chat(&c).await.unwrap();
         sessions.push((s.id, c.id));
     }

@@ -454,3 +454,54 @@ async fn nul_bytes_are_refused_in_input_and_made_safe_in_model_output() {
         );
     }
 }
+
+#[tokio::test]
+async fn ui_assets_go_out_precompressed_and_hashed_ones_are_immutable() {
+    let kit = Kit::start().await;
+    let http = reqwest::Client::new();
+    let index = http.get(format!("{}/", kit.base)).send().await.unwrap();
+    assert_eq!(index.headers()["cache-control"], "no-cache");
+    let html = index.text().await.unwrap();
+    let Some(script) = html
+        .split('"')
+        .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))
+        .map(str::to_owned)
+    else {
+        // Built without Node (BOOCODE_SKIP_WEB_BUILD): nothing hashed to check.
+        assert!(html.contains("boocode is running"), "{html}");
+        return;
+    };
+    let plain = http
+        .get(format!("{}{script}", kit.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_len = plain.bytes().await.unwrap().len();
+    for (accept, coding) in [
+        ("gzip, deflate, br", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+    ] {
+        let resp = http
+            .get(format!("{}{script}", kit.base))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["content-encoding"], coding, "{accept}");
+        assert_eq!(
+            resp.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(resp.headers()["vary"], "accept-encoding");
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("javascript")
+        );
+        let len = resp.bytes().await.unwrap().len();
+        assert!(len * 3 < plain_len, "{coding}: {len} of {plain_len} bytes");
+    }
+}

@@ -3,14 +3,23 @@
 // schemes (react-markdown drops `javascript:` and the like). A `$` before a digit is a price, not math:
 // "$10 … $8" stays text.
 
-import { memo, useRef, useState, type ReactElement, type ReactNode } from "react";
-import ReactMarkdown from "react-markdown";
+import { memo, useEffect, useRef, useState, type ReactElement, type ReactNode } from "react";
+import ReactMarkdown, { type Options } from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
-import rehypeKatex from "rehype-katex";
 import remarkGfm from "remark-gfm";
-import remarkMath from "remark-math";
 import { Check, Copy } from "lucide-react";
-import "katex/dist/katex.min.css";
+
+type Plugins = NonNullable<Options["remarkPlugins"]>;
+
+/** KaTeX and its fonts load only once some text has a `$` in it: most chats never pay for them. */
+let math: { remark: Plugins[number]; rehype: Plugins[number] } | null = null;
+let mathLoading: Promise<void> | null = null;
+function loadMath(): Promise<void> {
+  mathLoading ??= Promise.all([import("remark-math"), import("rehype-katex"), import("katex/dist/katex.min.css")]).then(([rm, rk]) => {
+    math = { remark: rm.default, rehype: [rk.default, { throwOnError: false, strict: "ignore" }] };
+  });
+  return mathLoading;
+}
 
 /** Escapes `$` that starts a price (`$` + digit) outside code, so it never opens inline math. */
 export function protectPrices(text: string): string {
@@ -55,11 +64,17 @@ function CodeBlock({ children }: { children?: ReactNode }) {
 }
 
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
+  const wantsMath = text.includes("$");
+  const [, loaded] = useState(0);
+  useEffect(() => {
+    if (wantsMath && !math) void loadMath().then(() => loaded((n) => n + 1));
+  }, [wantsMath]);
+  const withMath = wantsMath && math;
   return (
     <div className="md">
       <ReactMarkdown
-        remarkPlugins={[remarkGfm, remarkMath]}
-        rehypePlugins={[[rehypeKatex, { throwOnError: false, strict: "ignore" }], [rehypeHighlight, { detect: false, ignoreMissing: true }]]}
+        remarkPlugins={withMath ? [remarkGfm, withMath.remark] : [remarkGfm]}
+        rehypePlugins={[...(withMath ? [withMath.rehype] : []), [rehypeHighlight, { detect: false, ignoreMissing: true }]]}
         skipHtml={false}
         components={{
           pre: CodeBlock,
