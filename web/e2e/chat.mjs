@@ -2,7 +2,9 @@
 // resend), settings that reach the model server, the dark theme, a reader scrolled up during a stream,
 // and a message queued while a reply streams. Screenshots go to target/ui-screenshots/.
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+
+const openWebUiExport = resolve(import.meta.dirname, "../../crates/server/tests/fixtures/open-webui-export.json");
 
 /** What fakellm received, newest last (its request log). */
 async function requests(llm) {
@@ -32,6 +34,15 @@ export function chatTests({ llm, shots, newSession, say, lastReply, assert }) {
       await pane.getByLabel("New tab").click();
       await page.getByRole("button", { name: "Chat", exact: true }).click();
       await page.locator(".pane .tab-body:not([hidden]) .empty-state").waitFor();
+    },
+    "chats: an Open WebUI export imports from the chat list and exports again as Markdown": async (page) => {
+      await newSession(page);
+      await page.getByLabel("Chat export file").setInputFiles(openWebUiExport);
+      await page.locator(".msg.assistant", { hasText: "let count" }).waitFor();
+      assert((await page.locator(".msg").count()) === 4, "four messages in order");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.locator(".tab-body:not([hidden])").getByLabel("Export as Markdown").click()]);
+      assert(download.suggestedFilename() === "Borrow-checker-and-closures.md", download.suggestedFilename());
+      await page.screenshot({ path: join(shots, "chat-imported.png") });
     },
     "chats: regenerate makes a sibling and < 1/2 > switches between them": async (page) => {
       await newSession(page);
@@ -112,7 +123,8 @@ export function chatTests({ llm, shots, newSession, say, lastReply, assert }) {
     },
     "chats: a reader scrolled up is not pulled down while a reply streams": async (page) => {
       await newSession(page);
-      await say(page, "[[tokens:400]] long one");
+      // Long enough that the transcript scrolls well before the second reply starts.
+      await say(page, "[[tokens:1500]] long one");
       await done(page).waitFor({ timeout: 20000 });
       await say(page, "[[tokens:1500]] [[delay_ms:6]] another");
       await lastReply(page).filter({ hasText: "tok30" }).waitFor();

@@ -213,3 +213,68 @@ mod tests {
         );
     }
 }
+
+/// The `format` of a boocode chat export, so an import can tell it from other tools' files.
+pub const CHAT_EXPORT_FORMAT: &str = "boocode.chat.v1";
+
+/// `GET /api/chats/{id}/export?format=json`: a chat with every branch and its settings. Importing it
+/// gives an equal chat (new ids).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ChatExport {
+    /// Always [`CHAT_EXPORT_FORMAT`].
+    pub format: String,
+    pub name: String,
+    pub kind: crate::ChatKind,
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    #[serde(default)]
+    pub params: ChatParams,
+    #[serde(default)]
+    pub pinned: bool,
+    pub created_at: DateTime<Utc>,
+    /// The message shown last (ids are the export's own).
+    pub active_leaf_id: Option<String>,
+    pub messages: Vec<ExportedMessage>,
+}
+
+/// One message of an export; `id` and `parent_id` are local to the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ExportedMessage {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub role: crate::Role,
+    pub content: String,
+    #[serde(default)]
+    pub reasoning: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub tokens_prompt: Option<u64>,
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub tokens_completion: Option<u64>,
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub ttft_ms: Option<u64>,
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub duration_ms: Option<u64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /api/chats/{id}/export` query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Md,
+    Json,
+}
+
+/// 201 answer to `POST /api/chats/import?session_id=…`: the chats created, in file order.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ImportResponse {
+    pub chats: Vec<Chat>,
+}

@@ -296,6 +296,43 @@ impl ChatService {
             .unwrap_or(false)
     }
 
+    /// Stores imported chats (checked whole by `chat_transfer::prepare_import`); if one fails, the
+    /// chats already stored by this import are removed again.
+    pub async fn import(
+        &self,
+        prepared: Vec<crate::chat_transfer::PreparedChat>,
+    ) -> Result<Vec<Chat>, ApiError> {
+        let store = &self.inner.store;
+        let mut created: Vec<Chat> = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            let stored = async {
+                store.insert_chat(&p.chat).await?;
+                let refs: Vec<&Message> = p.messages.iter().collect();
+                for chunk in refs.chunks(2000) {
+                    store.insert_messages(chunk).await?;
+                }
+                match &p.active_leaf {
+                    Some(leaf) => store.set_active_leaf(&p.chat.id, leaf).await,
+                    None => store.get_chat(&p.chat.id).await,
+                }
+            }
+            .await;
+            match stored {
+                Ok(chat) => created.push(chat),
+                Err(e) => {
+                    for c in created.iter().map(|c| &c.id).chain([&p.chat.id]) {
+                        let _ = store.delete_chat(c).await;
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        for chat in &created {
+            self.announce(chat).await;
+        }
+        Ok(created)
+    }
+
     /// Tells the session's clients about a chat's new state (created, renamed, new settings or branch).
     pub async fn announce(&self, chat: &Chat) {
         let frame = FrameBody::ChatUpdated { chat: chat.clone() };

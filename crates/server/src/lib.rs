@@ -10,6 +10,7 @@ mod assets;
 pub mod broker;
 mod changes;
 mod chat;
+mod chat_transfer;
 mod chat_tree;
 mod coding;
 pub mod config;

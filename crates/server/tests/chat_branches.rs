@@ -408,3 +408,156 @@ async fn chat_settings_reach_the_model_server() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn export_and_import_round_trip_a_branched_chat_and_bring_open_webui_history() {
+    for kit in kits().await {
+        let (_, sid, cid) = kit.seed(Some("fake-model")).await;
+        let (_, a1) = kit.post(&cid, "[[reply:one]] first").await;
+        kit.wait_done(&cid, &a1).await;
+        let r = kit
+            .ok("POST", &format!("/api/messages/{a1}/regenerate"), None)
+            .await;
+        kit.wait_done(&cid, r["assistant_message_id"].as_str().unwrap())
+            .await;
+        kit.ok(
+            "PATCH",
+            &format!("/api/chats/{cid}"),
+            Some(json!({"name": "Branchy", "system_prompt": "Be kind.", "params": {"seed": 5}})),
+        )
+        .await;
+
+        let resp = kit
+            .http
+            .get(format!("{}/api/chats/{cid}/export?format=md", kit.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("Branchy.md")
+        );
+        let md = resp.text().await.unwrap();
+        assert!(
+            md.starts_with("# Branchy") && md.contains("Be kind.") && md.contains("one"),
+            "{md}"
+        );
+
+        let export = kit
+            .ok("GET", &format!("/api/chats/{cid}/export?format=json"), None)
+            .await;
+        assert_eq!(export["messages"].as_array().unwrap().len(), 3);
+        let imported = kit
+            .ok(
+                "POST",
+                &format!("/api/chats/import?session_id={sid}"),
+                Some(export.clone()),
+            )
+            .await;
+        let nid = imported["chats"][0]["id"].as_str().unwrap().to_owned();
+        assert_ne!(nid, cid);
+        let again = kit
+            .ok("GET", &format!("/api/chats/{nid}/export?format=json"), None)
+            .await;
+        for key in ["name", "system_prompt", "params", "kind"] {
+            assert_eq!(again[key], export[key], "{key}");
+        }
+        let shape = |e: &Value| {
+            let msgs = e["messages"].as_array().unwrap();
+            let index: std::collections::HashMap<&str, usize> = msgs
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m["id"].as_str().unwrap(), i))
+                .collect();
+            msgs.iter()
+                .map(|m| {
+                    (
+                        m["role"].as_str().unwrap().to_owned(),
+                        m["content"].as_str().unwrap().to_owned(),
+                        m["parent_id"].as_str().map(|p| index[p]),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shape(&again), shape(&export));
+        let path = kit
+            .ok("GET", &format!("/api/chats/{nid}/messages"), None)
+            .await;
+        assert_eq!(path.as_array().unwrap().len(), 2);
+
+        // Open WebUI's export: messages in order, the current branch shown.
+        let owui: Value =
+            serde_json::from_str(include_str!("fixtures/open-webui-export.json")).unwrap();
+        let imported = kit
+            .ok(
+                "POST",
+                &format!("/api/chats/import?session_id={sid}"),
+                Some(owui),
+            )
+            .await;
+        let chat = &imported["chats"][0];
+        assert_eq!(chat["name"], "Borrow checker and closures");
+        assert_eq!(chat["model"], "qwen2.5-coder:7b");
+        let oid = chat["id"].as_str().unwrap();
+        let path = kit
+            .ok("GET", &format!("/api/chats/{oid}/messages"), None)
+            .await;
+        let roles: Vec<&str> = path
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+        assert_eq!(path[1]["tokens_completion"], 22);
+        assert!(path[3]["content"].as_str().unwrap().contains("let count"));
+        let found = kit
+            .ok(
+                "GET",
+                &format!("/api/chats?q=borrow&session_id={sid}"),
+                None,
+            )
+            .await;
+        assert!(
+            found
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["chat"]["id"] == oid)
+        );
+
+        // Not what it claims: 400, and nothing new stored.
+        let before = kit
+            .ok("GET", &format!("/api/chats?session_id={sid}"), None)
+            .await;
+        for bad in [
+            json!({"hello": "world"}),
+            json!([{"title": "x", "chat": {"history": {"messages": {"a": {"id": "a", "parentId": "gone", "role": "user", "content": "hi"}}}}}]),
+            json!({"format": "boocode.chat.v1", "name": "broken"}),
+        ] {
+            let (status, v) = kit
+                .call(
+                    "POST",
+                    &format!("/api/chats/import?session_id={sid}"),
+                    Some(bad),
+                )
+                .await;
+            assert_eq!(status, 400, "{v}");
+        }
+        let (status, _) = kit
+            .call("POST", "/api/chats/import?session_id=nope", Some(json!([])))
+            .await;
+        assert_eq!(status, 404);
+        let (status, _) = kit
+            .call("GET", &format!("/api/chats/{cid}/export?format=pdf"), None)
+            .await;
+        assert_eq!(status, 400);
+        let after = kit
+            .ok("GET", &format!("/api/chats?session_id={sid}"), None)
+            .await;
+        assert_eq!(before, after);
+    }
+}

@@ -271,8 +271,10 @@ macro_rules! impl_store {
                 for m in messages {
                     sqlx::query(
                         "INSERT INTO messages (id, session_id, chat_id, role, content, reasoning, \
-                         status, error, model, agent, created_at, finished_at, parent_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                         status, error, model, agent, created_at, finished_at, parent_id, \
+                         tokens_prompt, tokens_completion, ttft_ms, duration_ms) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                         $16, $17)",
                     )
                     .bind(m.id.as_str())
                     .bind(m.session_id.as_str())
@@ -287,6 +289,10 @@ macro_rules! impl_store {
                     .bind(m.created_at)
                     .bind(m.finished_at)
                     .bind(m.parent_id.as_ref().map(MessageId::as_str))
+                    .bind(m.tokens_prompt.map(to_i64))
+                    .bind(m.tokens_completion.map(to_i64))
+                    .bind(m.ttft_ms.map(to_i64))
+                    .bind(m.duration_ms.map(to_i64))
                     .execute(&mut *tx)
                     .await?;
                 }

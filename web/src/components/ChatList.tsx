@@ -2,10 +2,10 @@
 // titles and message text (the server's full-text index) with the matching words marked. Rename, pin,
 // archive and delete are stored on the server, so every browser sees the same list.
 
-import { forwardRef, useEffect, useState } from "react";
-import { Archive, ArchiveRestore, MoreHorizontal, Pin, PinOff, Plus, Search, Trash2 } from "lucide-react";
-import { del, get, patch } from "../api/client";
-import type { Chat, ChatListItem } from "../api/generated/types";
+import { forwardRef, useEffect, useRef, useState } from "react";
+import { Archive, ArchiveRestore, MoreHorizontal, Pin, PinOff, Plus, Search, Trash2, Upload } from "lucide-react";
+import { del, get, patch, post } from "../api/client";
+import type { Chat, ChatListItem, ImportResponse } from "../api/generated/types";
 
 function ago(iso: string): string {
   const s = (Date.now() - new Date(iso).getTime()) / 1000;
@@ -130,6 +130,25 @@ export const ChatList = forwardRef<HTMLInputElement, Props>(function ChatList({ 
   const [items, setItems] = useState<ChatListItem[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
+  const file = useRef<HTMLInputElement>(null);
+
+  /** Imports a boocode or Open WebUI export into this session and opens the first chat. */
+  const importFile = async (f: File) => {
+    try {
+      let body: unknown;
+      try {
+        body = JSON.parse(await f.text());
+      } catch {
+        throw new Error(`${f.name} is not JSON: export a chat from boocode or Open WebUI as JSON`);
+      }
+      const r = await post<ImportResponse>(`/api/chats/import?session_id=${session}`, body);
+      setError(null);
+      setTick((t) => t + 1);
+      if (r.chats[0]) onOpen(r.chats[0]);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
 
   useEffect(() => {
     const params = new URLSearchParams();
@@ -160,6 +179,21 @@ export const ChatList = forwardRef<HTMLInputElement, Props>(function ChatList({ 
         <button onClick={onNew} aria-label="New chat" title="New chat (Ctrl/⌘ Shift O)">
           <Plus size={14} />
         </button>
+        <button onClick={() => file.current?.click()} aria-label="Import chats" title="Import chats (boocode or Open WebUI JSON export)">
+          <Upload size={14} />
+        </button>
+        <input
+          ref={file}
+          type="file"
+          accept="application/json,.json"
+          hidden
+          aria-label="Chat export file"
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = "";
+            if (f) void importFile(f);
+          }}
+        />
       </div>
       <div className="chat-list-scope" role="group" aria-label="Which chats">
         <button className={!all ? "on" : ""} aria-pressed={!all} onClick={() => setAll(false)} title="Chats of this session">

@@ -4,7 +4,7 @@
 // the bottom; otherwise a "jump to latest" button waits.
 
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { ArrowDown, Keyboard, Send, SlidersHorizontal, Square, X } from "lucide-react";
+import { ArrowDown, Download, Keyboard, Send, SlidersHorizontal, Square, X } from "lucide-react";
 import { get, patch, post } from "../api/client";
 import type { Chat, ForkResponse, Message, ModelInfo, SkillInfo } from "../api/generated/types";
 import { chatMessages } from "../state/session";
@@ -232,6 +232,12 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
           {info?.system_prompt ? " · system prompt" : ""}
         </span>
         <span className="spacer" />
+        <a className="icon-link" href={`/api/chats/${chat}/export?format=md`} download title="Download as Markdown (the branch shown)" aria-label="Export as Markdown">
+          <Download size={14} /> md
+        </a>
+        <a className="icon-link" href={`/api/chats/${chat}/export?format=json`} download title="Download as JSON (every branch and the settings; import it again from the chat list)" aria-label="Export as JSON">
+          <Download size={14} /> json
+        </a>
         <button className="icon" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={() => setHelp(true)}>
           <Keyboard size={15} />
         </button>

@@ -157,3 +157,73 @@ pub async fn stop(
         stopped: state.chat.stop(&id),
     }))
 }
+
+/// `GET /api/chats/{id}/export` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: boocode_protocol::ExportFormat,
+}
+
+/// The chat as a download: Markdown (the active branch) or boocode JSON (everything).
+pub async fn export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let Query(q) = query.map_err(|_| ApiError::bad_request("format must be md or json"))?;
+    let id = ChatId(id);
+    let chat = state.store.get_chat(&id).await?;
+    let messages = state.store.list_messages(&id).await?;
+    let (body, mime, ext) = match q.format {
+        boocode_protocol::ExportFormat::Md => (
+            crate::chat_transfer::to_markdown(&chat, &messages),
+            "text/markdown; charset=utf-8",
+            "md",
+        ),
+        boocode_protocol::ExportFormat::Json => (
+            serde_json::to_string_pretty(&crate::chat_transfer::to_export(&chat, &messages))
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+            "application/json",
+            "json",
+        ),
+    };
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        crate::chat_transfer::file_name(&chat, ext)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `POST /api/chats/import` query: the session the chats go into.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    session_id: String,
+}
+
+/// Imports a boocode or Open WebUI export into a session; checked whole before anything is stored.
+pub async fn import(
+    State(state): State<AppState>,
+    query: Result<Query<ImportQuery>, QueryRejection>,
+    JsonBody(file): JsonBody<serde_json::Value>,
+) -> Result<(StatusCode, Json<boocode_protocol::ImportResponse>), ApiError> {
+    let Query(q) = query.map_err(|_| ApiError::bad_request("session_id is required"))?;
+    let session = state.store.get_session(&SessionId(q.session_id)).await?;
+    let prepared = crate::chat_transfer::prepare_import(&file, &session.id)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let chats = state.chat.import(prepared).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(boocode_protocol::ImportResponse { chats }),
+    ))
+}

@@ -55,6 +55,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/chats/{id}/stop", post(chats::stop))
         .route("/api/chats", get(chats::find))
+        .route("/api/chats/{id}/export", get(chats::export))
+        .route(
+            "/api/chats/import",
+            post(chats::import).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
         .route("/api/messages/{id}/regenerate", post(chats::regenerate))
         .route("/api/messages/{id}/fork", post(chats::fork))
         .route("/api/presets", get(presets::list).post(presets::create))

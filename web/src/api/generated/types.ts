@@ -114,6 +114,22 @@ export type Preset = { id: string, project_id: ProjectId | null, name: string, s
 
 export type CreatePresetRequest = { name: string, project_id?: ProjectId, system_prompt?: string, params?: ChatParams, };
 
+export type ChatExport = { 
+/**
+ * Always [`CHAT_EXPORT_FORMAT`].
+ */
+format: string, name: string, kind: ChatKind, model: string | null, system_prompt: string | null, params: ChatParams, pinned: boolean, created_at: string, 
+/**
+ * The message shown last (ids are the export's own).
+ */
+active_leaf_id: string | null, messages: Array<ExportedMessage>, };
+
+export type ExportedMessage = { id: string, parent_id: string | null, role: Role, content: string, reasoning: string, model: string | null, error: string | null, tokens_prompt: number | null, tokens_completion: number | null, ttft_ms: number | null, duration_ms: number | null, created_at: string, };
+
+export type ExportFormat = "md" | "json";
+
+export type ImportResponse = { chats: Array<Chat>, };
+
 export type Role = "user" | "assistant" | "system";
 
 export type MessageStatus = "streaming" | "complete" | "cancelled" | "error";
