@@ -44,6 +44,26 @@ export function chatTests({ llm, shots, newSession, say, lastReply, assert }) {
       assert(download.suggestedFilename() === "Borrow-checker-and-closures.md", download.suggestedFilename());
       await page.screenshot({ path: join(shots, "chat-imported.png") });
     },
+    "chats: one message compared across two models, side by side, then one continued": async (page) => {
+      await newSession(page);
+      await page.getByLabel("Compare models").click();
+      const pick = page.getByRole("group", { name: "Models to compare" });
+      await pick.getByLabel("fake-model", { exact: true }).check();
+      await pick.getByLabel("fake-model-2", { exact: true }).check();
+      await say(page, "[[reasoning:weighing]] [[reply:**Answer** with `code`]] compare this");
+      const columns = page.locator(".compare-col");
+      await columns.nth(1).locator("[data-status=complete]").waitFor();
+      await columns.nth(0).locator("[data-status=complete]").waitFor();
+      assert((await columns.count()) === 2, "two columns");
+      await page.screenshot({ path: join(shots, "chat-compare.png") });
+      await columns.nth(0).getByRole("button", { name: "Continue with this" }).click();
+      await columns.nth(0).locator(".badge", { hasText: "continuing" }).waitFor();
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.getByLabel("Chat list").click();
+      await page.screenshot({ path: join(shots, "chat-compare-390.png") });
+      await page.getByLabel("Chat list").click();
+      await page.setViewportSize({ width: 1400, height: 900 });
+    },
     "chats: regenerate makes a sibling and < 1/2 > switches between them": async (page) => {
       await newSession(page);
       await say(page, "[[reply:first take]] pick a number");

@@ -445,6 +445,9 @@ pub struct Message {
     /// Time from the request to the end of the reply.
     #[ts(type = "number | null")]
     pub duration_ms: Option<u64>,
+    /// One of several replies to the same message from different models, asked for at once.
+    #[serde(default)]
+    pub compared: bool,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub tool_calls: Vec<ToolCall>,
@@ -463,13 +466,20 @@ pub struct PostMessageRequest {
     #[serde(default, deserialize_with = "crate::chat::double_option")]
     #[ts(type = "string | null")]
     pub parent_id: Option<Option<MessageId>>,
+    /// Compare: 2–4 model ids, one reply each, as siblings (instead of `model`).
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
 }
 
 /// 202 answer to a posted message: the turn streams as frames.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct PostMessageResponse {
     pub user_message_id: MessageId,
+    /// The reply (the first, for a comparison).
     pub assistant_message_id: MessageId,
+    /// Every reply of a comparison, in the order they run.
+    #[serde(default)]
+    pub assistant_message_ids: Vec<MessageId>,
 }
 
 /// `POST /api/chats/{id}/stop`.

@@ -30,6 +30,10 @@ pub enum FrameBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         parent_id: Option<MessageId>,
+        /// Set on the replies of a comparison.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        compared: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         agent: Option<String>,

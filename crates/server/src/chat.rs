@@ -112,8 +112,12 @@ impl ChatService {
                 Some(id)
             }
         };
-        let model = self.resolve_model(&chat, req.model).await?;
         let path = active_path(&all, parent.as_ref());
+        if let Some(models) = req.models {
+            let models = compare_models(models)?;
+            return self.compare(chat, path, parent, req.content, models).await;
+        }
+        let model = self.resolve_model(&chat, req.model).await?;
         let turn = self.begin(chat_id)?;
         let (user, assistant) = crate::recorder::new_exchange(
             &chat.session_id,
@@ -131,8 +135,63 @@ impl ChatService {
         let response = PostMessageResponse {
             user_message_id: user.id.clone(),
             assistant_message_id: assistant.id.clone(),
+            assistant_message_ids: vec![assistant.id.clone()],
         };
-        self.start_reply(chat, path, user, assistant, turn).await;
+        self.start_replies(chat, path, user, vec![assistant], turn, false)
+            .await;
+        Ok(response)
+    }
+
+    /// One message, answered by each of `models` as sibling replies. Behind a server that holds one
+    /// model at a time (llama-swap: it says which is loaded) they run one after another, loaded ones
+    /// first, so a comparison never thrashes models; otherwise they stream at once.
+    async fn compare(
+        &self,
+        chat: Chat,
+        path: Vec<Message>,
+        parent: Option<MessageId>,
+        content: String,
+        models: Vec<String>,
+    ) -> Result<PostMessageResponse, ApiError> {
+        let inner = &self.inner;
+        let one_at_a_time = inner.catalog.swaps_models().await;
+        let mut order = models;
+        if one_at_a_time && let Some(loaded) = inner.catalog.loaded_models().await {
+            // Stable: the user's order within the loaded and within the unloaded.
+            order.sort_by_key(|m| !loaded.contains(m));
+        }
+        let turn = self.begin(&chat.id)?;
+        let (user, first) = crate::recorder::new_exchange(
+            &chat.session_id,
+            &chat.id,
+            parent,
+            content,
+            &order[0],
+            inner.backend.name(),
+        );
+        let replies: Vec<Message> = order
+            .iter()
+            .map(|model| Message {
+                id: MessageId::new(),
+                model: Some(model.clone()),
+                compared: true,
+                ..first.clone()
+            })
+            .collect();
+        let mut all: Vec<&Message> = vec![&user];
+        all.extend(replies.iter());
+        if let Err(e) = inner.store.insert_messages(&all).await {
+            self.forget(&chat.id);
+            return Err(e.into());
+        }
+        publish_user_message(&inner.broker, &user).await;
+        let response = PostMessageResponse {
+            user_message_id: user.id.clone(),
+            assistant_message_id: replies[0].id.clone(),
+            assistant_message_ids: replies.iter().map(|r| r.id.clone()).collect(),
+        };
+        self.start_replies(chat, path, user, replies, turn, one_at_a_time)
+            .await;
         Ok(response)
     }
 
@@ -181,7 +240,8 @@ impl ChatService {
         let response = RegenerateResponse {
             assistant_message_id: assistant.id.clone(),
         };
-        self.start_reply(chat, path, user, assistant, turn).await;
+        self.start_replies(chat, path, user, vec![assistant], turn, false)
+            .await;
         Ok(response)
     }
 
@@ -414,23 +474,52 @@ impl ChatService {
         Ok(turn)
     }
 
-    /// Streams `assistant`'s reply to `user`, given the path before `user`, with the chat's system
-    /// prompt and parameters.
-    async fn start_reply(
+    /// Streams each of `replies` (assistant messages answering `user`), given the path before `user`,
+    /// with the chat's system prompt and parameters: one after another when `sequential`, else at once.
+    async fn start_replies(
         &self,
         chat: Chat,
         before: Vec<Message>,
         user: Message,
-        assistant: Message,
+        replies: Vec<Message>,
         turn: RunningTurn,
+        sequential: bool,
     ) {
         let inner = &self.inner;
-        if let Err(e) = inner
-            .store
-            .set_message_worker(&assistant.id, &inner.worker_id)
-            .await
-        {
-            tracing::warn!(error = %e, "the reply's worker not recorded");
+        for reply in &replies {
+            if let Err(e) = inner
+                .store
+                .set_message_worker(&reply.id, &inner.worker_id)
+                .await
+            {
+                tracing::warn!(error = %e, "the reply's worker not recorded");
+            }
+        }
+        if sequential {
+            // Show every column now; the ones waiting say for what.
+            for (i, reply) in replies.iter().enumerate().skip(1) {
+                let previous = replies[i - 1].model.clone().unwrap_or_default();
+                for body in [
+                    FrameBody::MessageStarted {
+                        message_id: reply.id.clone(),
+                        chat_id: chat.id.clone(),
+                        role: Role::Assistant,
+                        parent_id: reply.parent_id.clone(),
+                        compared: Some(true),
+                        agent: reply.agent.clone(),
+                        model: reply.model.clone(),
+                    },
+                    FrameBody::TurnStatus {
+                        message_id: reply.id.clone(),
+                        chat_id: chat.id.clone(),
+                        status: format!("waiting for {previous} to finish (one model at a time)"),
+                    },
+                ] {
+                    if let Err(e) = inner.broker.publish(&chat.session_id, body).await {
+                        tracing::warn!(error = %e, "frame publish failed");
+                    }
+                }
+            }
         }
         let mut conversation = Vec::with_capacity(before.len() + 2);
         if let Some(prompt) = chat
@@ -453,38 +542,62 @@ impl ChatService {
         );
         conversation.push(ChatMessage::new("user", inner.skills.expand(&user.content)));
         let first_exchange = before.is_empty();
-        let model = assistant.model.clone().unwrap_or_default();
-        let target = TurnTarget {
-            session_id: chat.session_id.clone(),
-            chat_id: chat.id.clone(),
-            message_id: assistant.id.clone(),
-            parent_id: assistant.parent_id.clone(),
-            model: Some(model.clone()),
-            agent: assistant.agent.clone(),
-        };
         let this = self.clone();
         inner.tracker.spawn(async move {
-            let inner = &this.inner;
-            let run = TurnRun {
-                store: inner.store.clone(),
-                broker: inner.broker.clone(),
-                target,
-                cancel: turn.cancel,
-                cancel_reason: turn.reason,
-                context_limit: inner.catalog.context_limit(&model).await,
-                permissions: None,
-                fence: None,
+            let runs = replies
+                .into_iter()
+                .map(|reply| this.run_reply(&chat, conversation.clone(), reply, &turn));
+            let summaries = if sequential {
+                let mut done = Vec::new();
+                for run in runs {
+                    done.push(run.await);
+                }
+                done
+            } else {
+                futures::future::join_all(runs).await
             };
-            let turn_model = model.clone();
-            let mut input = TurnInput::chat(model, conversation);
-            input.request_extra = request_extra(&chat.params);
-            let summary = record_turn(run, inner.backend.clone(), input).await;
             this.forget(&chat.id);
-            if first_exchange && summary.status == MessageStatus::Complete {
-                this.auto_name(&chat, &turn_model, &user.content, &summary.content)
+            let named = summaries
+                .iter()
+                .find(|(_, s)| s.status == MessageStatus::Complete);
+            if first_exchange && let Some((model, summary)) = named {
+                this.auto_name(&chat, model, &user.content, &summary.content)
                     .await;
             }
         });
+    }
+
+    /// Records one reply; returns its model and how it ended.
+    async fn run_reply(
+        &self,
+        chat: &Chat,
+        conversation: Vec<ChatMessage>,
+        reply: Message,
+        turn: &RunningTurn,
+    ) -> (String, crate::recorder::TurnSummary) {
+        let inner = &self.inner;
+        let model = reply.model.clone().unwrap_or_default();
+        let run = TurnRun {
+            store: inner.store.clone(),
+            broker: inner.broker.clone(),
+            target: TurnTarget {
+                session_id: chat.session_id.clone(),
+                chat_id: chat.id.clone(),
+                message_id: reply.id.clone(),
+                parent_id: reply.parent_id.clone(),
+                compared: reply.compared,
+                model: Some(model.clone()),
+                agent: reply.agent.clone(),
+            },
+            cancel: turn.cancel.clone(),
+            cancel_reason: turn.reason.clone(),
+            context_limit: inner.catalog.context_limit(&model).await,
+            permissions: None,
+            fence: None,
+        };
+        let mut input = TurnInput::chat(model.clone(), conversation);
+        input.request_extra = request_extra(&chat.params);
+        (model, record_turn(run, inner.backend.clone(), input).await)
     }
 
     fn forget(&self, chat_id: &ChatId) {
@@ -611,4 +724,23 @@ fn request_extra(params: &ChatParams) -> serde_json::Map<String, serde_json::Val
         );
     }
     extra
+}
+
+/// The models of a comparison: 2 to 4, distinct, named.
+fn compare_models(models: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let models: Vec<String> = models.into_iter().map(|m| m.trim().to_owned()).collect();
+    if !(2..=4).contains(&models.len()) {
+        return Err(ApiError::bad_request(format!(
+            "models takes 2 to 4 model ids to compare, got {}",
+            models.len()
+        )));
+    }
+    if models.iter().any(String::is_empty) {
+        return Err(ApiError::bad_request("a model id in models is empty"));
+    }
+    let distinct: std::collections::HashSet<&String> = models.iter().collect();
+    if distinct.len() != models.len() {
+        return Err(ApiError::bad_request("models names the same model twice"));
+    }
+    Ok(models)
 }

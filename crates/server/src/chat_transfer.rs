@@ -390,6 +390,7 @@ fn assign_ids(raw: RawChat, session: &SessionId) -> Result<PreparedChat, ImportE
             tokens_completion: m.tokens_completion,
             ttft_ms: m.ttft_ms,
             duration_ms: m.duration_ms,
+            compared: false,
             created_at: m.created_at,
             finished_at: Some(m.created_at),
             tool_calls: Vec::new(),

@@ -65,6 +65,7 @@ mod tests {
             tokens_completion: None,
             ttft_ms: None,
             duration_ms: None,
+            compared: false,
             created_at: chrono::Utc::now(),
             finished_at: None,
             tool_calls: vec![],

@@ -266,6 +266,7 @@ pub async fn run_coding_turn(
             chat_id: task.chat_id.clone(),
             message_id: assistant.id.clone(),
             parent_id: assistant.parent_id.clone(),
+            compared: false,
             model: Some(model.clone()),
             agent: Some(task.agent.clone()),
         },

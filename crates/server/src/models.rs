@@ -102,6 +102,12 @@ impl ModelCatalog {
         )
     }
 
+    /// Whether the server holds one model at a time and swaps (llama-swap answers `/running`), so
+    /// requests for several models should run one after another, not at once.
+    pub async fn swaps_models(&self) -> bool {
+        self.llm.running_models().await.is_some()
+    }
+
     /// The window of `model`, when known; never fails (a missing window is not an error).
     pub async fn context_limit(&self, model: &str) -> Option<u64> {
         let models = self.list().await.ok()?;

@@ -27,6 +27,8 @@ pub struct TurnTarget {
     pub message_id: MessageId,
     /// The message the reply answers (the tree's parent).
     pub parent_id: Option<MessageId>,
+    /// One of the replies of a comparison.
+    pub compared: bool,
     pub model: Option<String>,
     pub agent: Option<String>,
 }
@@ -333,6 +335,7 @@ pub async fn record_turn(
         chat_id: run.target.chat_id.clone(),
         role: Role::Assistant,
         parent_id: run.target.parent_id.clone(),
+        compared: run.target.compared.then_some(true),
         agent: run.target.agent.clone(),
         model: run.target.model.clone(),
     })
@@ -410,6 +413,7 @@ pub fn new_exchange(
         tokens_completion: None,
         ttft_ms: None,
         duration_ms: None,
+        compared: false,
         created_at: now,
         finished_at: Some(now),
         tool_calls: Vec::new(),
@@ -465,6 +469,7 @@ pub async fn publish_user_message(broker: &Broker, message: &boocode_protocol::M
             chat_id: chat_id.clone(),
             role: message.role,
             parent_id: message.parent_id.clone(),
+            compared: None,
             agent: None,
             model: None,
         },

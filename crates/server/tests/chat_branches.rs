@@ -561,3 +561,123 @@ async fn export_and_import_round_trip_a_branched_chat_and_bring_open_webui_histo
         assert_eq!(before, after);
     }
 }
+
+#[tokio::test]
+async fn compare_gives_sibling_replies_loaded_model_first_under_llama_swap() {
+    let options = boocode_fakellm::FakeOptions {
+        swap_delay: Some(std::time::Duration::from_millis(150)),
+        ..Default::default()
+    };
+    let kit = Kit::start_with_llm(options, |_| {}).await;
+    let (_, _, cid) = kit.seed(Some("fake-model-2")).await;
+    // Load fake-model-2 first.
+    let (_, warm) = kit.post(&cid, "[[reply:warm]] hi").await;
+    kit.wait_done(&cid, &warm).await;
+    let swaps_before = kit.fake.swaps();
+
+    let r = kit
+        .ok(
+            "POST",
+            &format!("/api/chats/{cid}/messages"),
+            Some(json!({"content": "[[reply:compared]] which is better?", "models": ["fake-model", "fake-model-2"]})),
+        )
+        .await;
+    let user = r["user_message_id"].as_str().unwrap();
+    let ids: Vec<String> = r["assistant_message_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let mut models = Vec::new();
+    for id in &ids {
+        let m = kit.wait_done(&cid, id).await;
+        assert_eq!(m["status"], "complete", "{m}");
+        assert_eq!(m["parent_id"], user);
+        assert_eq!(m["compared"], true);
+        models.push(m["model"].as_str().unwrap().to_owned());
+    }
+    // The loaded model answers first; one swap for the other, none back.
+    assert_eq!(models, ["fake-model-2", "fake-model"]);
+    let streamed: Vec<String> = kit
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.stream)
+        .map(|r| r.model.clone())
+        .collect();
+    assert_eq!(
+        &streamed[streamed.len() - 2..],
+        ["fake-model-2", "fake-model"]
+    );
+    assert_eq!(kit.fake.swaps() - swaps_before, 1);
+    let tree = kit
+        .ok("GET", &format!("/api/chats/{cid}/messages?tree=1"), None)
+        .await;
+    let siblings = tree
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["parent_id"] == user)
+        .count();
+    assert_eq!(siblings, 2);
+
+    // Bad requests: too few, too many, twice the same.
+    for models in [
+        json!(["fake-model"]),
+        json!(["a", "b", "c", "d", "e"]),
+        json!(["a", "a"]),
+    ] {
+        let (status, v) = kit
+            .call(
+                "POST",
+                &format!("/api/chats/{cid}/messages"),
+                Some(json!({"content": "x", "models": models})),
+            )
+            .await;
+        assert_eq!(status, 400, "{v}");
+    }
+}
+
+#[tokio::test]
+async fn compare_streams_at_once_without_llama_swap() {
+    let kit = Kit::start().await;
+    let (_, _, cid) = kit.seed(Some("fake-model")).await;
+    let r = kit
+        .ok(
+            "POST",
+            &format!("/api/chats/{cid}/messages"),
+            Some(json!({"content": "[[tokens:60]] [[delay_ms:10]] go", "models": ["fake-model", "fake-model-2"]})),
+        )
+        .await;
+    let ids: Vec<String> = r["assistant_message_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    // Both are streaming at the same moment.
+    let mut both = false;
+    for _ in 0..200 {
+        let tree = kit
+            .ok("GET", &format!("/api/chats/{cid}/messages?tree=1"), None)
+            .await;
+        let partial = tree
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| ids.contains(&m["id"].as_str().unwrap().to_owned()))
+            .filter(|m| m["status"] == "streaming" && !m["content"].as_str().unwrap().is_empty())
+            .count();
+        if partial == 2 {
+            both = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(both, "the two replies never streamed at the same time");
+    for id in &ids {
+        assert_eq!(kit.wait_done(&cid, id).await["status"], "complete");
+    }
+}

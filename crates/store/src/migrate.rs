@@ -48,6 +48,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "chat_tree",
         include_str!("../migrations/sqlite/0007_chat_tree.sql"),
     ),
+    (
+        8,
+        "compare",
+        include_str!("../migrations/sqlite/0008_compare.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -84,6 +89,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         7,
         "chat_tree",
         include_str!("../migrations/postgres/0007_chat_tree.sql"),
+    ),
+    (
+        8,
+        "compare",
+        include_str!("../migrations/postgres/0008_compare.sql"),
     ),
 ];
 

@@ -82,6 +82,7 @@ macro_rules! impl_store {
                 tokens_prompt: to_u64(row.try_get("tokens_prompt")?),
                 tokens_completion: to_u64(row.try_get("tokens_completion")?),
                 ttft_ms: to_u64(row.try_get("ttft_ms")?),
+                compared: row.try_get("compared")?,
                 duration_ms: to_u64(row.try_get("duration_ms")?),
                 created_at: row.try_get("created_at")?,
                 finished_at: row.try_get("finished_at")?,
@@ -272,9 +273,9 @@ macro_rules! impl_store {
                     sqlx::query(
                         "INSERT INTO messages (id, session_id, chat_id, role, content, reasoning, \
                          status, error, model, agent, created_at, finished_at, parent_id, \
-                         tokens_prompt, tokens_completion, ttft_ms, duration_ms) \
+                         tokens_prompt, tokens_completion, ttft_ms, duration_ms, compared) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                         $16, $17)",
+                         $16, $17, $18)",
                     )
                     .bind(m.id.as_str())
                     .bind(m.session_id.as_str())
@@ -293,6 +294,7 @@ macro_rules! impl_store {
                     .bind(m.tokens_completion.map(to_i64))
                     .bind(m.ttft_ms.map(to_i64))
                     .bind(m.duration_ms.map(to_i64))
+                    .bind(m.compared)
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -48,6 +48,7 @@ fn message(chat: &Chat, parent: Option<&Message>, role: Role, content: &str) -> 
         tokens_completion: None,
         ttft_ms: None,
         duration_ms: None,
+        compared: false,
         created_at: Utc::now(),
         finished_at: None,
         tool_calls: vec![],

@@ -55,6 +55,7 @@ fn message(chat: &Chat, role: Role, status: MessageStatus, content: &str) -> Mes
         tokens_completion: None,
         ttft_ms: None,
         duration_ms: None,
+        compared: false,
         created_at: Utc::now(),
         finished_at: None,
         tool_calls: vec![],

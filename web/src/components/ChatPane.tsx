@@ -4,7 +4,7 @@
 // the bottom; otherwise a "jump to latest" button waits.
 
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { ArrowDown, Download, Keyboard, Send, SlidersHorizontal, Square, X } from "lucide-react";
+import { ArrowDown, Columns3, Download, Keyboard, Send, SlidersHorizontal, Square, X } from "lucide-react";
 import { get, patch, post } from "../api/client";
 import type { Chat, ForkResponse, Message, ModelInfo, SkillInfo } from "../api/generated/types";
 import { chatMessages } from "../state/session";
@@ -67,6 +67,8 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
   const [settings, setSettings] = useState(false);
   const [help, setHelp] = useState(false);
   const [atBottom, setAtBottom] = useState(true);
+  /** Models to compare (2–4) when comparing; empty otherwise. */
+  const [comparing, setComparing] = useState<string[] | null>(null);
   const following = useRef(true);
   const scroller = useRef<HTMLDivElement>(null);
   const root = useRef<HTMLDivElement>(null);
@@ -134,10 +136,11 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
     return skills.filter((s) => !s.error && s.name.startsWith(m[1]));
   }, [input, skills]);
 
+  const compareModels = comparing && comparing.length >= 2 ? comparing : null;
   const sendNow = useCallback(
     async (content: string) => {
       try {
-        await post(`/api/chats/${chat}/messages`, { content });
+        await post(`/api/chats/${chat}/messages`, compareModels ? { content, models: compareModels } : { content });
         setError(null);
         toBottom();
       } catch (e) {
@@ -145,7 +148,7 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
         setInput((cur) => cur || content);
       }
     },
-    [chat, toBottom],
+    [chat, toBottom, compareModels],
   );
   const send = () => {
     const content = input.trim();
@@ -224,6 +227,14 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
 
   const modelIds = useMemo(() => models.map((m) => m.id), [models]);
 
+  // The last question, when it was put to several models: their replies side by side.
+  const lastUser = messages.map((m) => m.role).lastIndexOf("user");
+  const compared =
+    lastUser >= 0 && messages[lastUser + 1]?.compared
+      ? (index.get(messages[lastUser].id) ?? []).map((id) => state.messages[id]).filter((m) => m && m.compared)
+      : [];
+  const shown = compared.length > 1 ? messages.slice(0, lastUser + 1) : messages;
+
   return (
     <div className="chat-pane" ref={root}>
       <header className="chat-head">
@@ -268,7 +279,7 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
           </div>
         )}
         <div className="transcript">
-          {messages.map((m) => (
+          {shown.map((m) => (
             <MessageRow
               key={m.id}
               m={m}
@@ -280,6 +291,28 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
             />
           ))}
         </div>
+        {compared.length > 1 && (
+          <div className="compare" style={{ gridTemplateColumns: `repeat(${compared.length}, minmax(260px, 1fr))` }} aria-label="Compared replies">
+            {compared.map((m) => {
+              const chosen = info?.active_leaf_id === m.id;
+              return (
+                <section key={m.id} className={`compare-col ${chosen ? "chosen" : ""}`} data-compare-model={m.model ?? ""}>
+                  <header>
+                    <b>{m.model}</b>
+                    {chosen ? (
+                      <span className="badge">continuing with this</span>
+                    ) : (
+                      <button className="small" disabled={streaming} onClick={() => actions.switchTo(m.id)}>
+                        Continue with this
+                      </button>
+                    )}
+                  </header>
+                  <MessageRow m={m} status={state.turnStatus[m.id]} actions={actions} busy={streaming} models={modelIds} />
+                </section>
+              );
+            })}
+          </div>
+        )}
       </div>
       {!atBottom && (
         <button className="jump" onClick={toBottom} aria-label="Jump to latest">
@@ -322,7 +355,36 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
           ))}
         </ul>
       )}
+      {comparing && (
+        <div className="compare-pick" role="group" aria-label="Models to compare">
+          <span className="note">Compare (2–4):</span>
+          {modelIds.map((id) => {
+            const on = comparing.includes(id);
+            return (
+              <label key={id} className={on ? "on" : ""}>
+                <input
+                  type="checkbox"
+                  checked={on}
+                  disabled={!on && comparing.length >= 4}
+                  onChange={() => setComparing(on ? comparing.filter((x) => x !== id) : [...comparing, id])}
+                />
+                {id}
+              </label>
+            );
+          })}
+          {comparing.length < 2 && <span className="note">pick at least two</span>}
+        </div>
+      )}
       <div className="composer">
+        <button
+          className={`icon ${comparing ? "on" : ""}`}
+          aria-label="Compare models"
+          aria-pressed={!!comparing}
+          title="Send the next message to several models at once"
+          onClick={() => setComparing(comparing ? null : [])}
+        >
+          <Columns3 size={16} />
+        </button>
         <textarea
           ref={composer}
           aria-label="Message"

@@ -77,6 +77,7 @@ describe("session frames", () => {
         tokens_completion: null,
         ttft_ms: null,
         duration_ms: null,
+        compared: false,
         created_at: "",
         finished_at: null,
         tool_calls: [],

@@ -100,6 +100,7 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
         tokens_completion: null,
         ttft_ms: null,
         duration_ms: null,
+        compared: frame.compared ?? false,
         created_at: new Date().toISOString(),
         finished_at: null,
         tool_calls: [],

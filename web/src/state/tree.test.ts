@@ -19,6 +19,7 @@ function m(id: string, parent: string | null): Message {
     tokens_completion: null,
     ttft_ms: null,
     duration_ms: null,
+    compared: false,
     created_at: "",
     finished_at: null,
     tool_calls: [],

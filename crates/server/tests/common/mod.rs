@@ -207,7 +207,7 @@ impl Kit {
     pub async fn wait_done(&self, chat: &str, message: &str) -> Value {
         for _ in 0..400 {
             let msgs = self
-                .ok("GET", &format!("/api/chats/{chat}/messages"), None)
+                .ok("GET", &format!("/api/chats/{chat}/messages?tree=1"), None)
                 .await;
             let found = msgs
                 .as_array()

@@ -152,16 +152,32 @@ ttft_ms: number | null,
 /**
  * Time from the request to the end of the reply.
  */
-duration_ms: number | null, created_at: string, finished_at: string | null, tool_calls: Array<ToolCall>, };
+duration_ms: number | null, 
+/**
+ * One of several replies to the same message from different models, asked for at once.
+ */
+compared: boolean, created_at: string, finished_at: string | null, tool_calls: Array<ToolCall>, };
 
 export type PostMessageRequest = { content: string, model?: string, 
 /**
  * The message the new one follows: absent means the active leaf, `null` the start of the chat
  * (editing the first message). Editing is a new user message under the edited one's parent.
  */
-parent_id: string | null, };
+parent_id: string | null, 
+/**
+ * Compare: 2–4 model ids, one reply each, as siblings (instead of `model`).
+ */
+models?: Array<string>, };
 
-export type PostMessageResponse = { user_message_id: MessageId, assistant_message_id: MessageId, };
+export type PostMessageResponse = { user_message_id: MessageId, 
+/**
+ * The reply (the first, for a comparison).
+ */
+assistant_message_id: MessageId, 
+/**
+ * Every reply of a comparison, in the order they run.
+ */
+assistant_message_ids: Array<MessageId>, };
 
 export type StopResponse = { stopped: boolean, };
 
@@ -187,9 +203,17 @@ export type LlmHealth = { url: string, reachable: boolean, };
 
 export type AgentsHealth = { pool_size: number, backends: Array<string>, };
 
-export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, parent_id?: MessageId, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, });
+export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, parent_id?: MessageId, 
+/**
+ * Set on the replies of a comparison.
+ */
+compared?: boolean, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, });
 
-export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, parent_id?: MessageId, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, };
+export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, parent_id?: MessageId, 
+/**
+ * Set on the replies of a comparison.
+ */
+compared?: boolean, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, };
 
 export type ControlFrame = { "type": "resync" };
 

@@ -1,0 +1,2 @@
+-- Replies sent to several models at once for one message (a side-by-side comparison).
+ALTER TABLE messages ADD COLUMN compared INTEGER NOT NULL DEFAULT 0;
