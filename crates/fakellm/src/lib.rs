@@ -30,6 +30,9 @@ pub struct FakeOptions {
     /// Emulates llama-swap: one model loaded at a time, a request for another one first waits this
     /// long (the load) and counts a swap; `/running` and the models' `status` say which is loaded.
     pub swap_delay: Option<std::time::Duration>,
+    /// Models that take `image_url` parts; the others answer 400 as llama.cpp does without a
+    /// multimodal projector.
+    pub vision_models: Vec<String>,
 }
 
 impl Default for FakeOptions {
@@ -39,6 +42,7 @@ impl Default for FakeOptions {
             context_length: 32768,
             script: Vec::new(),
             swap_delay: None,
+            vision_models: vec!["fake-model-2".into()],
         }
     }
 }

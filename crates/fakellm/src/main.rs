@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         context_length: args.context_length,
         script,
         swap_delay: args.swap_ms.map(std::time::Duration::from_millis),
+        ..Default::default()
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let addr = listener.local_addr()?;

@@ -48,6 +48,23 @@ fn last_user_text(body: &Value) -> String {
     }
 }
 
+/// Whether any message carries an `image_url` part.
+fn has_image(body: &Value) -> bool {
+    body.get("messages")
+        .and_then(Value::as_array)
+        .is_some_and(|ms| {
+            ms.iter().any(|m| {
+                m.get("content")
+                    .and_then(Value::as_array)
+                    .is_some_and(|parts| {
+                        parts
+                            .iter()
+                            .any(|p| p.get("type") == Some(&json!("image_url")))
+                    })
+            })
+        })
+}
+
 pub(crate) fn tool_results_follow_user(body: &Value) -> bool {
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return false;
@@ -127,6 +144,13 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
     };
     if !state.options.models.contains(&model) {
         return error_response(StatusCode::NOT_FOUND, &format!("model '{model}' not found"));
+    }
+    if has_image(&body) && !state.options.vision_models.contains(&model) {
+        // What llama.cpp says when the model has no multimodal projector.
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj",
+        );
     }
     let loaded_now = match state.options.swap_delay {
         Some(delay) => state.swapper.ensure(&model, delay).await,

@@ -13,6 +13,10 @@ pub struct ChatMessage {
     pub tool_calls: Vec<WireToolCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// Images (data or http URLs) sent with a user message: the request then carries `content` as
+    /// parts, the text first and an `image_url` part per image, as vision models take them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
 
 /// A tool call as sent back to the model in history.
@@ -39,6 +43,7 @@ impl ChatMessage {
             content: content.into(),
             tool_calls: Vec::new(),
             tool_call_id: None,
+            images: Vec::new(),
         }
     }
 
@@ -95,9 +100,10 @@ pub struct ChatRequest {
 
 impl ChatRequest {
     pub(crate) fn body(&self, stream: bool) -> serde_json::Value {
+        let messages: Vec<serde_json::Value> = self.messages.iter().map(wire_message).collect();
         let mut body = serde_json::json!({
             "model": self.model,
-            "messages": self.messages,
+            "messages": messages,
             "stream": stream,
         });
         let obj = body.as_object_mut();
@@ -140,6 +146,23 @@ impl ChatRequest {
         }
         body
     }
+}
+
+/// A message as sent: with images, `content` becomes `[{type: text}, {type: image_url}…]`.
+fn wire_message(m: &ChatMessage) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_default();
+    if let Some(obj) = v.as_object_mut()
+        && obj.remove("images").is_some()
+    {
+        let mut parts = vec![serde_json::json!({"type": "text", "text": m.content})];
+        parts.extend(
+            m.images
+                .iter()
+                .map(|url| serde_json::json!({"type": "image_url", "image_url": {"url": url}})),
+        );
+        obj.insert("content".into(), parts.into());
+    }
+    v
 }
 
 /// Token counts as the server reports them.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use ts_rs::TS;
 
 use crate::dto::Chat;
-use crate::ids::{MessageId, ProjectId};
+use crate::ids::{MessageId, ProjectId, UploadId};
 
 /// How hard a reasoning model thinks; `none` turns thinking off (also `enable_thinking: false` for
 /// templates that read it, such as Qwen 3's).
@@ -277,4 +277,43 @@ pub enum ExportFormat {
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct ImportResponse {
     pub chats: Vec<Chat>,
+}
+
+/// How an attachment reaches the model: text files as text (with their name), images as
+/// `image_url` parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Text,
+    Image,
+}
+
+impl AttachmentKind {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Image => "image",
+        }
+    }
+    /// Parses the column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "text" => Some(Self::Text),
+            "image" => Some(Self::Image),
+            _ => None,
+        }
+    }
+}
+
+/// A stored upload (`POST /api/uploads` answers one); messages list the ones attached to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Attachment {
+    pub id: UploadId,
+    /// The name the file had, shown and told to the model; never used as a path.
+    pub name: String,
+    pub kind: AttachmentKind,
+    pub mime: String,
+    #[ts(type = "number")]
+    pub size: u64,
 }

@@ -448,6 +448,9 @@ pub struct Message {
     /// One of several replies to the same message from different models, asked for at once.
     #[serde(default)]
     pub compared: bool,
+    /// Files sent with a user message.
+    #[serde(default)]
+    pub attachments: Vec<crate::chat::Attachment>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub tool_calls: Vec<ToolCall>,
@@ -469,6 +472,9 @@ pub struct PostMessageRequest {
     /// Compare: 2–4 model ids, one reply each, as siblings (instead of `model`).
     #[serde(default)]
     pub models: Option<Vec<String>>,
+    /// Uploads (`POST /api/uploads`) sent with the message.
+    #[serde(default)]
+    pub attachments: Option<Vec<crate::ids::UploadId>>,
 }
 
 /// 202 answer to a posted message: the turn streams as frames.

@@ -70,4 +70,6 @@ id_type!(
     PermissionId,
     /// An arena: several contenders on one task, compared side by side.
     ArenaId,
+    /// An uploaded file, attached to messages.
+    UploadId,
 );

@@ -68,6 +68,7 @@ pub struct AppState {
     pub skills: crate::skills::Skills,
     pub mcp_tokens: crate::mcp::McpTokens,
     pub tasks: crate::tasks::TaskService,
+    pub uploads: crate::uploads::Uploads,
     pub shutdown: CancellationToken,
 }
 
@@ -246,6 +247,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
     };
     dispatcher.recover(horizon).await;
     prune_worktrees(store.as_ref()).await;
+    let uploads = crate::uploads::Uploads::new(&config.data_dir, store.clone());
     let chat = ChatService::new(ChatDeps {
         store: store.clone(),
         broker: broker.clone(),
@@ -254,6 +256,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         backend: native,
         default_model: config.default_model.clone(),
         skills: skills.clone(),
+        uploads: uploads.clone(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         worker_id: dispatcher.worker_id().to_owned(),
@@ -284,6 +287,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         skills: skills.clone(),
         mcp_tokens,
         tasks: crate::tasks::TaskService::new(store.clone(), broker.clone(), dispatcher.clone()),
+        uploads,
         shutdown: shutdown.clone(),
     };
     let notices = store.task_notices().await?;

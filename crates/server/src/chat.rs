@@ -44,6 +44,7 @@ struct Inner {
     backend: Arc<dyn AgentBackend>,
     default_model: Option<String>,
     skills: crate::skills::Skills,
+    uploads: crate::uploads::Uploads,
     running: Mutex<HashMap<ChatId, RunningTurn>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -59,6 +60,8 @@ pub struct ChatDeps {
     pub backend: Arc<dyn AgentBackend>,
     pub default_model: Option<String>,
     pub skills: crate::skills::Skills,
+    /// Where attached files are kept.
+    pub uploads: crate::uploads::Uploads,
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,
     /// This process's worker id: replies record it, so another worker can close them if this one dies.
@@ -77,6 +80,7 @@ impl ChatService {
                 backend: d.backend,
                 default_model: d.default_model,
                 skills: d.skills,
+                uploads: d.uploads,
                 running: Mutex::default(),
                 tracker: d.tracker,
                 shutdown: d.shutdown,
@@ -93,7 +97,7 @@ impl ChatService {
         req: PostMessageRequest,
     ) -> Result<PostMessageResponse, ApiError> {
         let inner = &self.inner;
-        if req.content.trim().is_empty() {
+        if req.content.trim().is_empty() && req.attachments.as_ref().is_none_or(Vec::is_empty) {
             return Err(ApiError::bad_request("content must not be empty"));
         }
         let chat = self.open_chat(chat_id).await?;
@@ -112,14 +116,27 @@ impl ChatService {
                 Some(id)
             }
         };
+        let attachments = match req.attachments.as_deref() {
+            None | Some([]) => Vec::new(),
+            Some(ids) if ids.len() > 20 => {
+                return Err(ApiError::bad_request("at most 20 attachments per message"));
+            }
+            Some(ids) => inner
+                .uploads
+                .resolve(ids)
+                .await
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        };
         let path = active_path(&all, parent.as_ref());
         if let Some(models) = req.models {
             let models = compare_models(models)?;
-            return self.compare(chat, path, parent, req.content, models).await;
+            return self
+                .compare(chat, path, parent, req.content, attachments, models)
+                .await;
         }
         let model = self.resolve_model(&chat, req.model).await?;
         let turn = self.begin(chat_id)?;
-        let (user, assistant) = crate::recorder::new_exchange(
+        let (mut user, assistant) = crate::recorder::new_exchange(
             &chat.session_id,
             chat_id,
             parent,
@@ -127,6 +144,7 @@ impl ChatService {
             &model,
             inner.backend.name(),
         );
+        user.attachments = attachments;
         if let Err(e) = inner.store.insert_exchange(&user, &assistant).await {
             self.forget(chat_id);
             return Err(e.into());
@@ -151,6 +169,7 @@ impl ChatService {
         path: Vec<Message>,
         parent: Option<MessageId>,
         content: String,
+        attachments: Vec<boocode_protocol::Attachment>,
         models: Vec<String>,
     ) -> Result<PostMessageResponse, ApiError> {
         let inner = &self.inner;
@@ -161,7 +180,7 @@ impl ChatService {
             order.sort_by_key(|m| !loaded.contains(m));
         }
         let turn = self.begin(&chat.id)?;
-        let (user, first) = crate::recorder::new_exchange(
+        let (mut user, first) = crate::recorder::new_exchange(
             &chat.session_id,
             &chat.id,
             parent,
@@ -169,6 +188,7 @@ impl ChatService {
             &order[0],
             inner.backend.name(),
         );
+        user.attachments = attachments;
         let replies: Vec<Message> = order
             .iter()
             .map(|model| Message {
@@ -529,18 +549,13 @@ impl ChatService {
         {
             conversation.push(ChatMessage::new("system", prompt));
         }
-        conversation.extend(
-            before
-                .iter()
-                .filter(|m| !m.content.is_empty() && m.status != MessageStatus::Streaming)
-                .map(|m| {
-                    ChatMessage::new(
-                        m.role.as_str(),
-                        crate::coding::expand_user(&inner.skills, m),
-                    )
-                }),
-        );
-        conversation.push(ChatMessage::new("user", inner.skills.expand(&user.content)));
+        for m in before.iter().filter(|m| {
+            (!m.content.is_empty() || !m.attachments.is_empty())
+                && m.status != MessageStatus::Streaming
+        }) {
+            conversation.push(self.model_message(m).await);
+        }
+        conversation.push(self.model_message(&user).await);
         let first_exchange = before.is_empty();
         let this = self.clone();
         inner.tracker.spawn(async move {
@@ -565,6 +580,19 @@ impl ChatService {
                     .await;
             }
         });
+    }
+
+    /// A stored message as the model gets it: skills expanded, attachments added.
+    async fn model_message(&self, m: &Message) -> ChatMessage {
+        let text = crate::coding::expand_user(&self.inner.skills, m);
+        if m.attachments.is_empty() {
+            return ChatMessage::new(m.role.as_str(), text);
+        }
+        let (content, images) = self.inner.uploads.model_content(m, text).await;
+        ChatMessage {
+            images,
+            ..ChatMessage::new(m.role.as_str(), content)
+        }
     }
 
     /// Records one reply; returns its model and how it ended.

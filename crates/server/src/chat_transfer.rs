@@ -391,6 +391,7 @@ fn assign_ids(raw: RawChat, session: &SessionId) -> Result<PreparedChat, ImportE
             ttft_ms: m.ttft_ms,
             duration_ms: m.duration_ms,
             compared: false,
+            attachments: Vec::new(),
             created_at: m.created_at,
             finished_at: Some(m.created_at),
             tool_calls: Vec::new(),

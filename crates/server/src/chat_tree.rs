@@ -66,6 +66,7 @@ mod tests {
             ttft_ms: None,
             duration_ms: None,
             compared: false,
+            attachments: Vec::new(),
             created_at: chrono::Utc::now(),
             finished_at: None,
             tool_calls: vec![],

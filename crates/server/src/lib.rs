@@ -30,6 +30,7 @@ pub mod skills;
 pub mod tasks;
 pub mod terminals;
 pub mod title;
+mod uploads;
 mod ws;
 
 pub use app::{AppState, RunningServer, ServerError, probe_providers, start};

@@ -414,6 +414,7 @@ pub fn new_exchange(
         ttft_ms: None,
         duration_ms: None,
         compared: false,
+        attachments: Vec::new(),
         created_at: now,
         finished_at: Some(now),
         tool_calls: Vec::new(),

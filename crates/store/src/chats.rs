@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use boocode_protocol::{
-    Chat, ChatId, ChatKind, ChatListItem, MessageId, Preset, ProjectId, SessionId, SnippetPart,
-    UpdateChatRequest,
+    Attachment, Chat, ChatId, ChatKind, ChatListItem, MessageId, Preset, ProjectId, SessionId,
+    SnippetPart, UpdateChatRequest, UploadId,
 };
 
 use crate::Result;
@@ -42,6 +42,11 @@ pub trait ChatStore: Send + Sync {
     async fn set_active_leaf(&self, id: &ChatId, leaf: &MessageId) -> Result<Chat>;
     /// Chats across sessions (or of one), pinned first then newest, matching the filter's text.
     async fn find_chats(&self, filter: &ChatFilter) -> Result<Vec<ChatListItem>>;
+
+    /// Records an upload whose bytes were just written to the data directory.
+    async fn insert_upload(&self, upload: &Attachment) -> Result<()>;
+    /// The uploads with these ids that exist, in no particular order.
+    async fn get_uploads(&self, ids: &[UploadId]) -> Result<Vec<Attachment>>;
 
     async fn insert_preset(&self, preset: &Preset) -> Result<()>;
     /// Global presets and, when given, the project's own.
@@ -121,8 +126,8 @@ macro_rules! impl_chat_store {
         mod chat_queries {
             use async_trait::async_trait;
             use boocode_protocol::{
-                Chat, ChatId, ChatKind, ChatListItem, ChatParams, MessageId, OpenStatus, Preset,
-                ProjectId, SessionId, UpdateChatRequest,
+                Attachment, AttachmentKind, Chat, ChatId, ChatKind, ChatListItem, ChatParams,
+                MessageId, OpenStatus, Preset, ProjectId, SessionId, UpdateChatRequest, UploadId,
             };
             use sqlx::Row as _;
             use sqlx::types::Json;
@@ -311,6 +316,44 @@ macro_rules! impl_chat_store {
                             })
                         })
                         .collect()
+                }
+
+                async fn insert_upload(&self, u: &Attachment) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO uploads (id, name, kind, mime, size, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(u.id.as_str())
+                    .bind(&u.name)
+                    .bind(u.kind.as_str())
+                    .bind(&u.mime)
+                    .bind(i64::try_from(u.size).unwrap_or(i64::MAX))
+                    .bind(chrono::Utc::now())
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn get_uploads(&self, ids: &[UploadId]) -> Result<Vec<Attachment>> {
+                    let mut found = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        let row = sqlx::query("SELECT * FROM uploads WHERE id = $1")
+                            .bind(id.as_str())
+                            .fetch_optional(self.reader())
+                            .await?;
+                        if let Some(r) = row {
+                            let kind: String = r.try_get("kind")?;
+                            let size: i64 = r.try_get("size")?;
+                            found.push(Attachment {
+                                id: UploadId(r.try_get("id")?),
+                                name: r.try_get("name")?,
+                                kind: parsed(AttachmentKind::parse(&kind), "upload kind", &kind)?,
+                                mime: r.try_get("mime")?,
+                                size: u64::try_from(size).unwrap_or(0),
+                            });
+                        }
+                    }
+                    Ok(found)
                 }
 
                 async fn insert_preset(&self, p: &Preset) -> Result<()> {

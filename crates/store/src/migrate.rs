@@ -53,6 +53,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "compare",
         include_str!("../migrations/sqlite/0008_compare.sql"),
     ),
+    (
+        9,
+        "attachments",
+        include_str!("../migrations/sqlite/0009_attachments.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -94,6 +99,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "compare",
         include_str!("../migrations/postgres/0008_compare.sql"),
+    ),
+    (
+        9,
+        "attachments",
+        include_str!("../migrations/postgres/0009_attachments.sql"),
     ),
 ];
 

@@ -83,6 +83,10 @@ macro_rules! impl_store {
                 tokens_completion: to_u64(row.try_get("tokens_completion")?),
                 ttft_ms: to_u64(row.try_get("ttft_ms")?),
                 compared: row.try_get("compared")?,
+                attachments: row
+                    .try_get::<Option<Json<Vec<boocode_protocol::Attachment>>>, _>("attachments")?
+                    .map(|a| a.0)
+                    .unwrap_or_default(),
                 duration_ms: to_u64(row.try_get("duration_ms")?),
                 created_at: row.try_get("created_at")?,
                 finished_at: row.try_get("finished_at")?,
@@ -273,9 +277,10 @@ macro_rules! impl_store {
                     sqlx::query(
                         "INSERT INTO messages (id, session_id, chat_id, role, content, reasoning, \
                          status, error, model, agent, created_at, finished_at, parent_id, \
-                         tokens_prompt, tokens_completion, ttft_ms, duration_ms, compared) \
+                         tokens_prompt, tokens_completion, ttft_ms, duration_ms, compared, \
+                         attachments) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                         $16, $17, $18)",
+                         $16, $17, $18, $19)",
                     )
                     .bind(m.id.as_str())
                     .bind(m.session_id.as_str())
@@ -295,6 +300,7 @@ macro_rules! impl_store {
                     .bind(m.ttft_ms.map(to_i64))
                     .bind(m.duration_ms.map(to_i64))
                     .bind(m.compared)
+                    .bind((!m.attachments.is_empty()).then(|| Json(&m.attachments)))
                     .execute(&mut *tx)
                     .await?;
                 }

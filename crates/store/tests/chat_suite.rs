@@ -49,6 +49,7 @@ fn message(chat: &Chat, parent: Option<&Message>, role: Role, content: &str) -> 
         ttft_ms: None,
         duration_ms: None,
         compared: false,
+        attachments: Vec::new(),
         created_at: Utc::now(),
         finished_at: None,
         tool_calls: vec![],

@@ -56,6 +56,7 @@ fn message(chat: &Chat, role: Role, status: MessageStatus, content: &str) -> Mes
         ttft_ms: None,
         duration_ms: None,
         compared: false,
+        attachments: Vec::new(),
         created_at: Utc::now(),
         finished_at: None,
         tool_calls: vec![],

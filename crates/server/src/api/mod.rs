@@ -12,6 +12,7 @@ pub(crate) mod sessions;
 mod skills;
 pub(crate) mod tasks;
 mod terminals;
+mod uploads;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -64,6 +65,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/messages/{id}/fork", post(chats::fork))
         .route("/api/presets", get(presets::list).post(presets::create))
         .route("/api/presets/{id}", axum::routing::delete(presets::delete))
+        .route(
+            "/api/uploads",
+            post(uploads::create).layer(axum::extract::DefaultBodyLimit::max(
+                crate::uploads::MAX_UPLOAD_BYTES + (64 << 10),
+            )),
+        )
+        .route("/api/uploads/{id}", get(uploads::get))
         .route("/api/tasks", get(tasks::list).post(tasks::create))
         .route("/api/tasks/{id}", get(tasks::get))
         .route("/api/tasks/{id}/cancel", post(tasks::cancel))

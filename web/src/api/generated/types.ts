@@ -130,6 +130,16 @@ export type ExportFormat = "md" | "json";
 
 export type ImportResponse = { chats: Array<Chat>, };
 
+export type UploadId = string;
+
+export type AttachmentKind = "text" | "image";
+
+export type Attachment = { id: UploadId, 
+/**
+ * The name the file had, shown and told to the model; never used as a path.
+ */
+name: string, kind: AttachmentKind, mime: string, size: number, };
+
 export type Role = "user" | "assistant" | "system";
 
 export type MessageStatus = "streaming" | "complete" | "cancelled" | "error";
@@ -156,7 +166,11 @@ duration_ms: number | null,
 /**
  * One of several replies to the same message from different models, asked for at once.
  */
-compared: boolean, created_at: string, finished_at: string | null, tool_calls: Array<ToolCall>, };
+compared: boolean, 
+/**
+ * Files sent with a user message.
+ */
+attachments: Array<Attachment>, created_at: string, finished_at: string | null, tool_calls: Array<ToolCall>, };
 
 export type PostMessageRequest = { content: string, model?: string, 
 /**
@@ -167,7 +181,11 @@ parent_id: string | null,
 /**
  * Compare: 2–4 model ids, one reply each, as siblings (instead of `model`).
  */
-models?: Array<string>, };
+models?: Array<string>, 
+/**
+ * Uploads (`POST /api/uploads`) sent with the message.
+ */
+attachments?: Array<UploadId>, };
 
 export type PostMessageResponse = { user_message_id: MessageId, 
 /**
