@@ -3,6 +3,44 @@
 // and a message queued while a reply streams. Screenshots go to target/ui-screenshots/.
 
 import { join, resolve } from "node:path";
+import { deflateSync } from "node:zlib";
+
+/** A small RGB gradient as a real PNG, so thumbnails show something. */
+function gradientPng(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const at = y * (w * 3 + 1) + 1 + x * 3;
+      raw[at] = (x * 255) / w;
+      raw[at + 1] = (y * 255) / h;
+      raw[at + 2] = 200;
+    }
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
 
 const openWebUiExport = resolve(import.meta.dirname, "../../crates/server/tests/fixtures/open-webui-export.json");
 
@@ -63,6 +101,30 @@ export function chatTests({ llm, shots, newSession, say, lastReply, assert }) {
       await page.screenshot({ path: join(shots, "chat-compare-390.png") });
       await page.getByLabel("Chat list").click();
       await page.setViewportSize({ width: 1400, height: 900 });
+    },
+    "chats: a text file and an image are attached, sent and shown": async (page) => {
+      await newSession(page);
+      const png = gradientPng(96, 64);
+      await page.getByLabel("Files to attach").setInputFiles([
+        { name: "notes.md", mimeType: "text/markdown", buffer: Buffer.from("# Notes\nthe secret word is kumquat\n") },
+        { name: "pixel.png", mimeType: "image/png", buffer: png },
+      ]);
+      await page.getByLabel("Attached files").locator(".chip").nth(1).waitFor();
+      // A binary that is neither: the server's reason shows.
+      await page.getByLabel("Files to attach").setInputFiles([{ name: "tool.exe", mimeType: "application/octet-stream", buffer: Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0x03, 0x00]) }]);
+      await page.getByRole("alert").filter({ hasText: "neither text nor" }).waitFor();
+      await page.getByLabel("Chat settings").click();
+      await page.getByLabel("Chat model").selectOption("fake-model-2");
+      await page.getByRole("button", { name: "Save settings" }).click();
+      await say(page, "[[reply:I see a pixel and notes]] look at these");
+      await done(page).waitFor();
+      const user = page.locator(".msg.user").last();
+      await user.locator("img.thumb").waitFor();
+      await user.locator(".chip", { hasText: "notes.md" }).waitFor();
+      const log = await requests(llm);
+      const parts = log.filter((r) => r.stream).pop().body.messages.pop().content;
+      assert(Array.isArray(parts) && parts[0].text.includes("kumquat") && parts[1].type === "image_url", `sent as parts: ${JSON.stringify(parts).slice(0, 200)}`);
+      await page.screenshot({ path: join(shots, "chat-attachments.png") });
     },
     "chats: regenerate makes a sibling and < 1/2 > switches between them": async (page) => {
       await newSession(page);

@@ -263,6 +263,17 @@ pub struct ExportedMessage {
     #[ts(type = "number | null")]
     pub duration_ms: Option<u64>,
     pub created_at: DateTime<Utc>,
+    /// Files sent with the message, their bytes included.
+    #[serde(default)]
+    pub attachments: Vec<ExportedAttachment>,
+}
+
+/// An attached file inside an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportedAttachment {
+    pub name: String,
+    /// The file's bytes, base64 (standard alphabet, padded).
+    pub data_base64: String,
 }
 
 /// `GET /api/chats/{id}/export` query.

@@ -34,6 +34,10 @@ pub enum FrameBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         compared: Option<bool>,
+        /// Files a user message was sent with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        attachments: Option<Vec<crate::chat::Attachment>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         agent: Option<String>,

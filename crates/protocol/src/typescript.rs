@@ -43,6 +43,7 @@ pub fn generate() -> String {
         CreatePresetRequest::decl(&cfg),
         ChatExport::decl(&cfg),
         ExportedMessage::decl(&cfg),
+        ExportedAttachment::decl(&cfg),
         ExportFormat::decl(&cfg),
         ImportResponse::decl(&cfg),
         UploadId::decl(&cfg),

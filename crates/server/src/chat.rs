@@ -384,7 +384,24 @@ impl ChatService {
     ) -> Result<Vec<Chat>, ApiError> {
         let store = &self.inner.store;
         let mut created: Vec<Chat> = Vec::with_capacity(prepared.len());
-        for p in prepared {
+        for mut p in prepared {
+            for (at, name, bytes) in std::mem::take(&mut p.files) {
+                let saved = self
+                    .inner
+                    .uploads
+                    .save(&name, &bytes)
+                    .await
+                    .map_err(|e| ApiError::bad_request(format!("chat {:?}: {e}", p.chat.name)));
+                match saved {
+                    Ok(a) => p.messages[at].attachments.push(a),
+                    Err(e) => {
+                        for c in &created {
+                            let _ = store.delete_chat(&c.id).await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
             let stored = async {
                 store.insert_chat(&p.chat).await?;
                 let refs: Vec<&Message> = p.messages.iter().collect();
@@ -526,6 +543,7 @@ impl ChatService {
                         role: Role::Assistant,
                         parent_id: reply.parent_id.clone(),
                         compared: Some(true),
+                        attachments: None,
                         agent: reply.agent.clone(),
                         model: reply.model.clone(),
                     },

@@ -40,10 +40,18 @@ pub struct PreparedChat {
     pub chat: Chat,
     pub messages: Vec<Message>,
     pub active_leaf: Option<MessageId>,
+    /// Files to store as uploads and attach: (index into `messages`, name, bytes).
+    pub files: Vec<(usize, String, Vec<u8>)>,
 }
 
-/// The boocode JSON of a chat and all its messages.
-pub fn to_export(chat: &Chat, messages: &[Message]) -> ChatExport {
+/// The boocode JSON of a chat and all its messages; `files` holds each attachment's bytes by upload
+/// id (a file gone from disk is left out).
+pub fn to_export(
+    chat: &Chat,
+    messages: &[Message],
+    files: &HashMap<boocode_protocol::UploadId, Vec<u8>>,
+) -> ChatExport {
+    use base64::Engine as _;
     ChatExport {
         format: CHAT_EXPORT_FORMAT.to_owned(),
         name: chat.name.clone(),
@@ -70,6 +78,19 @@ pub fn to_export(chat: &Chat, messages: &[Message]) -> ChatExport {
                 ttft_ms: m.ttft_ms,
                 duration_ms: m.duration_ms,
                 created_at: m.created_at,
+                attachments: m
+                    .attachments
+                    .iter()
+                    .filter_map(|a| {
+                        files
+                            .get(&a.id)
+                            .map(|bytes| boocode_protocol::ExportedAttachment {
+                                name: a.name.clone(),
+                                data_base64: base64::engine::general_purpose::STANDARD
+                                    .encode(bytes),
+                            })
+                    })
+                    .collect(),
             })
             .collect(),
     }
@@ -282,6 +303,7 @@ fn open_webui_chat(item: &Value) -> Result<RawChat, ImportError> {
             ttft_ms: None,
             duration_ms: None,
             created_at: unix_time(m.get("timestamp")).unwrap_or(created_at),
+            attachments: Vec::new(),
         });
     }
     let model = chat
@@ -397,6 +419,21 @@ fn assign_ids(raw: RawChat, session: &SessionId) -> Result<PreparedChat, ImportE
             tool_calls: Vec::new(),
         })
         .collect();
+    let mut files = Vec::new();
+    for (at, m) in order.iter().enumerate() {
+        for a in &m.attachments {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&a.data_base64)
+                .map_err(|e| {
+                    invalid(format!(
+                        "attachment {} of message {} is not base64: {e}",
+                        a.name, m.id
+                    ))
+                })?;
+            files.push((at, a.name.clone(), bytes));
+        }
+    }
     let active_leaf = raw
         .leaf
         .as_deref()
@@ -406,6 +443,7 @@ fn assign_ids(raw: RawChat, session: &SessionId) -> Result<PreparedChat, ImportE
         chat,
         messages,
         active_leaf,
+        files,
     })
 }
 

@@ -336,6 +336,7 @@ pub async fn record_turn(
         role: Role::Assistant,
         parent_id: run.target.parent_id.clone(),
         compared: run.target.compared.then_some(true),
+        attachments: None,
         agent: run.target.agent.clone(),
         model: run.target.model.clone(),
     })
@@ -471,6 +472,7 @@ pub async fn publish_user_message(broker: &Broker, message: &boocode_protocol::M
             role: message.role,
             parent_id: message.parent_id.clone(),
             compared: None,
+            attachments: (!message.attachments.is_empty()).then(|| message.attachments.clone()),
             agent: None,
             model: None,
         },

@@ -101,6 +101,38 @@ async fn text_and_image_attachments_reach_the_model_as_it_expects() {
     assert_eq!(png.headers()["content-type"], "image/png");
     assert_eq!(png.bytes().await.unwrap().as_ref(), PNG);
 
+    // Export → import keeps the files (new uploads, same bytes).
+    let export = kit
+        .ok("GET", &format!("/api/chats/{cid}/export?format=json"), None)
+        .await;
+    let sid = path[0]["session_id"].as_str().unwrap();
+    let imported = kit
+        .ok(
+            "POST",
+            &format!("/api/chats/import?session_id={sid}"),
+            Some(export),
+        )
+        .await;
+    let nid = imported["chats"][0]["id"].as_str().unwrap();
+    let copy = kit
+        .ok("GET", &format!("/api/chats/{nid}/messages"), None)
+        .await;
+    let files = copy[0]["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["name"], "main.rs");
+    assert_ne!(files[1]["id"], image["id"]);
+    let again = kit
+        .http
+        .get(format!(
+            "{}/api/uploads/{}",
+            kit.base,
+            files[1]["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.bytes().await.unwrap().as_ref(), PNG);
+
     // The image again, to a text-only model: the reply says so.
     let r = kit
         .ok(

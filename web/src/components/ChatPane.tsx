@@ -4,9 +4,9 @@
 // the bottom; otherwise a "jump to latest" button waits.
 
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { ArrowDown, Columns3, Download, Keyboard, Send, SlidersHorizontal, Square, X } from "lucide-react";
+import { ArrowDown, Columns3, Download, FileText, Keyboard, Paperclip, Send, SlidersHorizontal, Square, X } from "lucide-react";
 import { get, patch, post } from "../api/client";
-import type { Chat, ForkResponse, Message, ModelInfo, SkillInfo } from "../api/generated/types";
+import type { Attachment, Chat, ForkResponse, Message, ModelInfo, SkillInfo } from "../api/generated/types";
 import { chatMessages } from "../state/session";
 import { childIndex, siblingInfo } from "../state/tree";
 import type { LiveSession } from "../state/useSession";
@@ -60,13 +60,17 @@ function typing(target: EventTarget | null): boolean {
 export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: string; onForked?: (c: Chat) => void }) {
   const { state, loadChat } = live;
   const [input, setInput] = useState("");
-  const [queue, setQueue] = useState<string[]>([]);
+  const [queue, setQueue] = useState<{ content: string; files: Attachment[] }[]>([]);
   const [models, setModels] = useState<ModelInfo[]>([]);
   const [skills, setSkills] = useState<SkillInfo[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useState(false);
   const [help, setHelp] = useState(false);
   const [atBottom, setAtBottom] = useState(true);
+  /** Files uploaded for the next message. */
+  const [attached, setAttached] = useState<Attachment[]>([]);
+  const [uploading, setUploading] = useState(0);
+  const picker = useRef<HTMLInputElement>(null);
   /** Models to compare (2–4) when comparing; empty otherwise. */
   const [comparing, setComparing] = useState<string[] | null>(null);
   const following = useRef(true);
@@ -138,31 +142,57 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
 
   const compareModels = comparing && comparing.length >= 2 ? comparing : null;
   const sendNow = useCallback(
-    async (content: string) => {
+    async (content: string, files: Attachment[] = []) => {
       try {
-        await post(`/api/chats/${chat}/messages`, compareModels ? { content, models: compareModels } : { content });
+        const body: Record<string, unknown> = { content };
+        if (compareModels) body.models = compareModels;
+        if (files.length) body.attachments = files.map((f) => f.id);
+        await post(`/api/chats/${chat}/messages`, body);
         setError(null);
         toBottom();
       } catch (e) {
         setError((e as Error).message);
         setInput((cur) => cur || content);
+        setAttached((cur) => (cur.length ? cur : files));
       }
     },
     [chat, toBottom, compareModels],
   );
   const send = () => {
     const content = input.trim();
-    if (!content) return;
+    if ((!content && attached.length === 0) || uploading > 0) return;
     setInput("");
-    if (streaming) setQueue((q) => [...q, content]);
-    else void sendNow(content);
+    const files = attached;
+    setAttached([]);
+    if (streaming) setQueue((q) => [...q, { content, files }]);
+    else void sendNow(content, files);
+  };
+
+  /** Uploads picked, pasted or dropped files; the server says why one is refused. */
+  const attach = async (files: FileList | File[]) => {
+    for (const f of Array.from(files)) {
+      setUploading((n) => n + 1);
+      try {
+        const form = new FormData();
+        form.append("file", f, f.name);
+        const resp = await fetch("/api/uploads", { method: "POST", body: form });
+        const body = await resp.json().catch(() => null);
+        if (!resp.ok) throw new Error(body?.error?.message ?? `${f.name}: upload failed (${resp.status})`);
+        setAttached((cur) => [...cur, body as Attachment]);
+        setError(null);
+      } catch (e) {
+        setError((e as Error).message);
+      } finally {
+        setUploading((n) => n - 1);
+      }
+    }
   };
   // A message typed while a reply streamed goes out when it ends.
   useEffect(() => {
     if (streaming || queue.length === 0) return;
     const [next, ...rest] = queue;
     setQueue(rest);
-    void sendNow(next);
+    void sendNow(next.content, next.files);
   }, [streaming, queue, sendNow]);
 
   const stop = useCallback(async () => {
@@ -236,7 +266,19 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
   const shown = compared.length > 1 ? messages.slice(0, lastUser + 1) : messages;
 
   return (
-    <div className="chat-pane" ref={root}>
+    <div
+      className="chat-pane"
+      ref={root}
+      onDragOver={(e) => {
+        if (e.dataTransfer.types.includes("Files")) e.preventDefault();
+      }}
+      onDrop={(e) => {
+        if (e.dataTransfer.files.length) {
+          e.preventDefault();
+          void attach(e.dataTransfer.files);
+        }
+      }}
+    >
       <header className="chat-head">
         <span className="note model-name" title="The model the next reply uses">
           {info?.model ?? live.session?.model ?? "default model"}
@@ -336,7 +378,8 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
         <ul className="queued" aria-label="Queued messages">
           {queue.map((q, i) => (
             <li key={i}>
-              <span className="badge">queued</span> {q.length > 80 ? `${q.slice(0, 80)}…` : q}
+              <span className="badge">queued</span> {q.content.length > 80 ? `${q.content.slice(0, 80)}…` : q.content}
+              {q.files.length > 0 && ` (+${q.files.length} file${q.files.length > 1 ? "s" : ""})`}
               <button className="icon" aria-label="Remove queued message" onClick={() => setQueue(queue.filter((_, j) => j !== i))}>
                 <X size={12} />
               </button>
@@ -375,7 +418,35 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
           {comparing.length < 2 && <span className="note">pick at least two</span>}
         </div>
       )}
+      {(attached.length > 0 || uploading > 0) && (
+        <ul className="attached" aria-label="Attached files">
+          {attached.map((a) => (
+            <li key={a.id} className="chip">
+              {a.kind === "image" ? <img src={`/api/uploads/${a.id}`} alt="" /> : <FileText size={13} />}
+              <span>{a.name}</span>
+              <button className="icon" aria-label={`Remove ${a.name}`} onClick={() => setAttached(attached.filter((x) => x.id !== a.id))}>
+                <X size={12} />
+              </button>
+            </li>
+          ))}
+          {uploading > 0 && <li className="note">uploading…</li>}
+        </ul>
+      )}
       <div className="composer">
+        <button className="icon" aria-label="Attach files" title="Attach text files or images (or paste / drop them)" onClick={() => picker.current?.click()}>
+          <Paperclip size={16} />
+        </button>
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          hidden
+          aria-label="Files to attach"
+          onChange={(e) => {
+            if (e.target.files) void attach(e.target.files);
+            e.target.value = "";
+          }}
+        />
         <button
           className={`icon ${comparing ? "on" : ""}`}
           aria-label="Compare models"
@@ -391,6 +462,12 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
           placeholder={streaming ? "Type the next message — it is sent when this reply ends" : "Ask anything — Enter sends, Shift+Enter for a new line, / for skills"}
           value={input}
           onChange={(e) => setInput(e.target.value)}
+          onPaste={(e) => {
+            if (e.clipboardData.files.length) {
+              e.preventDefault();
+              void attach(e.clipboardData.files);
+            }
+          }}
           onKeyDown={(e) => {
             if (e.key === "Enter" && !e.shiftKey) {
               e.preventDefault();
@@ -403,7 +480,7 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
             <Square size={16} /> Stop
           </button>
         )}
-        <button onClick={send} aria-label={streaming ? "Queue" : "Send"} disabled={!input.trim()}>
+        <button onClick={send} aria-label={streaming ? "Queue" : "Send"} disabled={(!input.trim() && attached.length === 0) || uploading > 0}>
           <Send size={16} />
         </button>
       </div>

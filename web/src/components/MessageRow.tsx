@@ -144,7 +144,29 @@ export const MessageRow = memo(function MessageRow({ m, status, actions, sibling
           </div>
         </div>
       ) : m.role === "user" ? (
-        <div className="user-text">{m.content}</div>
+        <>
+          {m.attachments.length > 0 && (
+            <ul className="attached in-message">
+              {m.attachments.map((a) =>
+                a.kind === "image" ? (
+                  <li key={a.id}>
+                    <a href={`/api/uploads/${a.id}`} target="_blank" rel="noopener noreferrer" title={a.name}>
+                      <img className="thumb" src={`/api/uploads/${a.id}`} alt={a.name} />
+                    </a>
+                  </li>
+                ) : (
+                  <li key={a.id} className="chip">
+                    <a href={`/api/uploads/${a.id}`} target="_blank" rel="noopener noreferrer">
+                      {a.name}
+                    </a>
+                    <span className="note">{a.size < 1024 ? `${a.size} B` : `${(a.size / 1024).toFixed(1)} KB`}</span>
+                  </li>
+                ),
+              )}
+            </ul>
+          )}
+          {m.content && <div className="user-text">{m.content}</div>}
+        </>
       ) : (
         <Markdown text={m.content} />
       )}

@@ -78,6 +78,7 @@ describe("session frames", () => {
         ttft_ms: null,
         duration_ms: null,
         compared: false,
+        attachments: [],
         created_at: "",
         finished_at: null,
         tool_calls: [],

@@ -101,6 +101,7 @@ export function applyFrame(state: SessionState, frame: Frame): SessionState {
         ttft_ms: null,
         duration_ms: null,
         compared: frame.compared ?? false,
+        attachments: frame.attachments ?? [],
         created_at: new Date().toISOString(),
         finished_at: null,
         tool_calls: [],

@@ -20,6 +20,7 @@ function m(id: string, parent: string | null): Message {
     ttft_ms: null,
     duration_ms: null,
     compared: false,
+    attachments: [],
     created_at: "",
     finished_at: null,
     tool_calls: [],

@@ -183,12 +183,21 @@ pub async fn export(
             "text/markdown; charset=utf-8",
             "md",
         ),
-        boocode_protocol::ExportFormat::Json => (
-            serde_json::to_string_pretty(&crate::chat_transfer::to_export(&chat, &messages))
-                .map_err(|e| ApiError::internal(e.to_string()))?,
-            "application/json",
-            "json",
-        ),
+        boocode_protocol::ExportFormat::Json => {
+            let mut files = std::collections::HashMap::new();
+            for a in messages.iter().flat_map(|m| &m.attachments) {
+                if let Ok(bytes) = state.uploads.read(&a.id).await {
+                    files.insert(a.id.clone(), bytes);
+                }
+            }
+            let export = crate::chat_transfer::to_export(&chat, &messages, &files);
+            (
+                serde_json::to_string_pretty(&export)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+                "application/json",
+                "json",
+            )
+        }
     };
     let disposition = format!(
         "attachment; filename=\"{}\"",

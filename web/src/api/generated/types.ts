@@ -124,7 +124,17 @@ format: string, name: string, kind: ChatKind, model: string | null, system_promp
  */
 active_leaf_id: string | null, messages: Array<ExportedMessage>, };
 
-export type ExportedMessage = { id: string, parent_id: string | null, role: Role, content: string, reasoning: string, model: string | null, error: string | null, tokens_prompt: number | null, tokens_completion: number | null, ttft_ms: number | null, duration_ms: number | null, created_at: string, };
+export type ExportedMessage = { id: string, parent_id: string | null, role: Role, content: string, reasoning: string, model: string | null, error: string | null, tokens_prompt: number | null, tokens_completion: number | null, ttft_ms: number | null, duration_ms: number | null, created_at: string, 
+/**
+ * Files sent with the message, their bytes included.
+ */
+attachments: Array<ExportedAttachment>, };
+
+export type ExportedAttachment = { name: string, 
+/**
+ * The file's bytes, base64 (standard alphabet, padded).
+ */
+data_base64: string, };
 
 export type ExportFormat = "md" | "json";
 
@@ -225,13 +235,21 @@ export type Frame = { seq: number, session_id: SessionId, } & ({ "type": "messag
 /**
  * Set on the replies of a comparison.
  */
-compared?: boolean, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, });
+compared?: boolean, 
+/**
+ * Files a user message was sent with.
+ */
+attachments?: Array<Attachment>, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, });
 
 export type FrameBody = { "type": "message_started", message_id: MessageId, chat_id: ChatId, role: Role, parent_id?: MessageId, 
 /**
  * Set on the replies of a comparison.
  */
-compared?: boolean, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, };
+compared?: boolean, 
+/**
+ * Files a user message was sent with.
+ */
+attachments?: Array<Attachment>, agent?: string, model?: string, } | { "type": "delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "reasoning_delta", message_id: MessageId, chat_id: ChatId, content: string, } | { "type": "tool_call", message_id: MessageId, chat_id: ChatId, tool_call: ToolCall, } | { "type": "message_complete", message_id: MessageId, chat_id: ChatId, status: MessageStatus, usage?: Usage, ttft_ms?: number, duration_ms?: number, } | { "type": "message_error", message_id: MessageId, chat_id: ChatId, error: string, } | { "type": "chat_updated", chat: Chat, } | { "type": "task_updated", task: Task, } | { "type": "pending_change", change: PendingChange, } | { "type": "permission_request", request: PermissionRequest, } | { "type": "permission_resolved", request: PermissionRequest, } | { "type": "agent_commands", task_id: string, commands: Array<AgentCommand>, } | { "type": "turn_status", message_id: MessageId, chat_id: ChatId, status: string, } | { "type": "arena_updated", arena: Arena, };
 
 export type ControlFrame = { "type": "resync" };
 
