@@ -26,6 +26,8 @@ pub struct ModelCatalog {
     llm: LlmClient,
     cached: Arc<Mutex<Option<Snapshot>>>,
     loaded: Arc<Mutex<Option<Loaded>>>,
+    /// A background refresh of `cached` is under way.
+    refreshing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ModelCatalog {
@@ -35,17 +37,53 @@ impl ModelCatalog {
             llm,
             cached: Arc::default(),
             loaded: Arc::default(),
+            refreshing: Arc::default(),
         }
     }
 
-    /// The models, from cache when fresh.
+    /// The models, fresh: from cache within its 30 s, else asked now. For what must tell the truth
+    /// about the server (health, the model picker).
     pub async fn list(&self) -> Result<Vec<ModelInfo>, LlmError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((at, models)) = cached.as_ref()
-            && at.elapsed() < TTL
         {
-            return Ok(models.clone());
+            let cached = self.cached.lock().await;
+            if let Some((at, models)) = cached.as_ref()
+                && at.elapsed() < TTL
+            {
+                return Ok(models.clone());
+            }
         }
+        self.fetch().await
+    }
+
+    /// The models for a turn: from cache; when stale, the stale list at once while a background
+    /// refresh runs, so a reply never waits for `/v1/models` and `/props` before its request. Only
+    /// the very first call (nothing cached) asks the server inline.
+    pub async fn list_for_turn(&self) -> Result<Vec<ModelInfo>, LlmError> {
+        {
+            let cached = self.cached.lock().await;
+            if let Some((at, models)) = cached.as_ref() {
+                if at.elapsed() >= TTL
+                    && !self
+                        .refreshing
+                        .swap(true, std::sync::atomic::Ordering::AcqRel)
+                {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = this.fetch().await {
+                            tracing::debug!(error = %e, "model list refresh failed; keeping the old one");
+                        }
+                        this.refreshing
+                            .store(false, std::sync::atomic::Ordering::Release);
+                    });
+                }
+                return Ok(models.clone());
+            }
+        }
+        self.fetch().await
+    }
+
+    /// Asks the server for the list now and caches it.
+    async fn fetch(&self) -> Result<Vec<ModelInfo>, LlmError> {
         let remote = self.llm.list_models().await?;
         let mut models: Vec<ModelInfo> = remote
             .into_iter()
@@ -66,7 +104,7 @@ impl ModelCatalog {
                 m.context_length = Some(n_ctx);
             }
         }
-        *cached = Some((Instant::now(), models.clone()));
+        *self.cached.lock().await = Some((Instant::now(), models.clone()));
         Ok(models)
     }
 
@@ -110,7 +148,7 @@ impl ModelCatalog {
 
     /// The window of `model`, when known; never fails (a missing window is not an error).
     pub async fn context_limit(&self, model: &str) -> Option<u64> {
-        let models = self.list().await.ok()?;
+        let models = self.list_for_turn().await.ok()?;
         models
             .iter()
             .find(|m| m.id == model)
@@ -125,5 +163,33 @@ impl ModelCatalog {
             .find(|m| m.loaded == Some(true))
             .or_else(|| models.first())
             .map(|m| m.id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boocode_fakellm::{FakeLlm, FakeOptions};
+    use boocode_llm::LlmConfig;
+
+    #[tokio::test]
+    async fn a_turn_gets_the_stale_list_at_once_while_health_sees_the_server_gone() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let fake = FakeLlm::start(FakeOptions::default()).await.unwrap();
+        let catalog = ModelCatalog::new(LlmClient::new(LlmConfig::new(fake.url())).unwrap());
+        assert_eq!(catalog.context_limit("fake-model").await, Some(32768));
+        drop(fake);
+        // Age the cache past its TTL.
+        if let Some((at, _)) = catalog.cached.lock().await.as_mut() {
+            *at = Instant::now()
+                .checked_sub(TTL + Duration::from_secs(1))
+                .unwrap();
+        }
+        // Asking the (gone) server inline would fail; the turn gets the stale list instead.
+        assert_eq!(catalog.context_limit("fake-model").await, Some(32768));
+        assert!(
+            catalog.list().await.is_err(),
+            "health must not trust a stale list"
+        );
     }
 }

@@ -302,6 +302,7 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
         <ChatSettings
           chat={info}
           projectId={live.session?.project_id ?? ""}
+          session={live.session}
           models={models}
           onSaved={() => {
             setSettings(false);

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "react";
 import { del, get, patch, post } from "../api/client";
-import type { Chat, ChatParams, ModelInfo, Preset, ReasoningEffort } from "../api/generated/types";
+import type { Chat, ChatParams, ModelInfo, Preset, ReasoningEffort, Session } from "../api/generated/types";
 
 type NumberKey = Exclude<keyof ChatParams, "stop" | "reasoning_effort">;
 
@@ -19,7 +19,20 @@ const NUMBERS: { key: NumberKey; label: string; step: string; hint: string }[] =
   { key: "seed", label: "Seed", step: "1", hint: "integer" },
 ];
 
-export function ChatSettings({ chat, projectId, models, onSaved }: { chat: Chat; projectId: string; models: ModelInfo[]; onSaved: (c: Chat) => void }) {
+export function ChatSettings({
+  chat,
+  projectId,
+  session,
+  models,
+  onSaved,
+}: {
+  chat: Chat;
+  projectId: string;
+  session: Session | null;
+  models: ModelInfo[];
+  onSaved: (c: Chat) => void;
+}) {
+  const [sessionModel, setSessionModel] = useState(session?.model ?? "");
   const [model, setModel] = useState(chat.model ?? "");
   const [prompt, setPrompt] = useState(chat.system_prompt ?? "");
   const [params, setParams] = useState<ChatParams>(chat.params);
@@ -44,6 +57,9 @@ export function ChatSettings({ chat, projectId, models, onSaved }: { chat: Chat;
 
   const save = async () => {
     try {
+      if (session && sessionModel !== (session.model ?? "")) {
+        await patch<Session>(`/api/sessions/${session.id}`, { model: sessionModel });
+      }
       const saved = await patch<Chat>(`/api/chats/${chat.id}`, { model, system_prompt: prompt, params: current() });
       onSaved(saved);
       setMessage({ error: false, text: "Saved — the next reply uses these settings." });
@@ -94,7 +110,18 @@ export function ChatSettings({ chat, projectId, models, onSaved }: { chat: Chat;
       <label>
         Model
         <select aria-label="Chat model" value={model} onChange={(e) => setModel(e.target.value)}>
-          <option value="">Session default</option>
+          <option value="">Session default{sessionModel ? ` (${sessionModel})` : ""}</option>
+          {models.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.id}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Session default model
+        <select aria-label="Session model" value={sessionModel} onChange={(e) => setSessionModel(e.target.value)}>
+          <option value="">Server default</option>
           {models.map((m) => (
             <option key={m.id} value={m.id}>
               {m.id}

@@ -21,13 +21,24 @@ function loadMath(): Promise<void> {
   return mathLoading;
 }
 
-/** Escapes `$` that starts a price (`$` + digit) outside code, so it never opens inline math. */
+/**
+ * Prepares prose for remark-math, outside code only: a `$` that starts a price (`$` + digit) is escaped
+ * so it never opens inline math, and the LaTeX delimiters models also use, `\(…\)` and `\[…\]`,
+ * become `$…$` and `$$…$$`.
+ */
 export function protectPrices(text: string): string {
-  if (!text.includes("$")) return text;
+  if (!text.includes("$") && !text.includes("\\")) return text;
   // Split off fenced blocks and inline code; only the prose between them is touched.
   return text
     .split(/(```[\s\S]*?(?:```|$)|`[^`\n]*`)/g)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/(^|[^\\$])\$(?=\d)/g, "$1\\$")))
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part
+            .replace(/(^|[^\\$])\$(?=\d)/g, "$1\\$")
+            .replace(/\\\[([\s\S]+?)\\\]/g, (_m, body: string) => `$$${body}$$`)
+            .replace(/\\\((.+?)\\\)/g, (_m, body: string) => `$${body}$`),
+    )
     .join("");
 }
 
@@ -64,7 +75,7 @@ function CodeBlock({ children }: { children?: ReactNode }) {
 }
 
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
-  const wantsMath = text.includes("$");
+  const wantsMath = text.includes("$") || text.includes("\\(") || text.includes("\\[");
   const [, loaded] = useState(0);
   useEffect(() => {
     if (wantsMath && !math) void loadMath().then(() => loaded((n) => n + 1));

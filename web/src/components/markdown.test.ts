@@ -9,4 +9,9 @@ describe("prices are not math", () => {
     expect(protectPrices("already \\$5")).toBe("already \\$5");
     expect(protectPrices("$$\\frac{1}{2}$$")).toBe("$$\\frac{1}{2}$$");
   });
+
+  it("turns \\( \\) and \\[ \\] into dollar math, not inside code", () => {
+    expect(protectPrices("inline \\(a+b\\) and block \\[x^2\\]")).toBe("inline $a+b$ and block $$x^2$$");
+    expect(protectPrices("`\\(raw\\)`")).toBe("`\\(raw\\)`");
+  });
 });
