@@ -2,64 +2,13 @@
 // agent, driven in Debian's Chromium through playwright-core. Screenshots of the main views go to
 // target/ui-screenshots/. Run after `cargo build` (scripts/test does both); `node e2e/run.mjs [filter]`.
 
-import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { chatTests } from "./chat.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const bin = (name) => join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", name);
-const shots = join(root, "target/ui-screenshots");
-mkdirSync(shots, { recursive: true });
-const children = [];
-
-function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  return new Promise((ok, fail) => {
-    const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => fail(new Error(`${cmd} not ready: ${stderr}`)), 30000);
-    lines.once("line", (line) => {
-      clearTimeout(timer);
-      ok(line.split(" ").pop());
-    });
-    child.once("exit", (code) => fail(new Error(`${cmd} exited ${code}: ${stderr}`)));
-  });
-}
-
-function git(dir, ...args) {
-  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: dir });
-}
-
-function repo(parent, name) {
-  const dir = join(parent, name);
-  mkdirSync(dir, { recursive: true });
-  git(dir, "init", "-q");
-  writeFileSync(join(dir, "README.md"), "hello\n");
-  git(dir, "add", "-A");
-  git(dir, "commit", "-qm", "first");
-  return dir;
-}
-
-const assert = (cond, message) => {
-  if (!cond) throw new Error(message);
-};
-
-async function json(base, method, path, body) {
-  const resp = await fetch(base + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await resp.text();
-  if (!resp.ok) throw new Error(`${method} ${path}: ${resp.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+import { assert, bin, children, json, repo, shots, start } from "./harness.mjs";
 
 async function main() {
   for (const b of ["boocode", "fakellm", "fake-acp-agent"]) {

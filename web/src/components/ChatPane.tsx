@@ -4,6 +4,7 @@
 // the bottom; otherwise a "jump to latest" button waits.
 
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { Virtuoso, type VirtuosoHandle } from "react-virtuoso";
 import { ArrowDown, Columns3, Download, FileText, Keyboard, Paperclip, Send, SlidersHorizontal, Square, X } from "lucide-react";
 import { get, patch, post } from "../api/client";
 import type { Attachment, Chat, ForkResponse, Message, ModelInfo, SkillInfo } from "../api/generated/types";
@@ -52,6 +53,12 @@ export function ShortcutHelp({ onClose }: { onClose: () => void }) {
   );
 }
 
+/** The list's footer: the compared replies, passed through the list's context so the component stays
+ *  the same between renders (a new component each render would remount the columns). */
+const LIST_PARTS = {
+  Footer: ({ context }: { context?: { footer: React.ReactNode } }) => <>{context?.footer}</>,
+};
+
 function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   return !!el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
@@ -74,7 +81,7 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
   /** Models to compare (2–4) when comparing; empty otherwise. */
   const [comparing, setComparing] = useState<string[] | null>(null);
   const following = useRef(true);
-  const scroller = useRef<HTMLDivElement>(null);
+  const scroller = useRef<HTMLElement | null>(null);
   const root = useRef<HTMLDivElement>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
 
@@ -97,16 +104,28 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
   const lastReply = [...messages].reverse().find((m) => m.role === "assistant");
 
   // Follow the stream only while the reader is at the bottom.
-  const onScroll = () => {
+  const onScroll = useCallback(() => {
     const el = scroller.current;
     if (!el) return;
     const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK;
     following.current = bottom;
     setAtBottom(bottom);
-  };
+  }, []);
+  // The virtualised list owns the scrolling element; listen on it directly.
+  const attachScroller = useCallback(
+    (el: HTMLElement | Window | null) => {
+      if (scroller.current) scroller.current.removeEventListener("scroll", onScroll);
+      scroller.current = el instanceof HTMLElement ? el : null;
+      scroller.current?.addEventListener("scroll", onScroll, { passive: true });
+    },
+    [onScroll],
+  );
+  const list = useRef<VirtuosoHandle>(null);
   const toBottom = useCallback(() => {
     const el = scroller.current;
     if (!el) return;
+    // Rows off screen have estimated heights: let the list land on its last row exactly.
+    list.current?.scrollToIndex({ index: "LAST", align: "end" });
     el.scrollTop = el.scrollHeight;
     lastHeight.current = el.scrollHeight;
     following.current = true;
@@ -265,6 +284,30 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
       : [];
   const shown = compared.length > 1 ? messages.slice(0, lastUser + 1) : messages;
 
+  const compareNode =
+    compared.length > 1 ? (
+      <div className="compare" style={{ gridTemplateColumns: `repeat(${compared.length}, minmax(260px, 1fr))` }} aria-label="Compared replies">
+            {compared.map((m) => {
+              const chosen = info?.active_leaf_id === m.id;
+              return (
+                <section key={m.id} className={`compare-col ${chosen ? "chosen" : ""}`} data-compare-model={m.model ?? ""}>
+                  <header>
+                    <b>{m.model}</b>
+                    {chosen ? (
+                      <span className="badge">continuing with this</span>
+                    ) : (
+                      <button className="small" disabled={streaming} onClick={() => actions.switchTo(m.id)}>
+                        Continue with this
+                      </button>
+                    )}
+                  </header>
+                  <MessageRow m={m} status={state.turnStatus[m.id]} actions={actions} busy={streaming} models={modelIds} />
+                </section>
+              );
+            })}
+          </div>
+    ) : null;
+
   return (
     <div
       className="chat-pane"
@@ -309,54 +352,49 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
           }}
         />
       )}
-      <div className="messages" ref={scroller} onScroll={onScroll}>
-        {messages.length === 0 && (
+      {messages.length === 0 ? (
+        <div className="messages">
           <div className="empty-state">
             <p>
               <b>Start a conversation.</b> Type below and press Enter.
             </p>
             <p className="note">
-              The model is {info?.model ?? live.session?.model ?? "the server's default"}; set a model, system prompt or parameters with the sliders button above. Type / for skills, ? for
-              shortcuts.
+              The model is {info?.model ?? live.session?.model ?? "the server's default"}; set a model, system prompt or parameters with the sliders button above. Type / for
+              skills, ? for shortcuts.
             </p>
           </div>
-        )}
-        <div className="transcript">
-          {shown.map((m) => (
-            <MessageRow
-              key={m.id}
-              m={m}
-              status={state.turnStatus[m.id]}
-              actions={actions}
-              sibling={siblingInfo(index, m)}
-              busy={streaming}
-              models={modelIds}
-            />
-          ))}
         </div>
-        {compared.length > 1 && (
-          <div className="compare" style={{ gridTemplateColumns: `repeat(${compared.length}, minmax(260px, 1fr))` }} aria-label="Compared replies">
-            {compared.map((m) => {
-              const chosen = info?.active_leaf_id === m.id;
-              return (
-                <section key={m.id} className={`compare-col ${chosen ? "chosen" : ""}`} data-compare-model={m.model ?? ""}>
-                  <header>
-                    <b>{m.model}</b>
-                    {chosen ? (
-                      <span className="badge">continuing with this</span>
-                    ) : (
-                      <button className="small" disabled={streaming} onClick={() => actions.switchTo(m.id)}>
-                        Continue with this
-                      </button>
-                    )}
-                  </header>
-                  <MessageRow m={m} status={state.turnStatus[m.id]} actions={actions} busy={streaming} models={modelIds} />
-                </section>
-              );
-            })}
-          </div>
-        )}
-      </div>
+      ) : (
+        <Virtuoso
+          ref={list}
+          className="messages"
+          scrollerRef={attachScroller}
+          data={shown}
+          computeItemKey={(_, m) => m.id}
+          initialTopMostItemIndex={Math.max(0, shown.length - 1)}
+          increaseViewportBy={{ top: 600, bottom: 600 }}
+          itemContent={(_, m) => {
+            const sib = siblingInfo(index, m);
+            return (
+              <div className="transcript">
+                <MessageRow
+                  m={m}
+                  status={state.turnStatus[m.id]}
+                  actions={actions}
+                  sibIndex={sib.index}
+                  sibCount={sib.count}
+                  sibPrev={sib.prev}
+                  sibNext={sib.next}
+                  busy={streaming}
+                  models={modelIds}
+                />
+              </div>
+            );
+          }}
+          context={{ footer: compareNode }}
+          components={LIST_PARTS}
+        />
+      )}
       {!atBottom && (
         <button className="jump" onClick={toBottom} aria-label="Jump to latest">
           <ArrowDown size={14} /> Jump to latest

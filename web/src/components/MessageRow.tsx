@@ -81,14 +81,19 @@ interface RowProps {
   m: Message;
   status?: string;
   actions?: MessageActions;
-  /** Position among siblings, 1-based, and their count. */
-  sibling?: { index: number; count: number; prev: string | null; next: string | null };
+  /** Position among siblings (1-based) and their count, with the neighbours: plain values, so the
+   *  memoised row re-renders only when they change, not on every delta elsewhere in the chat. */
+  sibIndex?: number;
+  sibCount?: number;
+  sibPrev?: string | null;
+  sibNext?: string | null;
   /** Another reply is streaming in this chat: actions that start one wait. */
   busy?: boolean;
   models?: string[];
 }
 
-export const MessageRow = memo(function MessageRow({ m, status, actions, sibling, busy, models }: RowProps) {
+export const MessageRow = memo(function MessageRow({ m, status, actions, sibIndex = 1, sibCount = 1, sibPrev = null, sibNext = null, busy, models }: RowProps) {
+  const sibling = { index: sibIndex, count: sibCount, prev: sibPrev, next: sibNext };
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.content);
   const [choosing, setChoosing] = useState(false);

@@ -38,8 +38,24 @@ export function useSession(id: string): LiveSession {
 
   useEffect(() => {
     let cancelled = false;
+    // Frames arrive one WebSocket message each, hundreds a second while a model streams; they are
+    // applied together once per animation frame, so the UI renders at most once per screen refresh.
+    let pending: Frame[] = [];
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      const batch = pending;
+      pending = [];
+      if (batch.length) setState((s) => batch.reduce(applyFrame, s));
+    };
     const onFrame = (frame: Frame) => {
-      setState((s) => applyFrame(s, frame));
+      pending.push(frame);
+      if (!scheduled) {
+        scheduled = true;
+        // A hidden tab gets no animation frames: fall back to a timer there.
+        if (document.hidden) setTimeout(flush, 50);
+        else requestAnimationFrame(flush);
+      }
       if (frame.type === "message_complete" && lagging.current.delete(frame.message_id)) {
         void loadChat(frame.chat_id);
       }
