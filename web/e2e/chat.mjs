@@ -126,6 +126,17 @@ export function chatTests({ llm, shots, newSession, say, lastReply, assert }) {
       assert(Array.isArray(parts) && parts[0].text.includes("kumquat") && parts[1].type === "image_url", `sent as parts: ${JSON.stringify(parts).slice(0, 200)}`);
       await page.screenshot({ path: join(shots, "chat-attachments.png") });
     },
+    "chats: a stopped reply is continued from where it stopped": async (page) => {
+      await newSession(page);
+      await say(page, "[[tokens:400]] [[delay_ms:8]] go on and on");
+      await lastReply(page).filter({ hasText: "tok20" }).waitFor();
+      await page.getByRole("button", { name: "Stop" }).click();
+      await page.locator(".msg.assistant[data-status=cancelled]").waitFor();
+      await lastReply(page).hover();
+      await lastReply(page).getByRole("button", { name: "Continue" }).click();
+      await lastReply(page).filter({ hasText: "tok399" }).and(page.locator("[data-status=complete]")).waitFor({ timeout: 20000 });
+      await page.locator(".msg.assistant .siblings", { hasText: "2/2" }).waitFor();
+    },
     "chats: regenerate makes a sibling and < 1/2 > switches between them": async (page) => {
       await newSession(page);
       await say(page, "[[reply:first take]] pick a number");

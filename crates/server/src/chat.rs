@@ -265,6 +265,59 @@ impl ChatService {
         Ok(response)
     }
 
+    /// Continues a reply that was stopped or cut off: a new sibling that starts with the old text,
+    /// the model asked to go on from it (the old text is sent as the last, assistant, message, which
+    /// llama.cpp and most servers continue). The original stays as a branch.
+    pub async fn continue_reply(
+        &self,
+        message_id: &MessageId,
+    ) -> Result<RegenerateResponse, ApiError> {
+        let inner = &self.inner;
+        let message = inner.store.get_message(message_id).await?;
+        if message.role != Role::Assistant || message.content.trim().is_empty() {
+            return Err(ApiError::bad_request(
+                "only a reply with some text can be continued; regenerate it instead",
+            ));
+        }
+        if message.status == MessageStatus::Streaming {
+            return Err(ApiError::conflict("that reply is still streaming"));
+        }
+        let chat = self.open_chat(&message.chat_id).await?;
+        let all = inner.store.list_messages(&chat.id).await?;
+        let Some(user_id) = message.parent_id.clone() else {
+            return Err(ApiError::bad_request("this reply answers no message"));
+        };
+        let mut path = active_path(&all, Some(&user_id));
+        let Some(user) = path.pop().filter(|u| u.role == Role::User) else {
+            return Err(ApiError::bad_request(
+                "only a reply to a user message can be continued",
+            ));
+        };
+        let model = self.resolve_model(&chat, message.model.clone()).await?;
+        let turn = self.begin(&chat.id)?;
+        let (_, mut assistant) = crate::recorder::new_exchange(
+            &chat.session_id,
+            &chat.id,
+            None,
+            String::new(),
+            &model,
+            inner.backend.name(),
+        );
+        assistant.parent_id = Some(user.id.clone());
+        if let Err(e) = inner.store.insert_messages(&[&assistant]).await {
+            self.forget(&chat.id);
+            return Err(e.into());
+        }
+        let response = RegenerateResponse {
+            assistant_message_id: assistant.id.clone(),
+        };
+        // The new reply carries the old text as its start; the model sees it as its own last turn.
+        assistant.content = message.content.clone();
+        self.start_replies(chat, path, user, vec![assistant], turn, false)
+            .await;
+        Ok(response)
+    }
+
     /// Shows the branch through `message`: its newest descendant becomes the active leaf.
     pub async fn switch_branch(
         &self,
@@ -574,6 +627,11 @@ impl ChatService {
             conversation.push(self.model_message(m).await);
         }
         conversation.push(self.model_message(&user).await);
+        if let [reply] = replies.as_slice()
+            && !reply.content.is_empty()
+        {
+            conversation.push(ChatMessage::new("assistant", reply.content.clone()));
+        }
         let first_exchange = before.is_empty();
         let this = self.clone();
         inner.tracker.spawn(async move {
@@ -632,6 +690,7 @@ impl ChatService {
                 message_id: reply.id.clone(),
                 parent_id: reply.parent_id.clone(),
                 compared: reply.compared,
+                prefix: reply.content.clone(),
                 model: Some(model.clone()),
                 agent: reply.agent.clone(),
             },

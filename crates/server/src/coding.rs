@@ -267,6 +267,7 @@ pub async fn run_coding_turn(
             message_id: assistant.id.clone(),
             parent_id: assistant.parent_id.clone(),
             compared: false,
+            prefix: String::new(),
             model: Some(model.clone()),
             agent: Some(task.agent.clone()),
         },

@@ -29,6 +29,9 @@ pub struct TurnTarget {
     pub parent_id: Option<MessageId>,
     /// One of the replies of a comparison.
     pub compared: bool,
+    /// Text the reply starts with (continuing a cut-off reply): stored and framed first, the model's
+    /// tokens follow it.
+    pub prefix: String,
     pub model: Option<String>,
     pub agent: Option<String>,
 }
@@ -323,7 +326,7 @@ pub async fn record_turn(
         store: run.store,
         broker: run.broker,
         target: run.target.clone(),
-        content: String::new(),
+        content: run.target.prefix.clone(),
         reasoning: String::new(),
         usage: None,
         dirty: false,
@@ -341,6 +344,15 @@ pub async fn record_turn(
         model: run.target.model.clone(),
     })
     .await;
+    if !run.target.prefix.is_empty() {
+        rec.dirty = true;
+        rec.publish(FrameBody::Delta {
+            message_id: run.target.message_id.clone(),
+            chat_id: run.target.chat_id.clone(),
+            content: run.target.prefix.clone(),
+        })
+        .await;
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut ctx = TurnContext::new(tx, run.cancel.clone());
     if let Some(asker) = run.permissions.clone() {

@@ -681,3 +681,61 @@ async fn compare_streams_at_once_without_llama_swap() {
         assert_eq!(kit.wait_done(&cid, id).await["status"], "complete");
     }
 }
+
+#[tokio::test]
+async fn a_stopped_reply_continues_from_its_text_as_a_new_branch() {
+    let kit = Kit::start().await;
+    let (_, _, cid) = kit.seed(Some("fake-model")).await;
+    let (u, a) = kit
+        .post(&cid, "[[tokens:400]] [[delay_ms:5]] tell a long story")
+        .await;
+    for _ in 0..200 {
+        let m = kit
+            .ok("GET", &format!("/api/chats/{cid}/messages"), None)
+            .await;
+        if m[1]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("tok20 "))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    kit.ok("POST", &format!("/api/chats/{cid}/stop"), None)
+        .await;
+    let cut = kit.wait_done(&cid, &a).await;
+    assert_eq!(cut["status"], "cancelled");
+    let partial = cut["content"].as_str().unwrap().to_owned();
+
+    let r = kit
+        .ok("POST", &format!("/api/messages/{a}/continue"), None)
+        .await;
+    let b = r["assistant_message_id"].as_str().unwrap();
+    let done = kit.wait_done(&cid, b).await;
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["parent_id"], u.as_str());
+    let text = done["content"].as_str().unwrap();
+    assert!(
+        text.starts_with(&partial) && text.len() > partial.len(),
+        "continued from the cut"
+    );
+    let requests = kit.fake.requests();
+    let sent = requests.iter().rev().find(|r| r.stream).unwrap();
+    let last = sent.body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["role"], "assistant");
+    assert_eq!(last["content"], partial.as_str());
+    // The cut reply stays as the other branch.
+    let tree = kit
+        .ok("GET", &format!("/api/chats/{cid}/messages?tree=1"), None)
+        .await;
+    assert_eq!(tree.as_array().unwrap().len(), 3);
+    let (status, _) = kit
+        .call("POST", &format!("/api/messages/{u}/continue"), None)
+        .await;
+    assert_eq!(status, 400);
+}

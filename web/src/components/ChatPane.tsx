@@ -245,6 +245,14 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
           .then((r) => onForked?.(r.chat))
           .catch((e: Error) => setError(e.message));
       },
+      continueReply: (m: Message) => {
+        void post(`/api/messages/${m.id}/continue`)
+          .then(() => {
+            setError(null);
+            toBottom();
+          })
+          .catch((e: Error) => setError(e.message));
+      },
       switchTo: (id: string) => {
         void patch<Chat>(`/api/chats/${chat}`, { active_leaf_id: id }).catch((e: Error) => setError(e.message));
       },

@@ -4,7 +4,7 @@
 // message it extends.
 
 import { memo, useState } from "react";
-import { Brain, Check, ChevronLeft, ChevronRight, Copy, GitFork, Pencil, RefreshCw, Wrench } from "lucide-react";
+import { Brain, Check, ChevronLeft, ChevronRight, Copy, FastForward, GitFork, Pencil, RefreshCw, Wrench } from "lucide-react";
 import type { Message, ToolCall } from "../api/generated/types";
 import { Markdown } from "./Markdown";
 
@@ -29,6 +29,8 @@ export interface MessageActions {
   regenerate: (m: Message, model?: string) => void;
   fork: (m: Message) => void;
   switchTo: (id: string) => void;
+  /** Goes on from a stopped or cut-off reply. */
+  continueReply: (m: Message) => void;
 }
 
 function seconds(ms: number): string {
@@ -213,6 +215,12 @@ export const MessageRow = memo(function MessageRow({ m, status, actions, sibInde
                 <RefreshCw size={14} />
                 {m.status === "error" && <span>Retry</span>}
               </button>
+              {m.content && (m.status === "cancelled" || m.status === "error" || m.tokens_completion != null) && m.status !== "complete" && (
+                <button className="icon" aria-label="Continue" title="Continue this reply from where it stopped" disabled={busy} onClick={() => actions.continueReply(m)}>
+                  <FastForward size={14} />
+                  <span>Continue</span>
+                </button>
+              )}
               {models && models.length > 1 && (
                 <span className="regen-with">
                   {choosing ? (

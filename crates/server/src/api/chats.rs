@@ -127,6 +127,14 @@ pub async fn regenerate(
     Ok((StatusCode::ACCEPTED, Json(response)))
 }
 
+pub async fn continue_reply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<RegenerateResponse>), ApiError> {
+    let response = state.chat.continue_reply(&MessageId(id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(response)))
+}
+
 pub async fn fork(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -63,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/messages/{id}/regenerate", post(chats::regenerate))
         .route("/api/messages/{id}/fork", post(chats::fork))
+        .route("/api/messages/{id}/continue", post(chats::continue_reply))
         .route("/api/presets", get(presets::list).post(presets::create))
         .route("/api/presets/{id}", axum::routing::delete(presets::delete))
         .route(
