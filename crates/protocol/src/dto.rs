@@ -456,6 +456,42 @@ pub struct Message {
     pub tool_calls: Vec<ToolCall>,
 }
 
+impl Message {
+    /// A complete message with no metrics, attachments or tool calls, created now; callers set what
+    /// else they know. One place to build them, so a new field has one default.
+    pub fn new(
+        session_id: SessionId,
+        chat_id: ChatId,
+        parent_id: Option<MessageId>,
+        role: Role,
+        content: impl Into<String>,
+    ) -> Self {
+        let now = Utc::now();
+        Self {
+            id: MessageId::new(),
+            session_id,
+            chat_id,
+            parent_id,
+            role,
+            content: content.into(),
+            reasoning: String::new(),
+            status: MessageStatus::Complete,
+            error: None,
+            model: None,
+            agent: None,
+            tokens_prompt: None,
+            tokens_completion: None,
+            ttft_ms: None,
+            duration_ms: None,
+            compared: false,
+            attachments: Vec::new(),
+            created_at: now,
+            finished_at: Some(now),
+            tool_calls: Vec::new(),
+        }
+    }
+}
+
 /// `POST /api/chats/{id}/messages`.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]

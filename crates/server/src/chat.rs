@@ -243,13 +243,28 @@ impl ChatService {
             .model
             .or_else(|| message.model.clone().filter(|_| message.role != Role::User));
         let model = self.resolve_model(&chat, requested).await?;
+        self.reply_again(chat, path, user, &model, String::new())
+            .await
+    }
+
+    /// A new assistant reply under `user` (a sibling of its earlier replies), starting with `prefix`,
+    /// streamed with `model`; it becomes the active branch.
+    async fn reply_again(
+        &self,
+        chat: Chat,
+        path: Vec<Message>,
+        user: Message,
+        model: &str,
+        prefix: String,
+    ) -> Result<RegenerateResponse, ApiError> {
+        let inner = &self.inner;
         let turn = self.begin(&chat.id)?;
         let (_, mut assistant) = crate::recorder::new_exchange(
             &chat.session_id,
             &chat.id,
             None,
             String::new(),
-            &model,
+            model,
             inner.backend.name(),
         );
         assistant.parent_id = Some(user.id.clone());
@@ -260,6 +275,8 @@ impl ChatService {
         let response = RegenerateResponse {
             assistant_message_id: assistant.id.clone(),
         };
+        // A continuation carries the old text as its start; the model sees it as its own last turn.
+        assistant.content = prefix;
         self.start_replies(chat, path, user, vec![assistant], turn, false)
             .await;
         Ok(response)
@@ -294,28 +311,8 @@ impl ChatService {
             ));
         };
         let model = self.resolve_model(&chat, message.model.clone()).await?;
-        let turn = self.begin(&chat.id)?;
-        let (_, mut assistant) = crate::recorder::new_exchange(
-            &chat.session_id,
-            &chat.id,
-            None,
-            String::new(),
-            &model,
-            inner.backend.name(),
-        );
-        assistant.parent_id = Some(user.id.clone());
-        if let Err(e) = inner.store.insert_messages(&[&assistant]).await {
-            self.forget(&chat.id);
-            return Err(e.into());
-        }
-        let response = RegenerateResponse {
-            assistant_message_id: assistant.id.clone(),
-        };
-        // The new reply carries the old text as its start; the model sees it as its own last turn.
-        assistant.content = message.content.clone();
-        self.start_replies(chat, path, user, vec![assistant], turn, false)
-            .await;
-        Ok(response)
+        self.reply_again(chat, path, user, &model, message.content)
+            .await
     }
 
     /// Shows the branch through `message`: its newest descendant becomes the active leaf.

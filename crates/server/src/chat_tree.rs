@@ -46,30 +46,18 @@ pub fn newest_leaf_under(all: &[Message], from: &MessageId) -> MessageId {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boocode_protocol::{ChatId, MessageStatus, Role, SessionId};
+    use boocode_protocol::{ChatId, Role, SessionId};
 
     fn m(id: &str, parent: Option<&str>) -> Message {
         Message {
             id: MessageId(id.into()),
-            session_id: SessionId("s".into()),
-            chat_id: ChatId("c".into()),
-            parent_id: parent.map(|p| MessageId(p.into())),
-            role: Role::User,
-            content: id.into(),
-            reasoning: String::new(),
-            status: MessageStatus::Complete,
-            error: None,
-            model: None,
-            agent: None,
-            tokens_prompt: None,
-            tokens_completion: None,
-            ttft_ms: None,
-            duration_ms: None,
-            compared: false,
-            attachments: Vec::new(),
-            created_at: chrono::Utc::now(),
-            finished_at: None,
-            tool_calls: vec![],
+            ..Message::new(
+                SessionId("s".into()),
+                ChatId("c".into()),
+                parent.map(|p| MessageId(p.into())),
+                Role::User,
+                id,
+            )
         }
     }
 

@@ -409,29 +409,8 @@ pub fn new_exchange(
     model: &str,
     agent: &str,
 ) -> (boocode_protocol::Message, boocode_protocol::Message) {
-    let now = Utc::now();
-    let user = boocode_protocol::Message {
-        id: MessageId::new(),
-        session_id: session.clone(),
-        chat_id: chat.clone(),
-        parent_id: parent,
-        role: Role::User,
-        content,
-        reasoning: String::new(),
-        status: MessageStatus::Complete,
-        error: None,
-        model: None,
-        agent: None,
-        tokens_prompt: None,
-        tokens_completion: None,
-        ttft_ms: None,
-        duration_ms: None,
-        compared: false,
-        attachments: Vec::new(),
-        created_at: now,
-        finished_at: Some(now),
-        tool_calls: Vec::new(),
-    };
+    let user =
+        boocode_protocol::Message::new(session.clone(), chat.clone(), parent, Role::User, content);
     let assistant = boocode_protocol::Message {
         id: MessageId::new(),
         parent_id: Some(user.id.clone()),

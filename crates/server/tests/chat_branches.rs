@@ -4,18 +4,8 @@
 
 mod common;
 
-use common::{Kit, missing};
+use common::{Kit, kits};
 use serde_json::{Value, json};
-
-/// A server per engine: SQLite always, PostgreSQL when the suite has one.
-async fn kits() -> Vec<Kit> {
-    let mut all = vec![Kit::start().await];
-    match std::env::var("BOOCODE_TEST_DATABASE_URL") {
-        Ok(url) => all.push(Kit::start_with(Some(url), |_| {}).await),
-        Err(_) => missing("postgres", "the PostgreSQL half of the chat branch tests"),
-    }
-    all
-}
 
 fn ids(v: &Value) -> Vec<String> {
     v.as_array()
@@ -48,7 +38,7 @@ fn last_request(kit: &Kit) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn search_finds_text_and_titles_and_forgets_deleted_chats() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL half of the chat branch tests").await {
         let (_, sid, cid) = kit.seed(Some("fake-model")).await;
         let (_, a) = kit
             .post(&cid, "[[reply:The flibbertigibbet lives in config.toml]]")
@@ -144,7 +134,7 @@ async fn search_finds_text_and_titles_and_forgets_deleted_chats() {
 
 #[tokio::test]
 async fn regenerate_and_edit_make_siblings_and_send_only_the_active_path() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL half of the chat branch tests").await {
         let (_, _, cid) = kit.seed(Some("fake-model")).await;
         let (u1, a1) = kit.post(&cid, "[[reply:first answer]] question one").await;
         kit.wait_done(&cid, &a1).await;
@@ -255,7 +245,7 @@ async fn regenerate_and_edit_make_siblings_and_send_only_the_active_path() {
 
 #[tokio::test]
 async fn bad_parents_and_settings_are_clear_errors_and_change_nothing() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL half of the chat branch tests").await {
         let (_, sid, cid) = kit.seed(Some("fake-model")).await;
         let (u1, a1) = kit.post(&cid, "[[reply:ok]] hi").await;
         kit.wait_done(&cid, &a1).await;
@@ -411,7 +401,7 @@ async fn chat_settings_reach_the_model_server() {
 
 #[tokio::test]
 async fn export_and_import_round_trip_a_branched_chat_and_bring_open_webui_history() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL half of the chat branch tests").await {
         let (_, sid, cid) = kit.seed(Some("fake-model")).await;
         let (_, a1) = kit.post(&cid, "[[reply:one]] first").await;
         kit.wait_done(&cid, &a1).await;

@@ -7,22 +7,13 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-async fn kits() -> Vec<Kit> {
-    let mut kits = vec![Kit::start().await];
-    match std::env::var("BOOCODE_TEST_DATABASE_URL") {
-        Ok(url) => kits.push(Kit::start_with(Some(url), |_| {}).await),
-        Err(_) => missing("postgres", "the PostgreSQL run of the REST suite"),
-    }
-    kits
-}
-
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()
 }
 
 #[tokio::test]
 async fn crud_round_trip() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL run of the REST suite").await {
         let repo = git_repo(kit.dir.path(), "crud");
         let (status, p) = kit
             .call(
@@ -126,7 +117,7 @@ async fn crud_round_trip() {
 
 #[tokio::test]
 async fn deleting_a_session_cascades_and_keeps_others() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL run of the REST suite").await {
         let (pid, sid, cid) = kit.seed(Some("fake-model")).await;
         let (_, aid) = kit.post(&cid, "[[reply:kept?]]").await;
         kit.wait_done(&cid, &aid).await;
@@ -167,7 +158,7 @@ async fn deleting_a_session_cascades_and_keeps_others() {
 
 #[tokio::test]
 async fn unknown_ids_are_404_with_a_message() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL run of the REST suite").await {
         let id = "01a2f000-0000-7000-8000-000000000000";
         let cases = [
             ("GET", format!("/api/projects/{id}"), None),
@@ -207,7 +198,7 @@ async fn unknown_ids_are_404_with_a_message() {
 
 #[tokio::test]
 async fn malformed_bodies_are_400_and_change_nothing() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL run of the REST suite").await {
         let (pid, _, cid) = kit.seed(Some("fake-model")).await;
         let before = kit.ok("GET", "/api/projects", None).await;
         let raw = |body: &'static str, ctype: &'static str| {
@@ -386,7 +377,7 @@ async fn bad_since_is_400() {
 /// normally, live and after a reload.
 #[tokio::test]
 async fn nul_bytes_are_refused_in_input_and_made_safe_in_model_output() {
-    for kit in kits().await {
+    for kit in kits("the PostgreSQL run of the REST suite").await {
         let (pid, sid, cid) = kit.seed(Some("fake-model")).await;
         let before = kit
             .ok("GET", &format!("/api/chats/{cid}/messages"), None)

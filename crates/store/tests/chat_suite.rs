@@ -32,28 +32,13 @@ async fn seeded(store: &dyn Store) -> (Project, Session) {
 }
 
 fn message(chat: &Chat, parent: Option<&Message>, role: Role, content: &str) -> Message {
-    Message {
-        id: MessageId::new(),
-        session_id: chat.session_id.clone(),
-        chat_id: chat.id.clone(),
-        parent_id: parent.map(|p| p.id.clone()),
+    Message::new(
+        chat.session_id.clone(),
+        chat.id.clone(),
+        parent.map(|p| p.id.clone()),
         role,
-        content: content.into(),
-        reasoning: String::new(),
-        status: MessageStatus::Complete,
-        error: None,
-        model: None,
-        agent: None,
-        tokens_prompt: None,
-        tokens_completion: None,
-        ttft_ms: None,
-        duration_ms: None,
-        compared: false,
-        attachments: Vec::new(),
-        created_at: Utc::now(),
-        finished_at: None,
-        tool_calls: vec![],
-    }
+        content,
+    )
 }
 
 fn filter(session: &Session, text: &str) -> ChatFilter {

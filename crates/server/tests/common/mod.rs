@@ -441,3 +441,15 @@ pub fn missing(kind: &str, what: &str) {
          BOOCODE_TEST_ALLOW_MISSING={kind} to skip knowingly"
     );
 }
+
+/// A server per engine: SQLite always, PostgreSQL when `BOOCODE_TEST_DATABASE_URL` is set (else the
+/// PostgreSQL half is reported missing, naming `what`).
+#[allow(dead_code)]
+pub async fn kits(what: &str) -> Vec<Kit> {
+    let mut kits = vec![Kit::start().await];
+    match std::env::var("BOOCODE_TEST_DATABASE_URL") {
+        Ok(url) => kits.push(Kit::start_with(Some(url), |_| {}).await),
+        Err(_) => missing("postgres", what),
+    }
+    kits
+}
