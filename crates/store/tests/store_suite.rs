@@ -40,26 +40,16 @@ fn chat(session: &SessionId) -> Chat {
 
 fn message(chat: &Chat, role: Role, status: MessageStatus, content: &str) -> Message {
     Message {
-        id: MessageId::new(),
-        session_id: chat.session_id.clone(),
-        chat_id: chat.id.clone(),
-        parent_id: None,
-        role,
-        content: content.into(),
-        reasoning: String::new(),
         status,
-        error: None,
         model: Some("m1".into()),
-        agent: None,
-        tokens_prompt: None,
-        tokens_completion: None,
-        ttft_ms: None,
-        duration_ms: None,
-        compared: false,
-        attachments: Vec::new(),
-        created_at: Utc::now(),
         finished_at: None,
-        tool_calls: vec![],
+        ..Message::new(
+            chat.session_id.clone(),
+            chat.id.clone(),
+            None,
+            role,
+            content,
+        )
     }
 }
 
