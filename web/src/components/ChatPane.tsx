@@ -375,7 +375,7 @@ export function ChatPane({ live, chat, onForked }: { live: LiveSession; chat: st
       ) : (
         <Virtuoso
           ref={list}
-          className="messages"
+          className="messages virtual"
           scrollerRef={attachScroller}
           data={shown}
           computeItemKey={(_, m) => m.id}
