@@ -1,6 +1,9 @@
 //! The chat service (docs/ARCHITECTURE.md §10): accepts a message, runs the reply as a native-backend turn through
 //! the turn recorder, stops it on request, and names the chat after its first exchange.
 
+mod branches;
+mod settings;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -8,15 +11,14 @@ use boocode_agents::{AgentBackend, TurnInput};
 use boocode_llm::{ChatMessage, LlmClient};
 use boocode_protocol::{
     Chat, ChatId, ChatParams, FrameBody, Message, MessageId, MessageStatus, PostMessageRequest,
-    PostMessageResponse, ReasoningEffort, RegenerateRequest, RegenerateResponse, Role,
-    UpdateChatRequest,
+    PostMessageResponse, ReasoningEffort, Role, UpdateChatRequest,
 };
 use boocode_store::Store;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::broker::Broker;
-use crate::chat_tree::{active_path, newest_leaf_under};
+use crate::chat_tree::active_path;
 use crate::error::ApiError;
 use crate::models::ModelCatalog;
 use crate::recorder::{CancelReason, TurnRun, TurnTarget, publish_user_message, record_turn};
@@ -213,271 +215,6 @@ impl ChatService {
         self.start_replies(chat, path, user, replies, turn, one_at_a_time)
             .await;
         Ok(response)
-    }
-
-    /// Answers again: a new assistant reply beside `message` (an assistant reply) or under it (a user
-    /// message whose reply failed or was stopped), optionally with another model; it becomes the
-    /// active branch.
-    pub async fn regenerate(
-        &self,
-        message_id: &MessageId,
-        req: RegenerateRequest,
-    ) -> Result<RegenerateResponse, ApiError> {
-        let inner = &self.inner;
-        let message = inner.store.get_message(message_id).await?;
-        let chat = self.open_chat(&message.chat_id).await?;
-        let all = inner.store.list_messages(&chat.id).await?;
-        let user_id = match message.role {
-            Role::User => message.id.clone(),
-            _ => message.parent_id.clone().ok_or_else(|| {
-                ApiError::bad_request("this reply answers no message; nothing to regenerate")
-            })?,
-        };
-        let mut path = active_path(&all, Some(&user_id));
-        let Some(user) = path.pop().filter(|u| u.role == Role::User) else {
-            return Err(ApiError::bad_request(
-                "only a reply to a user message can be regenerated",
-            ));
-        };
-        let requested = req
-            .model
-            .or_else(|| message.model.clone().filter(|_| message.role != Role::User));
-        let model = self.resolve_model(&chat, requested).await?;
-        self.reply_again(chat, path, user, &model, String::new())
-            .await
-    }
-
-    /// A new assistant reply under `user` (a sibling of its earlier replies), starting with `prefix`,
-    /// streamed with `model`; it becomes the active branch.
-    async fn reply_again(
-        &self,
-        chat: Chat,
-        path: Vec<Message>,
-        user: Message,
-        model: &str,
-        prefix: String,
-    ) -> Result<RegenerateResponse, ApiError> {
-        let inner = &self.inner;
-        let turn = self.begin(&chat.id)?;
-        let (_, mut assistant) = crate::recorder::new_exchange(
-            &chat.session_id,
-            &chat.id,
-            None,
-            String::new(),
-            model,
-            inner.backend.name(),
-        );
-        assistant.parent_id = Some(user.id.clone());
-        if let Err(e) = inner.store.insert_messages(&[&assistant]).await {
-            self.forget(&chat.id);
-            return Err(e.into());
-        }
-        let response = RegenerateResponse {
-            assistant_message_id: assistant.id.clone(),
-        };
-        // A continuation carries the old text as its start; the model sees it as its own last turn.
-        assistant.content = prefix;
-        self.start_replies(chat, path, user, vec![assistant], turn, false)
-            .await;
-        Ok(response)
-    }
-
-    /// Continues a reply that was stopped or cut off: a new sibling that starts with the old text,
-    /// the model asked to go on from it (the old text is sent as the last, assistant, message, which
-    /// llama.cpp and most servers continue). The original stays as a branch.
-    pub async fn continue_reply(
-        &self,
-        message_id: &MessageId,
-    ) -> Result<RegenerateResponse, ApiError> {
-        let inner = &self.inner;
-        let message = inner.store.get_message(message_id).await?;
-        if message.role != Role::Assistant || message.content.trim().is_empty() {
-            return Err(ApiError::bad_request(
-                "only a reply with some text can be continued; regenerate it instead",
-            ));
-        }
-        if message.status == MessageStatus::Streaming {
-            return Err(ApiError::conflict("that reply is still streaming"));
-        }
-        let chat = self.open_chat(&message.chat_id).await?;
-        let all = inner.store.list_messages(&chat.id).await?;
-        let Some(user_id) = message.parent_id.clone() else {
-            return Err(ApiError::bad_request("this reply answers no message"));
-        };
-        let mut path = active_path(&all, Some(&user_id));
-        let Some(user) = path.pop().filter(|u| u.role == Role::User) else {
-            return Err(ApiError::bad_request(
-                "only a reply to a user message can be continued",
-            ));
-        };
-        let model = self.resolve_model(&chat, message.model.clone()).await?;
-        self.reply_again(chat, path, user, &model, message.content)
-            .await
-    }
-
-    /// Shows the branch through `message`: its newest descendant becomes the active leaf.
-    pub async fn switch_branch(
-        &self,
-        chat_id: &ChatId,
-        message: &MessageId,
-    ) -> Result<Chat, ApiError> {
-        let inner = &self.inner;
-        let all = inner.store.list_messages(chat_id).await?;
-        message_of_chat(&all, message, chat_id, &inner.store).await?;
-        let leaf = newest_leaf_under(&all, message);
-        let chat = inner.store.set_active_leaf(chat_id, &leaf).await?;
-        self.announce(&chat).await;
-        Ok(chat)
-    }
-
-    /// A new chat in the same session holding the path up to `message`, with the same settings.
-    pub async fn fork(&self, message_id: &MessageId) -> Result<Chat, ApiError> {
-        let inner = &self.inner;
-        let message = inner.store.get_message(message_id).await?;
-        let source = inner.store.get_chat(&message.chat_id).await?;
-        let all = inner.store.list_messages(&source.id).await?;
-        let path = active_path(&all, Some(message_id));
-        if path.iter().any(|m| m.status == MessageStatus::Streaming) {
-            return Err(ApiError::conflict(
-                "that branch is still streaming; fork it once the reply ends",
-            ));
-        }
-        let mut chat = Chat::new(
-            source.session_id.clone(),
-            format!("{} (fork)", source.name),
-            source.kind,
-        );
-        chat.model = source.model.clone();
-        chat.system_prompt = source.system_prompt.clone();
-        chat.params = source.params.clone();
-        inner.store.insert_chat(&chat).await?;
-        let mut copies = Vec::with_capacity(path.len());
-        let mut parent: Option<MessageId> = None;
-        for m in path {
-            let copy = Message {
-                id: MessageId::new(),
-                chat_id: chat.id.clone(),
-                parent_id: parent.clone(),
-                tool_calls: Vec::new(),
-                ..m
-            };
-            parent = Some(copy.id.clone());
-            copies.push(copy);
-        }
-        let refs: Vec<&Message> = copies.iter().collect();
-        if !refs.is_empty() {
-            inner.store.insert_messages(&refs).await?;
-        }
-        let chat = inner.store.get_chat(&chat.id).await?;
-        self.announce(&chat).await;
-        Ok(chat)
-    }
-
-    /// Applies a chat patch after checking it: settings, pin/archive, rename, branch switch.
-    pub async fn update(&self, chat_id: &ChatId, req: UpdateChatRequest) -> Result<Chat, ApiError> {
-        if req.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-            return Err(ApiError::bad_request("name must not be empty"));
-        }
-        if req
-            .system_prompt
-            .as_ref()
-            .is_some_and(|p| p.chars().count() > 100_000)
-        {
-            return Err(ApiError::bad_request(
-                "system_prompt is longer than 100,000 characters",
-            ));
-        }
-        if let Some(params) = &req.params {
-            params.validate().map_err(ApiError::bad_request)?;
-        }
-        let store = &self.inner.store;
-        let mut chat = store.get_chat(chat_id).await?;
-        if let Some(leaf) = &req.active_leaf_id {
-            if self.is_running(chat_id) {
-                return Err(ApiError::conflict(
-                    "a reply is streaming in this chat; switch branches once it ends",
-                ));
-            }
-            chat = self.switch_branch(chat_id, leaf).await?;
-        }
-        let settings = UpdateChatRequest {
-            active_leaf_id: None,
-            ..req
-        };
-        let touches = settings.name.is_some()
-            || settings.status.is_some()
-            || settings.pinned.is_some()
-            || settings.archived.is_some()
-            || settings.model.is_some()
-            || settings.system_prompt.is_some()
-            || settings.params.is_some();
-        if touches {
-            chat = store.update_chat(chat_id, &settings).await?;
-            self.announce(&chat).await;
-        }
-        Ok(chat)
-    }
-
-    fn is_running(&self, chat_id: &ChatId) -> bool {
-        self.inner
-            .running
-            .lock()
-            .map(|r| r.contains_key(chat_id))
-            .unwrap_or(false)
-    }
-
-    /// Stores imported chats (checked whole by `chat_transfer::prepare_import`); if one fails, the
-    /// chats already stored by this import are removed again.
-    pub async fn import(
-        &self,
-        prepared: Vec<crate::chat_transfer::PreparedChat>,
-    ) -> Result<Vec<Chat>, ApiError> {
-        let store = &self.inner.store;
-        let mut created: Vec<Chat> = Vec::with_capacity(prepared.len());
-        for mut p in prepared {
-            for (at, name, bytes) in std::mem::take(&mut p.files) {
-                let saved = self
-                    .inner
-                    .uploads
-                    .save(&name, &bytes)
-                    .await
-                    .map_err(|e| ApiError::bad_request(format!("chat {:?}: {e}", p.chat.name)));
-                match saved {
-                    Ok(a) => p.messages[at].attachments.push(a),
-                    Err(e) => {
-                        for c in &created {
-                            let _ = store.delete_chat(&c.id).await;
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-            let stored = async {
-                store.insert_chat(&p.chat).await?;
-                let refs: Vec<&Message> = p.messages.iter().collect();
-                for chunk in refs.chunks(2000) {
-                    store.insert_messages(chunk).await?;
-                }
-                match &p.active_leaf {
-                    Some(leaf) => store.set_active_leaf(&p.chat.id, leaf).await,
-                    None => store.get_chat(&p.chat.id).await,
-                }
-            }
-            .await;
-            match stored {
-                Ok(chat) => created.push(chat),
-                Err(e) => {
-                    for c in created.iter().map(|c| &c.id).chain([&p.chat.id]) {
-                        let _ = store.delete_chat(c).await;
-                    }
-                    return Err(e.into());
-                }
-            }
-        }
-        for chat in &created {
-            self.announce(chat).await;
-        }
-        Ok(created)
     }
 
     /// Tells the session's clients about a chat's new state (created, renamed, new settings or branch).
