@@ -236,7 +236,12 @@ async function main() {
       await page.locator(".pane").first().getByLabel("New tab").click();
       await page.getByRole("button", { name: "Settings" }).click();
       await page.locator("[data-provider=fake]").waitFor();
+      await page.getByLabel("Default model").selectOption("fake-model-2");
+      await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+      const saved = await json(base, "GET", "/api/settings");
+      assert(saved.default_model === "fake-model-2", `stored: ${JSON.stringify(saved)}`);
       await page.screenshot({ path: join(shots, "settings.png") });
+      await json(base, "PATCH", "/api/settings", { default_model: "" });
     },
   };
 

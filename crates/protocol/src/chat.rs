@@ -328,3 +328,23 @@ pub struct Attachment {
     #[ts(type = "number")]
     pub size: u64,
 }
+
+/// Server-wide settings changed from the UI (`GET`/`PATCH /api/settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ServerSettings {
+    /// The model used when neither the chat, the session nor the project names one; set here, it
+    /// wins over `--default-model`.
+    pub default_model: Option<String>,
+    /// The model `--default-model` (or the config file) gives, shown for reference.
+    pub configured_default_model: Option<String>,
+}
+
+/// `PATCH /api/settings`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct UpdateServerSettingsRequest {
+    /// An empty string clears it (back to `--default-model`).
+    #[serde(default)]
+    pub default_model: Option<String>,
+}

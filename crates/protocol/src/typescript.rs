@@ -49,6 +49,8 @@ pub fn generate() -> String {
         UploadId::decl(&cfg),
         AttachmentKind::decl(&cfg),
         Attachment::decl(&cfg),
+        ServerSettings::decl(&cfg),
+        UpdateServerSettingsRequest::decl(&cfg),
         Role::decl(&cfg),
         MessageStatus::decl(&cfg),
         ToolKind::decl(&cfg),

@@ -184,8 +184,11 @@ pub async fn run_coding_turn(
         .model
         .clone()
         .or(session.model.clone())
-        .or(project.default_model.clone())
-        .or(deps.default_model.clone());
+        .or(project.default_model.clone());
+    let chosen = match chosen {
+        Some(m) => Some(m),
+        None => crate::models::global_default_model(store, deps.default_model.as_ref()).await,
+    };
     let model = match chosen {
         Some(m) => m,
         None => match deps.catalog.fallback_model().await {

@@ -20,6 +20,24 @@ const LOADED_TTL: Duration = Duration::from_millis(500);
 /// The loaded models as last learned.
 type Loaded = (Instant, Option<std::collections::HashSet<String>>);
 
+/// Where the global default model set from the UI is kept (`settings` table).
+pub const DEFAULT_MODEL_SETTING: &str = "default_model";
+
+/// The global default model: the one set from the UI, else `configured` (`--default-model`).
+pub async fn global_default_model(
+    store: &dyn boocode_store::Store,
+    configured: Option<&String>,
+) -> Option<String> {
+    match store.get_setting(DEFAULT_MODEL_SETTING).await {
+        Ok(Some(model)) => Some(model),
+        Ok(None) => configured.cloned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the default model setting is unreadable");
+            configured.cloned()
+        }
+    }
+}
+
 /// A short-lived cache of `/v1/models`.
 #[derive(Clone)]
 pub struct ModelCatalog {

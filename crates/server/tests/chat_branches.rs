@@ -729,3 +729,38 @@ async fn a_stopped_reply_continues_from_its_text_as_a_new_branch() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn the_global_default_model_set_from_the_ui_is_used_and_can_be_cleared() {
+    // Started with --default-model fake-model; a session and chat that name no model.
+    let kit = Kit::start_with(None, |c| c.default_model = Some("fake-model".into())).await;
+    let (_, _, cid) = kit.seed(None).await;
+    let s = kit.ok("GET", "/api/settings", None).await;
+    assert_eq!(
+        s,
+        json!({"default_model": null, "configured_default_model": "fake-model"})
+    );
+    let s = kit
+        .ok(
+            "PATCH",
+            "/api/settings",
+            Some(json!({"default_model": "fake-model-2"})),
+        )
+        .await;
+    assert_eq!(s["default_model"], "fake-model-2");
+    let (_, a) = kit.post(&cid, "[[reply:ok]] hi").await;
+    assert_eq!(kit.wait_done(&cid, &a).await["model"], "fake-model-2");
+    // Cleared: back to --default-model.
+    kit.ok("PATCH", "/api/settings", Some(json!({"default_model": ""})))
+        .await;
+    let (_, a) = kit.post(&cid, "[[reply:ok]] again").await;
+    assert_eq!(kit.wait_done(&cid, &a).await["model"], "fake-model");
+    let (status, _) = kit
+        .call(
+            "PATCH",
+            "/api/settings",
+            Some(json!({"default_modle": "x"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+}

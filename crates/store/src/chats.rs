@@ -48,6 +48,11 @@ pub trait ChatStore: Send + Sync {
     /// The uploads with these ids that exist, in no particular order.
     async fn get_uploads(&self, ids: &[UploadId]) -> Result<Vec<Attachment>>;
 
+    /// A server-wide setting set from the UI (`None` when unset).
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    /// Sets (`Some`) or clears (`None`) a server-wide setting.
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()>;
+
     async fn insert_preset(&self, preset: &Preset) -> Result<()>;
     /// Global presets and, when given, the project's own.
     async fn list_presets(&self, project: Option<&ProjectId>) -> Result<Vec<Preset>>;
@@ -354,6 +359,39 @@ macro_rules! impl_chat_store {
                         }
                     }
                     Ok(found)
+                }
+
+                async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+                    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_optional(self.reader())
+                        .await?;
+                    Ok(match row {
+                        Some(r) => Some(r.try_get("value")?),
+                        None => None,
+                    })
+                }
+
+                async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+                    match value {
+                        Some(v) => {
+                            sqlx::query(
+                                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            )
+                            .bind(key)
+                            .bind(v)
+                            .execute(self.writer())
+                            .await?;
+                        }
+                        None => {
+                            sqlx::query("DELETE FROM settings WHERE key = $1")
+                                .bind(key)
+                                .execute(self.writer())
+                                .await?;
+                        }
+                    }
+                    Ok(())
                 }
 
                 async fn insert_preset(&self, p: &Preset) -> Result<()> {

@@ -58,6 +58,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "attachments",
         include_str!("../migrations/sqlite/0009_attachments.sql"),
     ),
+    (
+        10,
+        "settings",
+        include_str!("../migrations/sqlite/0010_settings.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -104,6 +109,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "attachments",
         include_str!("../migrations/postgres/0009_attachments.sql"),
+    ),
+    (
+        10,
+        "settings",
+        include_str!("../migrations/postgres/0010_settings.sql"),
     ),
 ];
 

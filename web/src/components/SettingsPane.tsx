@@ -5,11 +5,61 @@ import { useCallback, useEffect, useState } from "react";
 import { Plus, RefreshCw } from "lucide-react";
 import { get, patch, post } from "../api/client";
 import type {
+  ModelInfo,
+  ServerSettings,
   HealthResponse,
   ProbeProvidersRequest,
   ProvidersFile,
   ProvidersSnapshot,
 } from "../api/generated/types";
+
+/** The global default model: used when a chat, its session and its project name none. */
+function DefaultModel() {
+  const [settings, setSettings] = useState<ServerSettings | null>(null);
+  const [models, setModels] = useState<ModelInfo[]>([]);
+  const [note, setNote] = useState<{ error: boolean; text: string } | null>(null);
+  useEffect(() => {
+    get<ServerSettings>("/api/settings")
+      .then(setSettings)
+      .catch((e: Error) => setNote({ error: true, text: e.message }));
+    get<ModelInfo[]>("/api/models")
+      .then(setModels)
+      .catch(() => setModels([]));
+  }, []);
+  if (!settings) return null;
+  return (
+    <section>
+      <h3>Default model</h3>
+      <label>
+        Used when a chat, its session and its project name no model{" "}
+        <select
+          aria-label="Default model"
+          value={settings.default_model ?? ""}
+          onChange={(e) => {
+            void patch<ServerSettings>("/api/settings", { default_model: e.target.value })
+              .then((s) => {
+                setSettings(s);
+                setNote({ error: false, text: "Saved." });
+              })
+              .catch((err: Error) => setNote({ error: true, text: err.message }));
+          }}
+        >
+          <option value="">{settings.configured_default_model ? `${settings.configured_default_model} (--default-model)` : "the model the server has loaded"}</option>
+          {models.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.id}
+            </option>
+          ))}
+        </select>
+      </label>
+      {note && (
+        <p className={note.error ? "error" : "note"} role={note.error ? "alert" : "status"}>
+          {note.text}
+        </p>
+      )}
+    </section>
+  );
+}
 
 export function SettingsPane() {
   const [snapshot, setSnapshot] = useState<ProvidersSnapshot | null>(null);
@@ -46,6 +96,7 @@ export function SettingsPane() {
 
   return (
     <div className="settings-pane">
+      <DefaultModel />
       <section>
         <h3>Model server</h3>
         {health && (

@@ -8,6 +8,7 @@ mod chats;
 mod health;
 mod presets;
 mod projects;
+mod server_settings;
 pub(crate) mod sessions;
 mod skills;
 pub(crate) mod tasks;
@@ -65,6 +66,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/messages/{id}/fork", post(chats::fork))
         .route("/api/messages/{id}/continue", post(chats::continue_reply))
         .route("/api/presets", get(presets::list).post(presets::create))
+        .route(
+            "/api/settings",
+            get(server_settings::get).patch(server_settings::update),
+        )
         .route("/api/presets/{id}", axum::routing::delete(presets::delete))
         .route(
             "/api/uploads",

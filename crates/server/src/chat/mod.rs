@@ -217,6 +217,11 @@ impl ChatService {
         Ok(response)
     }
 
+    /// The default model boocode was started with (`--default-model`), if any.
+    pub fn configured_default_model(&self) -> Option<String> {
+        self.inner.default_model.clone()
+    }
+
     /// Tells the session's clients about a chat's new state (created, renamed, new settings or branch).
     pub async fn announce(&self, chat: &Chat) {
         let frame = FrameBody::ChatUpdated { chat: chat.clone() };
@@ -258,8 +263,17 @@ impl ChatService {
             .filter(|m| !m.trim().is_empty())
             .or(chat.model.clone())
             .or(session.model)
-            .or(project.default_model)
-            .or(inner.default_model.clone());
+            .or(project.default_model);
+        let chosen = match chosen {
+            Some(m) => Some(m),
+            None => {
+                crate::models::global_default_model(
+                    inner.store.as_ref(),
+                    inner.default_model.as_ref(),
+                )
+                .await
+            }
+        };
         match chosen {
             Some(m) => Ok(m),
             None => inner.catalog.fallback_model().await.ok_or_else(|| {

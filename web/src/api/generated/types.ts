@@ -150,6 +150,23 @@ export type Attachment = { id: UploadId,
  */
 name: string, kind: AttachmentKind, mime: string, size: number, };
 
+export type ServerSettings = { 
+/**
+ * The model used when neither the chat, the session nor the project names one; set here, it
+ * wins over `--default-model`.
+ */
+default_model: string | null, 
+/**
+ * The model `--default-model` (or the config file) gives, shown for reference.
+ */
+configured_default_model: string | null, };
+
+export type UpdateServerSettingsRequest = { 
+/**
+ * An empty string clears it (back to `--default-model`).
+ */
+default_model?: string, };
+
 export type Role = "user" | "assistant" | "system";
 
 export type MessageStatus = "streaming" | "complete" | "cancelled" | "error";

@@ -1,0 +1,5 @@
+-- Server-wide settings changed from the UI (the global default model), key → value.
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
