@@ -3,6 +3,7 @@
 
 import { useEffect, useState } from "react";
 import { del, get, patch, post } from "../api/client";
+import { ModelSelect } from "./ModelSelect";
 import type { Chat, ChatParams, ModelInfo, Preset, ReasoningEffort, Session } from "../api/generated/types";
 
 type NumberKey = Exclude<keyof ChatParams, "stop" | "reasoning_effort">;
@@ -109,25 +110,11 @@ export function ChatSettings({
     >
       <label>
         Model
-        <select aria-label="Chat model" value={model} onChange={(e) => setModel(e.target.value)}>
-          <option value="">Session default{sessionModel ? ` (${sessionModel})` : ""}</option>
-          {models.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.id}
-            </option>
-          ))}
-        </select>
+        <ModelSelect label="Chat model" value={model} models={models} defaultLabel={`Session default${sessionModel ? ` (${sessionModel})` : ""}`} onChange={setModel} />
       </label>
       <label>
         Session default model
-        <select aria-label="Session model" value={sessionModel} onChange={(e) => setSessionModel(e.target.value)}>
-          <option value="">Server default</option>
-          {models.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.id}
-            </option>
-          ))}
-        </select>
+        <ModelSelect label="Session model" value={sessionModel} models={models} defaultLabel="Server default" onChange={setSessionModel} />
       </label>
       {presets.length > 0 && (
         <label>

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Plus, RefreshCw } from "lucide-react";
 import { get, patch, post } from "../api/client";
+import { ModelSelect } from "./ModelSelect";
 import type {
   ModelInfo,
   ServerSettings,
@@ -32,25 +33,20 @@ function DefaultModel() {
       <h3>Default model</h3>
       <label>
         Used when a chat, its session and its project name no model{" "}
-        <select
-          aria-label="Default model"
+        <ModelSelect
+          label="Default model"
           value={settings.default_model ?? ""}
-          onChange={(e) => {
-            void patch<ServerSettings>("/api/settings", { default_model: e.target.value })
+          models={models}
+          defaultLabel={settings.configured_default_model ? `${settings.configured_default_model} (--default-model)` : "the model the server has loaded"}
+          onChange={(model) => {
+            void patch<ServerSettings>("/api/settings", { default_model: model })
               .then((s) => {
                 setSettings(s);
                 setNote({ error: false, text: "Saved." });
               })
               .catch((err: Error) => setNote({ error: true, text: err.message }));
           }}
-        >
-          <option value="">{settings.configured_default_model ? `${settings.configured_default_model} (--default-model)` : "the model the server has loaded"}</option>
-          {models.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.id}
-            </option>
-          ))}
-        </select>
+        />
       </label>
       {note && (
         <p className={note.error ? "error" : "note"} role={note.error ? "alert" : "status"}>
