@@ -8,6 +8,7 @@ pub mod dto;
 pub mod event;
 pub mod frame;
 pub mod ids;
+pub mod review;
 pub mod task;
 pub mod typescript;
 
@@ -18,4 +19,5 @@ pub use dto::*;
 pub use event::*;
 pub use frame::*;
 pub use ids::*;
+pub use review::*;
 pub use task::*;

@@ -279,7 +279,10 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
         .as_ref()
         .filter(|c| c.status == ChangeStatus::Pending)
         .ok_or_else(|| ArenaError::Conflict(format!("contender {index} has no pending change")))?;
-    state.changes.accept(&change.id).await?;
+    state
+        .changes
+        .accept(&change.id, boocode_protocol::AcceptChangeRequest::default())
+        .await?;
     state
         .store
         .set_arena_status(id, ArenaStatus::Picked, Some((index, change.id.clone())))

@@ -28,8 +28,8 @@ pub use model::{FrameNotice, InterruptedMessage, MessageFinish, StoredFrame};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tasks::{
-    AgentSessionRow, ClaimCandidate, ClaimedTask, LeaseState, NewChange, SessionWorktree,
-    TaskFilter, TaskOutcome, TaskStore,
+    AgentSessionRow, ChangePart, ClaimCandidate, ClaimedTask, LeaseState, NewChange,
+    SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
 };
 
 /// Result of every store call.

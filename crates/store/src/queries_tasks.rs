@@ -15,7 +15,7 @@ macro_rules! impl_task_store {
 
             use super::*;
             use crate::tasks::{
-                AgentSessionRow, ClaimCandidate, ClaimedTask, LeaseState, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
+                AgentSessionRow, ClaimCandidate, ClaimedTask, LeaseState, ChangePart, NewChange, SessionWorktree, TaskFilter, TaskOutcome, TaskStore,
             };
             use crate::{Result, StoreError};
 
@@ -581,6 +581,61 @@ macro_rules! impl_task_store {
                     .execute(self.writer())
                     .await?;
                     Ok(done.rows_affected())
+                }
+
+                async fn split_change(
+                    &self,
+                    id: &ChangeId,
+                    status: ChangeStatus,
+                    taken: &ChangePart,
+                    remainder: Option<&NewChange>,
+                ) -> Result<(PendingChange, Option<PendingChange>)> {
+                    let mut tx = self.begin_write().await?;
+                    let row = sqlx::query(
+                        "UPDATE pending_changes SET status = $2, resolved_at = $3, diff = $4, files_changed = $5, \
+                         insertions = $6, deletions = $7 WHERE id = $1 AND status = 'pending' RETURNING *",
+                    )
+                    .bind(id.as_str())
+                    .bind(status.as_str())
+                    .bind(Utc::now())
+                    .bind(&taken.diff)
+                    .bind(to_i64(taken.files_changed))
+                    .bind(to_i64(taken.insertions))
+                    .bind(to_i64(taken.deletions))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        drop(tx);
+                        let (current, _) = self.get_change(id).await?;
+                        return Err(StoreError::Conflict(format!(
+                            "change {id} is {}, not pending",
+                            current.status.as_str()
+                        )));
+                    };
+                    let resolved = change_from(&row)?;
+                    let mut pending = None;
+                    if let Some(c) = remainder {
+                        let row = sqlx::query(
+                            "INSERT INTO pending_changes (id, session_id, task_id, agent, diff, files_changed, \
+                             insertions, deletions, status, created_at, head_commit) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) RETURNING *",
+                        )
+                        .bind(c.id.as_str())
+                        .bind(c.session_id.as_str())
+                        .bind(c.task_id.as_ref().map(|t| t.as_str().to_owned()))
+                        .bind(&c.agent)
+                        .bind(&c.diff)
+                        .bind(to_i64(c.files_changed))
+                        .bind(to_i64(c.insertions))
+                        .bind(to_i64(c.deletions))
+                        .bind(c.created_at)
+                        .bind(&c.head_commit)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        pending = Some(change_from(&row)?);
+                    }
+                    tx.commit().await?;
+                    Ok((resolved, pending))
                 }
 
                 async fn resolve_change(&self, id: &ChangeId, status: ChangeStatus) -> Result<PendingChange> {

@@ -72,6 +72,15 @@ pub struct NewChange {
     pub created_at: DateTime<Utc>,
 }
 
+/// The diff of the part of a change a review accepted or rejected, with its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePart {
+    pub diff: String,
+    pub files_changed: u64,
+    pub insertions: u64,
+    pub deletions: u64,
+}
+
 /// Queue, worktree and change persistence.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
@@ -155,6 +164,15 @@ pub trait TaskStore: Send + Sync {
     async fn get_change(&self, id: &ChangeId) -> Result<(PendingChange, Option<String>)>;
     /// Moves a pending change to `status`; a change that is not pending is a conflict.
     async fn resolve_change(&self, id: &ChangeId, status: ChangeStatus) -> Result<PendingChange>;
+    /// Resolves the part of a pending change a review took (the change keeps only that part's diff and
+    /// stats) and, in the same transaction, stores what remains as the session's new pending change.
+    async fn split_change(
+        &self,
+        id: &ChangeId,
+        status: ChangeStatus,
+        taken: &ChangePart,
+        remainder: Option<&NewChange>,
+    ) -> Result<(PendingChange, Option<PendingChange>)>;
 
     async fn insert_permission(&self, request: &PermissionRequest) -> Result<()>;
     async fn get_permission(&self, id: &PermissionId) -> Result<PermissionRequest>;

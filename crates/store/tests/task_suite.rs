@@ -382,6 +382,34 @@ async fn changes_supersede_and_resolve_once() {
                 .await,
             Err(StoreError::Conflict(_))
         ));
+        // A partial decision keeps only the taken part and stores the rest as the new pending change.
+        let part = ChangePart {
+            diff: "part".into(),
+            files_changed: 1,
+            insertions: 1,
+            deletions: 0,
+        };
+        let split = store
+            .split_change(&second.id, ChangeStatus::Rejected, &part, Some(&new(3)))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                split.0.status,
+                split.0.diff.as_deref(),
+                split.0.files_changed
+            ),
+            (ChangeStatus::Rejected, Some("part"), 1)
+        );
+        let rest = split.1.unwrap();
+        assert_eq!(rest.status, ChangeStatus::Pending);
+        assert!(matches!(
+            store
+                .split_change(&second.id, ChangeStatus::Accepted, &part, None)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        let second = rest;
         let accepted = store
             .resolve_change(&second.id, ChangeStatus::Accepted)
             .await

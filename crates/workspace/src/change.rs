@@ -64,7 +64,7 @@ pub async fn diff_since(
     ))
 }
 
-fn parse_numstat(numstat: &str) -> ChangeStats {
+pub(crate) fn parse_numstat(numstat: &str) -> ChangeStats {
     let mut stats = ChangeStats::default();
     for line in numstat.lines().filter(|l| !l.trim().is_empty()) {
         let mut cols = line.split('\t');
@@ -76,7 +76,7 @@ fn parse_numstat(numstat: &str) -> ChangeStats {
 }
 
 /// Files a diff touches (old and new names), as `git apply --numstat` reads them.
-async fn touched_paths(git: &Git, diff: &str) -> Result<Vec<String>, WorkspaceError> {
+pub(crate) async fn touched_paths(git: &Git, diff: &str) -> Result<Vec<String>, WorkspaceError> {
     let out = git
         .run_with_input(&["apply", "--numstat", "-z", "-"], diff.as_bytes())
         .await?;

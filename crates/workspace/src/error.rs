@@ -16,6 +16,9 @@ pub enum WorkspaceError {
     NoCommits(PathBuf),
     #[error("the change does not apply to the project's working tree: {0}")]
     Conflict(String),
+    /// Input the caller must fix (a branch name git refuses, say).
+    #[error("{0}")]
+    Invalid(String),
     #[error("git {args} failed: {stderr}")]
     Git { args: String, stderr: String },
     #[error("{context}: {source}")]

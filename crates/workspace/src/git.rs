@@ -22,6 +22,10 @@ pub struct Git {
     dir: PathBuf,
     /// The repository's drivers to switch off, read once per `Git` (one operation's few calls).
     drivers: std::sync::Arc<tokio::sync::OnceCell<Vec<String>>>,
+    /// A private index to stage into instead of the repository's (building a commit off to the side).
+    index_file: Option<PathBuf>,
+    /// Commit as the repository's configured user rather than as boocode (commits in the user's project).
+    user_identity: bool,
 }
 
 /// The settings every git call of ours carries.
@@ -48,6 +52,25 @@ impl Git {
         Self {
             dir: dir.into(),
             drivers: std::sync::Arc::default(),
+            index_file: None,
+            user_identity: false,
+        }
+    }
+
+    /// The same git, staging into `index` (a file git creates) instead of the repository's index.
+    pub fn with_index_file(&self, index: impl Into<PathBuf>) -> Self {
+        Self {
+            index_file: Some(index.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The same git, committing as the repository's configured user (boocode's identity stays the
+    /// fallback when none is configured).
+    pub fn as_user(&self) -> Self {
+        Self {
+            user_identity: true,
+            ..self.clone()
         }
     }
 
@@ -105,11 +128,16 @@ impl Git {
         }
         cmd.args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", COMMIT_NAME)
-            .env("GIT_AUTHOR_EMAIL", COMMIT_EMAIL)
-            .env("GIT_COMMITTER_NAME", COMMIT_NAME)
-            .env("GIT_COMMITTER_EMAIL", COMMIT_EMAIL);
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        if let Some(index) = &self.index_file {
+            cmd.env("GIT_INDEX_FILE", index);
+        }
+        if !self.user_identity {
+            cmd.env("GIT_AUTHOR_NAME", COMMIT_NAME)
+                .env("GIT_AUTHOR_EMAIL", COMMIT_EMAIL)
+                .env("GIT_COMMITTER_NAME", COMMIT_NAME)
+                .env("GIT_COMMITTER_EMAIL", COMMIT_EMAIL);
+        }
         Ok(cmd)
     }
 

@@ -7,6 +7,8 @@ mod change;
 mod error;
 mod git;
 mod guard;
+mod patch;
+mod review;
 mod worktree;
 
 pub use beneath::{DirEntry, EntryKind, WorktreeDir};
@@ -14,7 +16,13 @@ pub use change::{ChangeStats, apply_to_project, commit_turn, diff_since, reset_t
 pub use error::WorkspaceError;
 pub use git::Git;
 pub use guard::resolve_in_worktree;
+pub use patch::{
+    FileChangeKind, LineKind, Patch, PatchFile, PatchHunk, PatchLine, Selection, SelectionError,
+};
+pub use review::{
+    advance_base, branch_in_project, commit_to_project, patch_stats, revert_in_worktree,
+};
 pub use worktree::{
-    WORKTREE_LOCK_FILE, Worktree, create_worktree, create_worktree_at, project_head,
+    WORKTREE_LOCK_FILE, Worktree, base_ref, create_worktree, create_worktree_at, project_head,
     prune_worktrees, remove_worktree,
 };

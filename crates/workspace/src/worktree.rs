@@ -232,8 +232,15 @@ pub async fn remove_worktree(
         if exists {
             git.run(&["branch", "-D", "--", branch]).await?;
         }
+        let _ = git.run(&["update-ref", "-d", &base_ref(branch)]).await;
     }
     Ok(())
+}
+
+/// The ref that keeps a worktree's "last accepted" state alive when a partial accept built it beside the
+/// branch (`advance_base`); removed with the worktree.
+pub fn base_ref(branch: &str) -> String {
+    format!("refs/boocode-bases/{branch}")
 }
 
 /// `git worktree prune` for a project, dropping records of worktrees whose directories are gone.

@@ -3,11 +3,15 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use boocode_protocol::{ChangeId, ChangeStatus, PendingChange, SessionId};
+use boocode_protocol::{
+    AcceptChangeRequest, ChangeDecision, ChangeDetail, ChangeId, ChangeStatus, PendingChange,
+    RejectChangeRequest, SessionId,
+};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::extract::OptionalJsonBody;
 
 /// `GET /api/sessions/{id}/changes` filter.
 #[derive(Debug, Deserialize)]
@@ -35,16 +39,27 @@ pub async fn list(
     Ok(Json(state.store.list_changes(&session, status).await?))
 }
 
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ChangeDetail>, ApiError> {
+    Ok(Json(state.changes.detail(&ChangeId(id)).await?))
+}
+
+/// The body is optional: none (or an empty one) takes the whole change.
 pub async fn accept(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<PendingChange>, ApiError> {
-    Ok(Json(state.changes.accept(&ChangeId(id)).await?))
+    OptionalJsonBody(request): OptionalJsonBody<AcceptChangeRequest>,
+) -> Result<Json<ChangeDecision>, ApiError> {
+    Ok(Json(state.changes.accept(&ChangeId(id), request).await?))
 }
 
+/// The body is optional: none (or an empty one) rejects the whole change.
 pub async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<PendingChange>, ApiError> {
-    Ok(Json(state.changes.reject(&ChangeId(id)).await?))
+    OptionalJsonBody(request): OptionalJsonBody<RejectChangeRequest>,
+) -> Result<Json<ChangeDecision>, ApiError> {
+    Ok(Json(state.changes.reject(&ChangeId(id), request).await?))
 }

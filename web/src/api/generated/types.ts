@@ -300,6 +300,68 @@ export type PendingChange = { id: ChangeId, session_id: SessionId, task_id: Task
  */
 diff?: string, files_changed: number, insertions: number, deletions: number, status: ChangeStatus, created_at: string, resolved_at: string | null, };
 
+export type HunkId = string;
+
+export type FileStatus = "added" | "modified" | "deleted" | "renamed" | "copied";
+
+export type DiffLineKind = "context" | "added" | "removed";
+
+export type DiffLine = { kind: DiffLineKind, old_line: number | null, new_line: number | null, text: string, 
+/**
+ * The file ends here without a newline.
+ */
+no_newline: boolean, };
+
+export type DiffHunk = { id: HunkId, 
+/**
+ * The `@@ -a,b +c,d @@ context` line.
+ */
+header: string, old_start: number, old_lines: number, new_start: number, new_lines: number, lines: Array<DiffLine>, };
+
+export type ChangeFile = { path: string, 
+/**
+ * The name before a rename or copy.
+ */
+old_path: string | null, status: FileStatus, binary: boolean, old_mode: string | null, new_mode: string | null, insertions: number, deletions: number, hunks: Array<DiffHunk>, };
+
+export type ChangeDetail = { files: Array<ChangeFile>, id: ChangeId, session_id: SessionId, task_id: TaskId | null, agent: string | null, 
+/**
+ * The unified diff (binary-safe); left out of frames.
+ */
+diff?: string, files_changed: number, insertions: number, deletions: number, status: ChangeStatus, created_at: string, resolved_at: string | null, };
+
+export type AcceptMode = "worktree" | "commit" | "branch";
+
+export type AcceptChangeRequest = { files?: Array<string>, hunks?: Array<HunkId>, mode?: AcceptMode, 
+/**
+ * The commit message (commit and branch modes).
+ */
+message?: string, 
+/**
+ * The new branch's name (branch mode).
+ */
+branch?: string, };
+
+export type RejectChangeRequest = { files?: Array<string>, hunks?: Array<HunkId>, };
+
+export type ChangeDecision = { 
+/**
+ * What is still pending after a partial decision (with a new id).
+ */
+remaining: PendingChange | null, 
+/**
+ * The commit made in the project (commit and branch modes).
+ */
+commit: string | null, 
+/**
+ * The branch it landed on (branch mode).
+ */
+branch: string | null, id: ChangeId, session_id: SessionId, task_id: TaskId | null, agent: string | null, 
+/**
+ * The unified diff (binary-safe); left out of frames.
+ */
+diff?: string, files_changed: number, insertions: number, deletions: number, status: ChangeStatus, created_at: string, resolved_at: string | null, };
+
 export type ProviderOverride = { enabled?: boolean, label?: string, command?: string, args?: Array<string>, env?: { [key in string]: string }, 
 /**
  * `acp` or `opencode_server`.
