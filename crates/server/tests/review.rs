@@ -438,3 +438,33 @@ async fn branch_mode_lands_on_a_new_branch_and_leaves_the_working_tree() {
         "a.txt's hunks stay pending"
     );
 }
+
+#[tokio::test]
+async fn the_old_text_of_a_file_can_be_read_to_expand_context() {
+    let s = three_hunks().await;
+    let detail = s.pending().await;
+    let id = detail["id"].as_str().unwrap();
+    let resp = s
+        .kit
+        .http
+        .get(format!("{}/api/changes/{id}/source?path=a.txt", s.kit.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), text(&lines()));
+    let (status, body) = s
+        .kit
+        .call(
+            "GET",
+            &format!("/api/changes/{id}/source?path=../etc/passwd"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = s
+        .kit
+        .call("GET", &format!("/api/changes/{id}/source"), None)
+        .await;
+    assert_eq!(status, 400, "the path is required");
+}

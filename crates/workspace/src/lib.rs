@@ -20,7 +20,7 @@ pub use patch::{
     FileChangeKind, LineKind, Patch, PatchFile, PatchHunk, PatchLine, Selection, SelectionError,
 };
 pub use review::{
-    advance_base, branch_in_project, commit_to_project, patch_stats, revert_in_worktree,
+    advance_base, branch_in_project, commit_to_project, patch_stats, read_blob, revert_in_worktree,
 };
 pub use worktree::{
     WORKTREE_LOCK_FILE, Worktree, base_ref, create_worktree, create_worktree_at, project_head,

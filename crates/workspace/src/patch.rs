@@ -56,6 +56,9 @@ pub struct PatchFile {
     pub old_mode: Option<String>,
     pub new_mode: Option<String>,
     pub binary: bool,
+    /// The blobs of the `index <old>..<new>` line (abbreviated ids; all zeros for a missing side).
+    pub old_blob: Option<String>,
+    pub new_blob: Option<String>,
     pub insertions: u64,
     pub deletions: u64,
     pub hunks: Vec<PatchHunk>,
@@ -177,6 +180,8 @@ fn parse_file(lines: &[&str]) -> PatchFile {
         old_mode: None,
         new_mode: None,
         binary: false,
+        old_blob: None,
+        new_blob: None,
         insertions: 0,
         deletions: 0,
         hunks: Vec::new(),
@@ -210,6 +215,13 @@ fn parse_file(lines: &[&str]) -> PatchFile {
             minus = side_path(p, "a/");
         } else if let Some(p) = line.strip_prefix("+++ ") {
             plus = side_path(p, "b/");
+        } else if let Some(range) = line.strip_prefix("index ") {
+            let range = range.split(' ').next().unwrap_or_default();
+            if let Some((old, new)) = range.split_once("..") {
+                let blob = |b: &str| (!b.bytes().all(|c| c == b'0')).then(|| b.to_owned());
+                file.old_blob = blob(old);
+                file.new_blob = blob(new);
+            }
         } else if line == "GIT binary patch" || line.starts_with("Binary files ") {
             file.binary = true;
         }

@@ -76,7 +76,12 @@ fn files_hunks_and_line_numbers_are_read() {
     let added = &a.hunks[1].lines[1];
     assert_eq!((added.kind, added.new_line), (LineKind::Added, Some(11)));
     assert!(a.hunks[1].lines[2].no_newline);
+    assert_eq!(
+        (a.old_blob.as_deref(), a.new_blob.as_deref()),
+        (Some("1111111"), Some("2222222"))
+    );
     assert_eq!(patch.files[1].kind, FileChangeKind::Added);
+    assert_eq!(patch.files[1].old_blob, None);
     let mode = &patch.files[2];
     assert_eq!(
         (

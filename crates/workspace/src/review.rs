@@ -244,3 +244,30 @@ pub async fn branch_in_project(
     .map_err(conflict)?;
     Ok(commit)
 }
+
+/// A blob's content by its (possibly abbreviated) id, as the `index` line of a diff names it; `None`
+/// when it is larger than `max` bytes. Ids are checked to be hex, so nothing else reaches git.
+pub async fn read_blob(
+    repo: &Path,
+    blob: &str,
+    max: u64,
+) -> Result<Option<Vec<u8>>, WorkspaceError> {
+    if !(4..=64).contains(&blob.len()) || !blob.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(WorkspaceError::Invalid(format!(
+            "{blob:?} is not a blob id"
+        )));
+    }
+    let git = Git::new(repo);
+    let object = format!("{blob}^{{blob}}");
+    let size: u64 = git
+        .run(&["cat-file", "-s", &object])
+        .await?
+        .parse()
+        .unwrap_or(u64::MAX);
+    if size > max {
+        return Ok(None);
+    }
+    git.run_bytes(&["cat-file", "blob", &object])
+        .await
+        .map(Some)
+}

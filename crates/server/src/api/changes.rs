@@ -63,3 +63,20 @@ pub async fn reject(
 ) -> Result<Json<ChangeDecision>, ApiError> {
     Ok(Json(state.changes.reject(&ChangeId(id), request).await?))
 }
+
+/// `GET /api/changes/{id}/source?path=…` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceQuery {
+    path: String,
+}
+
+/// The file's text before the change, as plain text (for expanding unchanged lines in the review).
+pub async fn source(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<SourceQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<String, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(state.changes.old_source(&ChangeId(id), &q.path).await?)
+}

@@ -84,6 +84,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sessions/{id}/changes", get(changes::list))
         .route("/api/sessions/{id}/agents", get(sessions::agents))
         .route("/api/changes/{id}", get(changes::detail))
+        .route("/api/changes/{id}/source", get(changes::source))
         .route("/api/changes/{id}/accept", post(changes::accept))
         .route("/api/changes/{id}/reject", post(changes::reject))
         .route(

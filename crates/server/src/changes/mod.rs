@@ -25,9 +25,12 @@ pub enum ChangeError {
     /// Not pending any more, or it does not apply to the project: nothing was changed.
     #[error("{0}")]
     Conflict(String),
-    /// The project is gone.
+    /// The request cannot be met as asked (the project is gone, a bad selection or name).
     #[error("{0}")]
     Invalid(String),
+    /// What the request names is not part of the change.
+    #[error("{0}")]
+    NotFound(String),
     /// Git failed for another reason (the worktree could not be reset, say).
     #[error("{0}")]
     Workspace(String),
@@ -40,6 +43,7 @@ impl From<ChangeError> for crate::error::ApiError {
         match e {
             ChangeError::Conflict(m) => Self::conflict(m),
             ChangeError::Invalid(m) => Self::bad_request(m),
+            ChangeError::NotFound(m) => Self::not_found(m),
             ChangeError::Workspace(m) => Self::internal(m),
             ChangeError::Store(e) => e.into(),
         }
@@ -118,6 +122,31 @@ impl ChangeService {
             files: wire::files_of(&patch),
             change,
         })
+    }
+
+    /// The text of `path` before the change (the old side of its diff), so a reviewer can expand the
+    /// unchanged lines around a hunk.
+    pub async fn old_source(&self, id: &ChangeId, path: &str) -> Result<String, ChangeError> {
+        const MAX: u64 = 2 * 1024 * 1024;
+        let (change, _) = self.store.get_change(id).await?;
+        let patch = Patch::parse(change.diff.as_deref().unwrap_or_default());
+        let file = patch
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .ok_or_else(|| ChangeError::NotFound(format!("no file {path:?} in change {id}")))?;
+        let blob = file.old_blob.as_deref().ok_or_else(|| {
+            ChangeError::Invalid(format!("{path} is new in this change: it has no old text"))
+        })?;
+        let session = self.store.get_session(&change.session_id).await?;
+        let project = self.store.get_project(&session.project_id).await?;
+        let bytes = boocode_workspace::read_blob(Path::new(&project.path), blob, MAX)
+            .await
+            .map_err(workspace_error)?
+            .ok_or_else(|| {
+                ChangeError::Invalid(format!("{path} is too large to expand (over 2 MiB)"))
+            })?;
+        String::from_utf8(bytes).map_err(|_| ChangeError::Invalid(format!("{path} is not text")))
     }
 
     /// Lands a pending change (or the selected part of it) in its project the way `request` says —
