@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { chatTests } from "./chat.mjs";
+import { reviewTests } from "./review.mjs";
 
-import { assert, bin, children, json, repo, shots, start } from "./harness.mjs";
+import { assert, bin, children, git, json, repo, shots, start } from "./harness.mjs";
 
 async function main() {
   for (const b of ["boocode", "fakellm", "fake-acp-agent"]) {
@@ -51,6 +52,7 @@ async function main() {
 
   const tests = {
     ...chatTests({ llm, shots, newSession, say, lastReply, assert }),
+    ...reviewTests({ project, shots, newSession, assert, git }),
     "landing: an invalid project path shows the server's message": async (page) => {
       await page.goto(base);
       await page.getByLabel("Project path").fill("/definitely/not/here");

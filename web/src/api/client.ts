@@ -40,3 +40,24 @@ export const get = <T>(path: string) => api<T>("GET", path);
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
 export const patch = <T>(path: string, body: unknown) => api<T>("PATCH", path, body);
 export const del = <T>(path: string) => api<T>("DELETE", path);
+
+/** A plain-text resource (a file's source); errors keep the server's message like `api`. */
+export async function getText(path: string): Promise<string> {
+  let resp: Response;
+  try {
+    resp = await fetch(path);
+  } catch (e) {
+    throw new ApiError(0, `boocode is unreachable: ${String(e)}`);
+  }
+  const text = await resp.text();
+  if (!resp.ok) {
+    let message = text || resp.statusText;
+    try {
+      message = (JSON.parse(text) as ErrorResponse).error.message;
+    } catch {
+      // Not our error shape: keep the raw text.
+    }
+    throw new ApiError(resp.status, message);
+  }
+  return text;
+}

@@ -1,11 +1,12 @@
 // The coder: a composer (agent, model, mode), the task timeline with the agent's live output,
-// permission prompts, task state and cancel, and the diff panel where pending changes are accepted or
-// rejected (the server's error, e.g. a conflict, is shown as it is).
+// permission prompts, task state and cancel, and the session's changes: the pending one opens in the
+// review (files, hunks, accept or reject any part); the server's error, e.g. a conflict, is shown as it is.
 
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { Check, FileDiff, Play, ShieldQuestion, X } from "lucide-react";
 import { get, post } from "../api/client";
 import type {
+  ChangeDecision,
   PendingChange,
   PermissionRequest,
   ProbeProvidersRequest,
@@ -41,25 +42,31 @@ function PermissionPrompt({ request }: { request: PermissionRequest }) {
   );
 }
 
-function ChangeView({ change, reload }: { change: PendingChange; reload: () => void }) {
+const ChangeReview = lazy(() => import("./review/ChangeReview"));
+
+/** A change in the list under the timeline: the pending one with its quick decisions, history readable. */
+function ChangeRow({ change, open, onDecided }: { change: PendingChange; open: () => void; onDecided: (d: ChangeDecision) => void }) {
   const [error, setError] = useState<string | null>(null);
   const act = async (what: "accept" | "reject") => {
     try {
-      await post(`/api/changes/${change.id}/${what}`);
+      onDecided(await post<ChangeDecision>(`/api/changes/${change.id}/${what}`));
       setError(null);
-      reload();
     } catch (e) {
       setError((e as Error).message);
     }
   };
-  const files = (change.diff ?? "").split(/^(?=diff --git )/m).filter((f) => f.trim());
+  const pending = change.status === "pending";
   return (
     <div className={`change change-${change.status}`} data-change={change.status}>
       <header>
-        <FileDiff size={14} /> {change.files_changed} files, +{change.insertions} −{change.deletions}
+        <FileDiff size={14} /> {change.files_changed} file{change.files_changed === 1 ? "" : "s"},{" "}
+        <span className="plus">+{change.insertions}</span> <span className="minus">−{change.deletions}</span>
         {change.agent && <span className="badge">{change.agent}</span>}
         <span className="status">{change.status}</span>
-        {change.status === "pending" && (
+        <button className={pending ? "primary" : ""} onClick={open}>
+          {pending ? "Review" : "View"}
+        </button>
+        {pending && (
           <>
             <button onClick={() => act("accept")}>
               <Check size={14} /> Accept
@@ -75,20 +82,23 @@ function ChangeView({ change, reload }: { change: PendingChange; reload: () => v
           {error}
         </p>
       )}
-      {files.map((f, i) => (
-        <details key={i} open={change.status === "pending"}>
-          <summary>{/^diff --git a\/(\S+)/.exec(f)?.[1] ?? "file"}</summary>
-          <pre className="diff">
-            {f.split("\n").map((line, j) => (
-              <span key={j} className={line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""}>
-                {line + "\n"}
-              </span>
-            ))}
-          </pre>
-        </details>
-      ))}
     </div>
   );
+}
+
+/** What a decision did, in words. */
+function decisionNote(d: ChangeDecision): string {
+  const verb = d.status === "accepted" ? "Accepted" : "Rejected";
+  const what = `${d.files_changed} file${d.files_changed === 1 ? "" : "s"} (+${d.insertions} −${d.deletions})`;
+  const where = d.branch
+    ? ` onto branch ${d.branch} (${d.commit?.slice(0, 8)})`
+    : d.commit
+      ? ` as commit ${d.commit.slice(0, 8)}`
+      : d.status === "accepted"
+        ? " into the working tree"
+        : "";
+  const rest = d.remaining ? ` — ${d.remaining.files_changed} file${d.remaining.files_changed === 1 ? "" : "s"} still pending.` : ".";
+  return `${verb} ${what}${where}${rest}`;
 }
 
 export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
@@ -101,6 +111,8 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
   const [input, setInput] = useState("");
   const [changes, setChanges] = useState<PendingChange[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [reviewing, setReviewing] = useState<PendingChange | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   const reloadChanges = useCallback(() => {
     if (!session) return;
@@ -121,6 +133,12 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
     .map((c) => `${c.id}:${c.status}`)
     .join(",");
   useEffect(reloadChanges, [reloadChanges, changeKey]);
+
+  const decided = (d: ChangeDecision) => {
+    setNotice(decisionNote(d));
+    setReviewing((open) => (open ? (d.remaining ?? null) : null));
+    reloadChanges();
+  };
 
   const providers = (snapshot?.providers ?? []).filter((p) => p.enabled && p.installed);
   const chosen = providers.find((p) => p.id === agent);
@@ -178,11 +196,35 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
           <PermissionPrompt key={p.id} request={p} />
         ))}
       </div>
+      {notice && !reviewing && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       <div className="changes">
         {changes.map((c) => (
-          <ChangeView key={c.id} change={c} reload={reloadChanges} />
+          <ChangeRow key={c.id} change={c} open={() => setReviewing(c)} onDecided={decided} />
         ))}
       </div>
+      {reviewing && (
+        <div className="review-overlay">
+          {notice && (
+            <p className="notice" role="status">
+              {notice}
+            </p>
+          )}
+          <Suspense fallback={<p className="note">Loading the review…</p>}>
+            <ChangeReview
+              change={reviewing}
+              onDecided={decided}
+              onClose={() => {
+                setReviewing(null);
+                setNotice(null);
+              }}
+            />
+          </Suspense>
+        </div>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}
