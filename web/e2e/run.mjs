@@ -151,19 +151,30 @@ async function main() {
       await coder.locator("[data-change=accepted]").waitFor();
       assert(readFileSync(join(project.path, "ui.txt"), "utf8") === "from the UI", "applied to the project");
     },
-    "coder: a permission prompt is answered in the UI": async (page) => {
+    "coder: a permission shows its diff, survives a reload, and always-allow is a revocable rule": async (page) => {
       await newSession(page);
       await page.getByRole("button", { name: "Split pane" }).click();
       await page.getByRole("menuitem", { name: "New coder pane" }).click();
-      const coder = page.locator(".pane").nth(1);
+      let coder = page.locator(".pane").nth(1);
       await coder.getByLabel("Agent", { exact: true }).selectOption("fake");
-      await coder.getByLabel("Task", { exact: true }).fill("[[permission:perm.txt allowed]] [[say:wrote it]]");
+      await coder.getByLabel("Task", { exact: true }).fill("[[permission:perm.ts export const allowed = true;]] [[say:wrote it]]");
       await coder.getByLabel("Task", { exact: true }).press("Enter");
-      const prompt = coder.getByRole("dialog", { name: "Permission request" });
+      let prompt = coder.getByRole("dialog", { name: "Permission request" });
       await prompt.waitFor({ timeout: 20000 });
+      await prompt.getByLabel("Proposed change to perm.ts").locator(".diff-code-insert").first().waitFor();
+      // A reload shows the request again (from the server, not a frame) and it can still be answered.
+      await page.reload();
+      coder = page.locator(".pane").nth(1);
+      prompt = coder.getByRole("dialog", { name: "Permission request" });
+      await prompt.getByLabel("Proposed change to perm.ts").waitFor({ timeout: 20000 });
       await page.screenshot({ path: join(shots, "permission.png") });
-      await prompt.getByRole("button").first().click();
+      await prompt.getByRole("button", { name: "Always allow" }).click();
       await coder.locator("[data-task-state=completed]").waitFor({ timeout: 20000 });
+      const rules = coder.getByLabel("Always allowed in this session");
+      await rules.getByRole("button", { name: "Revoke always allow edit" }).waitFor();
+      await page.screenshot({ path: join(shots, "permission-rule.png") });
+      await rules.getByRole("button", { name: "Revoke always allow edit" }).click();
+      await rules.waitFor({ state: "detached" });
     },
     "narrow screens: one pane at a time, switched from the toolbar": async (page) => {
       await page.setViewportSize({ width: 420, height: 800 });

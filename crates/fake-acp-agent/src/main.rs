@@ -276,14 +276,17 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
                 if name == "permission" {
                     let answer = agent
                         .request("session/request_permission", json!({"sessionId": session,
-                            "toolCall": {"toolCallId": call_id, "title": format!("Write {path}"), "kind": "edit"},
+                            "toolCall": {"toolCallId": call_id, "title": format!("Write {path}"), "kind": "edit",
+                                "locations": [{"path": path}], "rawInput": {"path": path, "content": content},
+                                "content": [{"type": "diff", "path": path, "newText": content}]},
                             "options": [{"optionId": "yes-once", "name": "Allow", "kind": "allow_once"},
+                                        {"optionId": "yes-always", "name": "Always allow", "kind": "allow_always"},
                                         {"optionId": "no-once", "name": "Reject", "kind": "reject_once"}]}))
                         .await;
                     let outcome = answer.pointer("/result/outcome/outcome").and_then(Value::as_str).unwrap_or("error");
                     let option = answer.pointer("/result/outcome/optionId").and_then(Value::as_str).unwrap_or("");
                     agent.say(&session, &format!("permission {outcome} {option}"));
-                    if option != "yes-once" {
+                    if option != "yes-once" && option != "yes-always" {
                         agent.update(&session, json!({"sessionUpdate": "tool_call_update", "toolCallId": call_id, "status": "failed"}));
                         continue;
                     }

@@ -232,7 +232,7 @@ struct Answer(PermissionAnswer);
 #[async_trait]
 impl PermissionAsker for Answer {
     async fn ask(&self, request: PermissionAsk) -> PermissionAnswer {
-        assert_eq!(request.options.len(), 2);
+        assert_eq!(request.options.len(), 3);
         self.0.clone()
     }
 }

@@ -120,7 +120,7 @@ async fn permission_requests_are_answered_over_rest() {
     let frames = frames_until(&mut ws, |f| f["type"] == "permission_request").await;
     let request = frames.last().unwrap()["request"].clone();
     let rid = request["id"].as_str().unwrap().to_owned();
-    assert_eq!(request["options"].as_array().unwrap().len(), 2);
+    assert_eq!(request["options"].as_array().unwrap().len(), 3);
     assert_eq!(request["task_id"], t["id"]);
     let (status, v) = kit
         .call(

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::dto::ToolKind;
 use crate::frame::AgentCommand;
-use crate::ids::{PermissionId, SessionId, TaskId};
+use crate::ids::{PermissionId, PermissionRuleId, SessionId, TaskId};
 
 /// The name boocode's MCP server goes by in `session/new.mcpServers` (agents prefix its tools with it).
 pub const MCP_SERVER_NAME: &str = "boocode";
@@ -153,6 +154,15 @@ pub struct PermissionRequest {
     pub decision: Option<String>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// A session's standing answer: requests of this tool kind are allowed without asking, until revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PermissionRule {
+    pub id: PermissionRuleId,
+    pub session_id: SessionId,
+    pub kind: ToolKind,
+    pub created_at: DateTime<Utc>,
 }
 
 /// `POST /api/permissions/{id}`.

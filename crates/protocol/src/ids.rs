@@ -68,6 +68,8 @@ id_type!(
     ChangeId,
     /// A permission request relayed from an agent.
     PermissionId,
+    /// A session's standing "always allow" answer for one tool kind.
+    PermissionRuleId,
     /// An arena: several contenders on one task, compared side by side.
     ArenaId,
     /// An uploaded file, attached to messages.

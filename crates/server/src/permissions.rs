@@ -1,6 +1,7 @@
 //! The permission relay: an agent's request becomes a persisted row and a `permission_request` frame;
 //! `POST /api/permissions/{id}` answers it; no answer within the timeout denies it (by kind); a cancelled
-//! turn answers `cancelled`. Every ending publishes `permission_resolved`.
+//! turn answers `cancelled`. Every ending publishes `permission_resolved`. An "allow always" answer becomes
+//! a rule of the session (per tool kind) that answers later requests of that kind without asking.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use boocode_agents::{PermissionAnswer, PermissionAsk, PermissionAsker};
 use boocode_protocol::{
-    FrameBody, PermissionId, PermissionOption, PermissionRequest, SessionId, TaskId,
+    FrameBody, PermissionId, PermissionKind, PermissionOption, PermissionRequest, PermissionRule,
+    PermissionRuleId, SessionId, TaskId, ToolKind,
 };
 use boocode_store::Store;
 use chrono::Utc;
@@ -113,6 +115,13 @@ impl PermissionRelay {
             )));
         };
         let decided = self.inner.store.decide_permission(id, option_id).await?;
+        let always = request
+            .options
+            .iter()
+            .any(|o| o.option_id == option_id && o.kind == PermissionKind::AllowAlways);
+        if always {
+            self.remember(&request).await;
+        }
         let _ = waiter.send(option_id.to_owned());
         self.publish(FrameBody::PermissionResolved {
             request: decided.clone(),
@@ -120,6 +129,56 @@ impl PermissionRelay {
         .await;
         Ok(decided)
     }
+}
+
+impl PermissionRelay {
+    /// Stores "always allow this kind of tool in this session" after the user chose so.
+    async fn remember(&self, request: &PermissionRequest) {
+        let rule = PermissionRule {
+            id: PermissionRuleId::new(),
+            session_id: request.session_id.clone(),
+            kind: tool_kind(&request.tool_call),
+            created_at: Utc::now(),
+        };
+        if let Err(e) = self.inner.store.insert_permission_rule(&rule).await {
+            tracing::warn!(error = %e, "permission rule not stored");
+        }
+    }
+
+    /// The option a standing rule of the session answers this request with, if one applies: the
+    /// request's own "allow always" (else "allow once") option, so the agent hears a choice it offered.
+    async fn ruled(&self, request: &PermissionRequest) -> Option<String> {
+        let kind = tool_kind(&request.tool_call);
+        let rules = match self
+            .inner
+            .store
+            .list_permission_rules(&request.session_id)
+            .await
+        {
+            Ok(rules) => rules,
+            Err(e) => {
+                tracing::warn!(error = %e, "permission rules not read; asking");
+                return None;
+            }
+        };
+        if !rules.iter().any(|r| r.kind == kind) {
+            return None;
+        }
+        [PermissionKind::AllowAlways, PermissionKind::AllowOnce]
+            .into_iter()
+            .find_map(|k| request.options.iter().find(|o| o.kind == k))
+            .map(|o| o.option_id.clone())
+    }
+}
+
+/// The tool kind a request's tool call names (`other` when it names none).
+fn tool_kind(tool_call: &serde_json::Value) -> ToolKind {
+    ToolKind::parse(
+        tool_call
+            .get("kind")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("other"),
+    )
 }
 
 struct Asker {
@@ -169,6 +228,11 @@ impl PermissionAsker for Asker {
         if let Err(e) = relay.inner.store.insert_permission(&request).await {
             tracing::error!(error = %e, "permission request not stored; denied");
             return ask.deny();
+        }
+        if let Some(option) = relay.ruled(&request).await {
+            tracing::info!(request = %request.id, "permission allowed by the session's rule");
+            relay.settle(&request.id, &option).await;
+            return PermissionAnswer::Selected(option);
         }
         let (tx, rx) = oneshot::channel();
         if let Ok(mut waiting) = relay.inner.waiting.lock() {

@@ -6,6 +6,7 @@ mod chats;
 mod error;
 mod migrate;
 mod model;
+mod permissions;
 mod postgres;
 mod queries;
 mod queries_tasks;
@@ -25,6 +26,7 @@ pub use arenas::{ArenaRow, ArenaStore, ContenderRow};
 pub use chats::{ChatFilter, ChatStore};
 pub use error::StoreError;
 pub use model::{FrameNotice, InterruptedMessage, MessageFinish, StoredFrame};
+pub use permissions::PermissionStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use tasks::{
@@ -38,7 +40,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Persistence for everything boocode keeps. Both engines implement the same contract and pass the same
 /// test suite (`tests/store_suite.rs`); callers hold an `Arc<dyn Store>` and never know which one it is.
 #[async_trait]
-pub trait Store: TaskStore + ArenaStore + ChatStore + Send + Sync + 'static {
+pub trait Store:
+    TaskStore + ArenaStore + ChatStore + PermissionStore + Send + Sync + 'static
+{
     /// The engine: SQLite (one process owns the file) or PostgreSQL (workers may share it).
     fn backend(&self) -> boocode_protocol::DatabaseEngine;
     /// A cheap round trip, for readiness.

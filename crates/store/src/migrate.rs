@@ -63,6 +63,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "settings",
         include_str!("../migrations/sqlite/0010_settings.sql"),
     ),
+    (
+        11,
+        "permission_rules",
+        include_str!("../migrations/sqlite/0011_permission_rules.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -114,6 +119,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         10,
         "settings",
         include_str!("../migrations/postgres/0010_settings.sql"),
+    ),
+    (
+        11,
+        "permission_rules",
+        include_str!("../migrations/postgres/0011_permission_rules.sql"),
     ),
 ];
 

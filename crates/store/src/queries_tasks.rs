@@ -6,8 +6,8 @@ macro_rules! impl_task_store {
         mod task_queries {
             use async_trait::async_trait;
             use boocode_protocol::{
-                ChangeId, ChangeStatus, ChatId, ExecutionPath, MessageId, PendingChange, PermissionId,
-                PermissionOption, PermissionRequest, ProjectId, SessionId, Task, TaskId, TaskState,
+                ChangeId, ChangeStatus, ChatId, ExecutionPath, MessageId, PendingChange,
+                ProjectId, SessionId, Task, TaskId, TaskState,
             };
             use chrono::{DateTime, Utc};
             use sqlx::Row as _;
@@ -84,21 +84,6 @@ macro_rules! impl_task_store {
                     agent_session_id: r.try_get("agent_session_id")?,
                     status: r.try_get("status")?,
                     config_hash: r.try_get("config_hash")?,
-                })
-            }
-
-            fn permission_from(row: &$row) -> Result<PermissionRequest> {
-                let tool_call: Json<serde_json::Value> = row.try_get("tool_call")?;
-                let options: Json<Vec<PermissionOption>> = row.try_get("options")?;
-                Ok(PermissionRequest {
-                    id: PermissionId(row.try_get("id")?),
-                    session_id: SessionId(row.try_get("session_id")?),
-                    task_id: row.try_get::<Option<String>, _>("task_id")?.map(TaskId),
-                    tool_call: tool_call.0,
-                    options: options.0,
-                    decision: row.try_get("decision")?,
-                    created_at: row.try_get("created_at")?,
-                    decided_at: row.try_get("decided_at")?,
                 })
             }
 
@@ -488,52 +473,6 @@ macro_rules! impl_task_store {
                     Ok((change_from(&row)?, row.try_get("head_commit")?))
                 }
 
-                async fn insert_permission(&self, p: &PermissionRequest) -> Result<()> {
-                    sqlx::query(
-                        "INSERT INTO permission_requests (id, session_id, task_id, tool_call, options, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(p.id.as_str())
-                    .bind(p.session_id.as_str())
-                    .bind(p.task_id.as_ref().map(|t| t.as_str().to_owned()))
-                    .bind(Json(&p.tool_call))
-                    .bind(Json(&p.options))
-                    .bind(p.created_at)
-                    .execute(self.writer())
-                    .await?;
-                    Ok(())
-                }
-
-                async fn get_permission(&self, id: &PermissionId) -> Result<PermissionRequest> {
-                    let row = sqlx::query("SELECT * FROM permission_requests WHERE id = $1")
-                        .bind(id.as_str())
-                        .fetch_optional(self.reader())
-                        .await?;
-                    row.as_ref().map(permission_from).unwrap_or_else(|| Err(StoreError::not_found("permission request", id)))
-                }
-
-                async fn decide_permission(&self, id: &PermissionId, decision: &str) -> Result<PermissionRequest> {
-                    let row = sqlx::query(
-                        "UPDATE permission_requests SET decision = $2, decided_at = $3 \
-                         WHERE id = $1 AND decision IS NULL RETURNING *",
-                    )
-                    .bind(id.as_str())
-                    .bind(decision)
-                    .bind(Utc::now())
-                    .fetch_optional(self.writer())
-                    .await?;
-                    match row {
-                        Some(r) => permission_from(&r),
-                        None => {
-                            let current = self.get_permission(id).await?;
-                            Err(StoreError::Conflict(format!(
-                                "permission request {id} was already answered ({})",
-                                current.decision.unwrap_or_default()
-                            )))
-                        }
-                    }
-                }
-
                 async fn get_agent_session(&self, session: &SessionId, agent: &str) -> Result<Option<AgentSessionRow>> {
                     let row = sqlx::query("SELECT * FROM agent_sessions WHERE session_id = $1 AND agent = $2")
                         .bind(session.as_str())
@@ -571,16 +510,6 @@ macro_rules! impl_task_store {
                     .execute(self.writer())
                     .await?;
                     Ok(())
-                }
-
-                async fn expire_permissions(&self) -> Result<u64> {
-                    let done = sqlx::query(
-                        "UPDATE permission_requests SET decision = 'expired', decided_at = $1 WHERE decision IS NULL",
-                    )
-                    .bind(Utc::now())
-                    .execute(self.writer())
-                    .await?;
-                    Ok(done.rows_affected())
                 }
 
                 async fn split_change(

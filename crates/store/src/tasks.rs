@@ -2,10 +2,7 @@
 //! review flow use. A supertrait of `Store`, so callers still hold one `Arc<dyn Store>`.
 
 use async_trait::async_trait;
-use boocode_protocol::{
-    ChangeId, ChangeStatus, PendingChange, PermissionId, PermissionRequest, SessionId, Task,
-    TaskId, TaskState,
-};
+use boocode_protocol::{ChangeId, ChangeStatus, PendingChange, SessionId, Task, TaskId, TaskState};
 use chrono::{DateTime, Utc};
 
 use crate::Result;
@@ -173,17 +170,6 @@ pub trait TaskStore: Send + Sync {
         taken: &ChangePart,
         remainder: Option<&NewChange>,
     ) -> Result<(PendingChange, Option<PendingChange>)>;
-
-    async fn insert_permission(&self, request: &PermissionRequest) -> Result<()>;
-    async fn get_permission(&self, id: &PermissionId) -> Result<PermissionRequest>;
-    /// Records the decision once; an already decided request is a conflict.
-    async fn decide_permission(
-        &self,
-        id: &PermissionId,
-        decision: &str,
-    ) -> Result<PermissionRequest>;
-    /// Closes requests nobody can answer any more (their agent is gone after a restart).
-    async fn expire_permissions(&self) -> Result<u64>;
 
     /// The agent session kept for (session, agent), if any.
     async fn get_agent_session(

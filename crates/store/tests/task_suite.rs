@@ -522,6 +522,39 @@ async fn permission_requests_are_decided_once() {
             ..request
         };
         store.insert_permission(&open).await.unwrap();
+        let sid = &s[0].0;
+        let pending = store.list_permissions(sid, true).await.unwrap();
+        assert_eq!(
+            pending.iter().map(|p| &p.id).collect::<Vec<_>>(),
+            [&open.id]
+        );
+        assert_eq!(store.list_permissions(sid, false).await.unwrap().len(), 2);
+        // Rules: one per (session, kind); adding it again returns the first.
+        let rule = PermissionRule {
+            id: PermissionRuleId::new(),
+            session_id: sid.clone(),
+            kind: ToolKind::Edit,
+            created_at: Utc::now(),
+        };
+        let first = store.insert_permission_rule(&rule).await.unwrap();
+        let again = store
+            .insert_permission_rule(&PermissionRule {
+                id: PermissionRuleId::new(),
+                ..rule.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.id.clone(), first.kind),
+            (rule.id.clone(), ToolKind::Edit)
+        );
+        assert_eq!(again.id, rule.id);
+        assert_eq!(store.list_permission_rules(sid).await.unwrap().len(), 1);
+        store.delete_permission_rule(&rule.id).await.unwrap();
+        assert!(matches!(
+            store.delete_permission_rule(&rule.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
         assert!(store.expire_permissions().await.unwrap() >= 1);
         assert_eq!(
             store

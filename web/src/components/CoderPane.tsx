@@ -3,12 +3,12 @@
 // review (files, hunks, accept or reject any part); the server's error, e.g. a conflict, is shown as it is.
 
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
-import { Check, FileDiff, Play, ShieldQuestion, X } from "lucide-react";
+import { Check, FileDiff, Play, X } from "lucide-react";
 import { get, post } from "../api/client";
 import type {
   ChangeDecision,
   PendingChange,
-  PermissionRequest,
+  PermissionRule,
   ProbeProvidersRequest,
   ProvidersSnapshot,
   Task,
@@ -16,31 +16,7 @@ import type {
 import { chatMessages } from "../state/session";
 import type { LiveSession } from "../state/useSession";
 import { MessageRow } from "./MessageRow";
-
-function PermissionPrompt({ request }: { request: PermissionRequest }) {
-  const [error, setError] = useState<string | null>(null);
-  const call = (request.tool_call ?? {}) as { title?: string; kind?: string };
-  const answer = async (option: string) => {
-    try {
-      await post(`/api/permissions/${request.id}`, { option_id: option });
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
-  return (
-    <div className="permission" role="dialog" aria-label="Permission request">
-      <ShieldQuestion size={16} /> <b>{call.title ?? "The agent asks"}</b> <span className="kind">{call.kind}</span>
-      <div className="options">
-        {request.options.map((o) => (
-          <button key={o.option_id} className={o.kind} onClick={() => answer(o.option_id)}>
-            {o.name}
-          </button>
-        ))}
-      </div>
-      {error && <p className="error">{error}</p>}
-    </div>
-  );
-}
+import { PermissionCard, PermissionRules } from "./PermissionCard";
 
 const ChangeReview = lazy(() => import("./review/ChangeReview"));
 
@@ -113,6 +89,7 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
   const [error, setError] = useState<string | null>(null);
   const [reviewing, setReviewing] = useState<PendingChange | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [rules, setRules] = useState<PermissionRule[]>([]);
 
   const reloadChanges = useCallback(() => {
     if (!session) return;
@@ -133,6 +110,16 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
     .map((c) => `${c.id}:${c.status}`)
     .join(",");
   useEffect(reloadChanges, [reloadChanges, changeKey]);
+
+  // An "always allow" answer adds a rule: read the session's rules again when a request is decided.
+  const decidedCount = Object.values(state.permissions).filter((p) => p.decision !== null).length;
+  const reloadRules = useCallback(() => {
+    if (!session) return;
+    get<PermissionRule[]>(`/api/sessions/${session.id}/permission-rules`)
+      .then(setRules)
+      .catch((e: Error) => setError(e.message));
+  }, [session]);
+  useEffect(reloadRules, [reloadRules, decidedCount]);
 
   const decided = (d: ChangeDecision) => {
     setNotice(decisionNote(d));
@@ -182,7 +169,12 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
         ))}
         {tasks.map((t) => (
           <div key={t.id} className={`task task-${t.state}`} data-task-state={t.state}>
-            <span className="badge">{t.agent}</span> {t.state === "waiting_for_model" ? "waiting for its model to load" : t.state}
+            <span className="badge">{t.agent}</span>{" "}
+            {t.state === "waiting_for_model"
+              ? "waiting for its model to load"
+              : t.state === "running" && asks.some((p) => p.task_id === t.id)
+                ? "waiting for you"
+                : t.state}
             {/* On a queued task, `error` says why it waits (or why it was queued again), not a failure. */}
             {t.error && <span className={t.state === "pending" ? "note" : "error"}> — {t.error}</span>}
             {(t.state === "running" || t.state === "pending" || t.state === "waiting_for_model") && (
@@ -193,9 +185,10 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
           </div>
         ))}
         {asks.map((p) => (
-          <PermissionPrompt key={p.id} request={p} />
+          <PermissionCard key={p.id} request={p} />
         ))}
       </div>
+      <PermissionRules rules={rules} onChange={reloadRules} />
       {notice && !reviewing && (
         <p className="notice" role="status">
           {notice}

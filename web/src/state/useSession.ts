@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { get } from "../api/client";
 import { openFrames, type FrameSocket, type Link } from "../api/frames";
-import type { Chat, Frame, Message, PendingChange, Session, Task } from "../api/generated/types";
+import type { Chat, Frame, Message, PendingChange, PermissionRequest, Session, Task } from "../api/generated/types";
 import { applyFrame, emptySession, withMessages, type SessionState } from "./session";
 
 export interface LiveSession {
@@ -63,10 +63,12 @@ export function useSession(id: string): LiveSession {
     /** Everything over REST, at the session's current position; open chats' messages too. */
     const snapshot = async () => {
       const s = await get<Session>(`/api/sessions/${id}`);
-      const [chats, tasks, changes] = await Promise.all([
+      const [chats, tasks, changes, asks] = await Promise.all([
         get<Chat[]>(`/api/sessions/${id}/chats`),
         get<Task[]>(`/api/tasks?session_id=${id}`),
         get<PendingChange[]>(`/api/sessions/${id}/changes`),
+        // Requests still waiting for an answer: only live frames would show them otherwise.
+        get<PermissionRequest[]>(`/api/sessions/${id}/permissions?state=pending`),
       ]);
       const open = [...loaded.current];
       const histories = await Promise.all(open.map((c) => get<Message[]>(`/api/chats/${c}/messages?tree=1`).catch(() => [])));
@@ -74,6 +76,7 @@ export function useSession(id: string): LiveSession {
       for (const c of chats) base.chats[c.id] = c;
       for (const t of tasks) base.tasks[t.id] = t;
       for (const c of changes) base.changes[c.id] = c;
+      for (const p of asks) base.permissions[p.id] = p;
       open.forEach((c, i) => {
         base = withMessages(base, c, histories[i]);
         for (const m of histories[i]) if (m.status === "streaming") lagging.current.add(m.id);

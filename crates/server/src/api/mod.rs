@@ -6,6 +6,7 @@ mod arenas;
 mod changes;
 mod chats;
 mod health;
+mod permissions;
 mod presets;
 mod projects;
 mod server_settings;
@@ -96,6 +97,15 @@ pub fn routes() -> Router<AppState> {
             get(agents::get_config).patch(agents::patch_config),
         )
         .route("/api/permissions/{id}", post(agents::answer_permission))
+        .route("/api/sessions/{id}/permissions", get(permissions::list))
+        .route(
+            "/api/sessions/{id}/permission-rules",
+            get(permissions::rules),
+        )
+        .route(
+            "/api/permission-rules/{id}",
+            axum::routing::delete(permissions::revoke_rule),
+        )
         .route("/api/skills", get(skills::list))
         .route("/api/arenas", post(arenas::create))
         .route("/api/arenas/{id}", get(arenas::get).delete(arenas::delete))

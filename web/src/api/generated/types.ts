@@ -20,6 +20,8 @@ export type ArenaId = string;
 
 export type PermissionId = string;
 
+export type PermissionRuleId = string;
+
 export type Project = { id: ProjectId, name: string, path: string, default_model: string | null, created_at: string, };
 
 export type CreateProjectRequest = { name?: string, path: string, default_model?: string, };
@@ -413,6 +415,8 @@ export type PermissionRequest = { id: PermissionId, session_id: SessionId, task_
  * The chosen option id, or `cancelled` / `timeout` / `expired`.
  */
 decision: string | null, created_at: string, decided_at: string | null, };
+
+export type PermissionRule = { id: PermissionRuleId, session_id: SessionId, kind: ToolKind, created_at: string, };
 
 export type AnswerPermissionRequest = { option_id: string, };
 
