@@ -66,6 +66,16 @@ export function reviewTests({ project, shots, newSession, assert, git }) {
       assert((await review.locator(".hunk-bar[data-hunk]").count()) === 2, "two hunks left");
       await page.screenshot({ path: join(shots, "review-hunk-accepted.png") });
 
+      // A comment on line 30 (the new side of the split view), sent to the agent with "request changes".
+      await lib.locator("td.diff-gutter", { hasText: /^30$/ }).last().click();
+      await review.getByLabel("Comment on line 30 of lib.rs").fill("Keep u32 here: callers depend on it.");
+      await review.getByRole("button", { name: "Comment", exact: true }).click();
+      await lib.locator(".comment", { hasText: "Keep u32 here" }).waitFor();
+      await page.screenshot({ path: join(shots, "review-comment.png") });
+      await review.getByRole("button", { name: "Request changes (1)" }).click();
+      await review.getByRole("status").filter({ hasText: "Sent 1 comment to native" }).waitFor();
+      await lib.locator(".comment .badge", { hasText: "sent" }).waitFor();
+
       // The user edits the same lines meanwhile: the server's conflict names the file; nothing changes.
       writeFileSync(file, numbered(40, { 3: "fn f3() -> u32 { 3 + 300 }", 30: "fn f30() -> u32 { 31 }" }));
       await review.getByRole("button", { name: "Accept hunk 1 of lib.rs" }).click();

@@ -74,4 +74,6 @@ id_type!(
     ArenaId,
     /// An uploaded file, attached to messages.
     UploadId,
+    /// A reviewer's comment on a line of a change.
+    CommentId,
 );

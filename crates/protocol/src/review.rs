@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ChangeId, CommentId, SessionId, TaskId};
 use crate::task::PendingChange;
 
 /// A hunk's id: derived from its file and lines, so it survives another hunk being accepted, and
@@ -136,4 +139,79 @@ pub struct ChangeDecision {
     pub commit: Option<String>,
     /// The branch it landed on (branch mode).
     pub branch: Option<String>,
+}
+
+/// Which side of a diff a comment's line number counts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentSide {
+    /// The file after the change (added and unchanged lines).
+    #[default]
+    New,
+    /// The file before it (removed lines).
+    Old,
+}
+
+impl CommentSide {
+    /// The column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Old => "old",
+        }
+    }
+    /// Parses the column value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "new" => Some(Self::New),
+            "old" => Some(Self::Old),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/changes/{id}/comments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct AddCommentRequest {
+    pub path: String,
+    pub line: u32,
+    pub text: String,
+    #[serde(default)]
+    pub side: Option<CommentSide>,
+}
+
+/// A reviewer's comment on a line: kept with the line's text, so later diffs can show it where that
+/// line still is, and sent to the agent by "request changes".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReviewComment {
+    pub id: CommentId,
+    pub session_id: SessionId,
+    /// The change it was written on.
+    pub change_id: ChangeId,
+    pub path: String,
+    pub line: u32,
+    pub side: CommentSide,
+    /// The line's text when the comment was written.
+    pub quoted: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    /// When "request changes" sent it, and the turn it went to.
+    pub sent_at: Option<DateTime<Utc>>,
+    pub task_id: Option<TaskId>,
+    /// Where the line is in the change being viewed (`GET /api/changes/{id}/comments`); `None` when it is
+    /// no longer among the diff's lines.
+    #[serde(default)]
+    pub anchor_line: Option<u32>,
+}
+
+/// `POST /api/changes/{id}/request-changes`: the unsent comments go to the same agent session as its next
+/// turn, with an optional note before them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct RequestChangesRequest {
+    #[serde(default)]
+    pub message: Option<String>,
 }

@@ -468,3 +468,143 @@ async fn the_old_text_of_a_file_can_be_read_to_expand_context() {
         .await;
     assert_eq!(status, 400, "the path is required");
 }
+
+#[tokio::test]
+async fn comments_reach_the_agent_and_follow_their_line_into_later_diffs() {
+    let s = three_hunks().await;
+    let detail = s.pending().await;
+    let id = detail["id"].as_str().unwrap();
+    let url = format!("/api/changes/{id}/comments");
+    let comment = s
+        .kit
+        .ok(
+            "POST",
+            &url,
+            Some(json!({"path": "a.txt", "line": 25, "text": "Say why line 25 changed"})),
+        )
+        .await;
+    assert_eq!(comment["quoted"], "line 25 changed");
+    assert_eq!(comment["side"], "new");
+    let old = s
+        .kit
+        .ok(
+            "POST",
+            &url,
+            Some(
+                json!({"path": "b.txt", "line": 10, "side": "old", "text": "Keep the old wording"}),
+            ),
+        )
+        .await;
+    assert_eq!(old["quoted"], "line 10");
+    for (bad, code) in [
+        (json!({"path": "a.txt", "line": 999, "text": "x"}), 400),
+        (json!({"path": "a.txt", "line": 0, "text": "x"}), 400),
+        (json!({"path": "nope.txt", "line": 1, "text": "x"}), 400),
+        (json!({"path": "a.txt", "line": 1, "text": "  "}), 400),
+        (
+            json!({"path": "a.txt", "line": 1, "text": "x", "colour": "red"}),
+            400,
+        ),
+    ] {
+        let (status, body) = s.kit.call("POST", &url, Some(bad.clone())).await;
+        assert_eq!(status, code, "{bad}: {body}");
+    }
+    let listed = s.kit.ok("GET", &url, None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["anchor_line"], 25);
+
+    // Request changes: the agent's next turn carries each comment with its file, line and quoted code.
+    let task = s
+        .kit
+        .ok(
+            "POST",
+            &format!("/api/changes/{id}/request-changes"),
+            Some(json!({"message": "Two things before I accept."})),
+        )
+        .await;
+    assert_eq!(task["agent"], "native");
+    assert_eq!(task["session_id"].as_str(), Some(s.session.as_str()));
+    s.kit.wait_task(task["id"].as_str().unwrap()).await;
+    let requests = s.kit.fake.requests();
+    let sent = requests
+        .iter()
+        .rev()
+        .find(|r| r.body.to_string().contains("Say why line 25 changed"))
+        .expect("the comments reached the model");
+    let body = sent.body.to_string();
+    for needle in [
+        "Two things before I accept.",
+        "a.txt, line 25:",
+        "> line 25 changed",
+        "b.txt, removed line 10",
+        "Keep the old wording",
+    ] {
+        assert!(body.contains(needle), "{needle:?} missing from {body}");
+    }
+    let listed = s.kit.ok("GET", &url, None).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["sent_at"].is_string())
+    );
+    let (status, _) = s
+        .kit
+        .call("POST", &format!("/api/changes/{id}/request-changes"), None)
+        .await;
+    assert_eq!(status, 400, "nothing left to send");
+    let (status, _) = s
+        .kit
+        .call(
+            "DELETE",
+            &format!("/api/comments/{}", comment["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "a sent comment is history");
+
+    // A later turn's change still has line 25: the comment is shown there.
+    let t = s
+        .kit
+        .task(
+            json!({"project_id": s.project, "session_id": s.session, "agent": "native",
+            "model": "fake-model", "input": writes(&[("c.txt", "more\n".into())])}),
+        )
+        .await;
+    s.kit.wait_task(t["id"].as_str().unwrap()).await;
+    let later = s.pending().await;
+    assert_ne!(later["id"], detail["id"]);
+    let anchored = s
+        .kit
+        .ok(
+            "GET",
+            &format!("/api/changes/{}/comments", later["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    let on_a = anchored
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "a.txt")
+        .unwrap();
+    assert_eq!(on_a["anchor_line"], 25);
+    let draft = s
+        .kit
+        .ok(
+            "POST",
+            &format!("/api/changes/{}/comments", later["id"].as_str().unwrap()),
+            Some(json!({"path": "c.txt", "line": 1, "text": "temporary"})),
+        )
+        .await;
+    let (status, _) = s
+        .kit
+        .call(
+            "DELETE",
+            &format!("/api/comments/{}", draft["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+}

@@ -3,6 +3,7 @@
 
 mod arenas;
 mod chats;
+mod comments;
 mod error;
 mod migrate;
 mod model;
@@ -24,6 +25,7 @@ use chrono::{DateTime, Utc};
 
 pub use arenas::{ArenaRow, ArenaStore, ContenderRow};
 pub use chats::{ChatFilter, ChatStore};
+pub use comments::CommentStore;
 pub use error::StoreError;
 pub use model::{FrameNotice, InterruptedMessage, MessageFinish, StoredFrame};
 pub use permissions::PermissionStore;
@@ -41,7 +43,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// test suite (`tests/store_suite.rs`); callers hold an `Arc<dyn Store>` and never know which one it is.
 #[async_trait]
 pub trait Store:
-    TaskStore + ArenaStore + ChatStore + PermissionStore + Send + Sync + 'static
+    TaskStore + ArenaStore + ChatStore + PermissionStore + CommentStore + Send + Sync + 'static
 {
     /// The engine: SQLite (one process owns the file) or PostgreSQL (workers may share it).
     fn backend(&self) -> boocode_protocol::DatabaseEngine;

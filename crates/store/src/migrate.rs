@@ -68,6 +68,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "permission_rules",
         include_str!("../migrations/sqlite/0011_permission_rules.sql"),
     ),
+    (
+        12,
+        "review_comments",
+        include_str!("../migrations/sqlite/0012_review_comments.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -124,6 +129,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "permission_rules",
         include_str!("../migrations/postgres/0011_permission_rules.sql"),
+    ),
+    (
+        12,
+        "review_comments",
+        include_str!("../migrations/postgres/0012_review_comments.sql"),
     ),
 ];
 

@@ -142,6 +142,7 @@ crate::queries_tasks::impl_task_store!(PgStore, PgRow, " FOR UPDATE SKIP LOCKED"
 crate::arenas::impl_arena_store!(PgStore, PgRow);
 crate::chats::impl_chat_store!(PgStore, PgRow);
 crate::permissions::impl_permission_store!(PgStore, PgRow);
+crate::comments::impl_comment_store!(PgStore, PgRow);
 
 impl PgStore {
     /// `tsquery` of every word as a prefix (`'word':*`), all required, over the GIN-indexed

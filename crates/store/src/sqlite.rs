@@ -108,6 +108,7 @@ crate::queries_tasks::impl_task_store!(SqliteStore, SqliteRow, "");
 crate::arenas::impl_arena_store!(SqliteStore, SqliteRow);
 crate::chats::impl_chat_store!(SqliteStore, SqliteRow);
 crate::permissions::impl_permission_store!(SqliteStore, SqliteRow);
+crate::comments::impl_comment_store!(SqliteStore, SqliteRow);
 
 impl SqliteStore {
     /// FTS5: every word as a quoted prefix (`"word"*`), all required; the best message per chat

@@ -3,15 +3,17 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use boocode_protocol::{
-    AcceptChangeRequest, ChangeDecision, ChangeDetail, ChangeId, ChangeStatus, PendingChange,
-    RejectChangeRequest, SessionId,
+    AcceptChangeRequest, AddCommentRequest, ChangeDecision, ChangeDetail, ChangeId, ChangeStatus,
+    CommentId, PendingChange, RejectChangeRequest, RequestChangesRequest, ReviewComment, SessionId,
+    Task,
 };
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::OptionalJsonBody;
+use crate::extract::{JsonBody, OptionalJsonBody};
 
 /// `GET /api/sessions/{id}/changes` filter.
 #[derive(Debug, Deserialize)]
@@ -79,4 +81,41 @@ pub async fn source(
 ) -> Result<String, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(state.changes.old_source(&ChangeId(id), &q.path).await?)
+}
+
+pub async fn comments(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ReviewComment>>, ApiError> {
+    Ok(Json(state.changes.comments(&ChangeId(id)).await?))
+}
+
+pub async fn add_comment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<AddCommentRequest>,
+) -> Result<(StatusCode, Json<ReviewComment>), ApiError> {
+    let comment = state.changes.add_comment(&ChangeId(id), request).await?;
+    Ok((StatusCode::CREATED, Json(comment)))
+}
+
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.changes.delete_comment(&CommentId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends the unsent comments to the agent as its next turn; answers the queued task.
+pub async fn request_changes(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    OptionalJsonBody(request): OptionalJsonBody<RequestChangesRequest>,
+) -> Result<(StatusCode, Json<Task>), ApiError> {
+    let task = state
+        .changes
+        .request_changes(&ChangeId(id), request, &state.tasks)
+        .await?;
+    Ok((StatusCode::CREATED, Json(task)))
 }

@@ -86,6 +86,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sessions/{id}/agents", get(sessions::agents))
         .route("/api/changes/{id}", get(changes::detail))
         .route("/api/changes/{id}/source", get(changes::source))
+        .route(
+            "/api/changes/{id}/comments",
+            get(changes::comments).post(changes::add_comment),
+        )
+        .route(
+            "/api/changes/{id}/request-changes",
+            post(changes::request_changes),
+        )
+        .route(
+            "/api/comments/{id}",
+            axum::routing::delete(changes::delete_comment),
+        )
         .route("/api/changes/{id}/accept", post(changes::accept))
         .route("/api/changes/{id}/reject", post(changes::reject))
         .route(

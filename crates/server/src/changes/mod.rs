@@ -17,6 +17,7 @@ use chrono::Utc;
 
 use crate::broker::Broker;
 
+mod comments;
 mod wire;
 
 /// Why a change could not be accepted or rejected.

@@ -364,6 +364,33 @@ branch: string | null, id: ChangeId, session_id: SessionId, task_id: TaskId | nu
  */
 diff?: string, files_changed: number, insertions: number, deletions: number, status: ChangeStatus, created_at: string, resolved_at: string | null, };
 
+export type CommentId = string;
+
+export type CommentSide = "new" | "old";
+
+export type AddCommentRequest = { path: string, line: number, text: string, side?: CommentSide, };
+
+export type ReviewComment = { id: CommentId, session_id: SessionId, 
+/**
+ * The change it was written on.
+ */
+change_id: ChangeId, path: string, line: number, side: CommentSide, 
+/**
+ * The line's text when the comment was written.
+ */
+quoted: string, text: string, created_at: string, 
+/**
+ * When "request changes" sent it, and the turn it went to.
+ */
+sent_at: string | null, task_id: TaskId | null, 
+/**
+ * Where the line is in the change being viewed (`GET /api/changes/{id}/comments`); `None` when it is
+ * no longer among the diff's lines.
+ */
+anchor_line: number | null, };
+
+export type RequestChangesRequest = { message?: string, };
+
 export type ProviderOverride = { enabled?: boolean, label?: string, command?: string, args?: Array<string>, env?: { [key in string]: string }, 
 /**
  * `acp` or `opencode_server`.

@@ -4,10 +4,11 @@
 // as it is. Loaded lazily: the diff viewer and its highlighter are only fetched when a review opens.
 
 import "react-diff-view/style/index.css";
-import { useEffect, useMemo, useState } from "react";
-import { Check, Columns2, FileDiff, Rows3, X } from "lucide-react";
-import { get, post } from "../../api/client";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Check, Columns2, FileDiff, MessageSquareReply, Rows3, X } from "lucide-react";
+import { del, get, post } from "../../api/client";
 import type {
+  AddCommentRequest,
   AcceptChangeRequest,
   AcceptMode,
   ChangeDecision,
@@ -15,6 +16,9 @@ import type {
   ChangeFile,
   PendingChange,
   RejectChangeRequest,
+  RequestChangesRequest,
+  ReviewComment,
+  Task,
 } from "../../api/generated/types";
 import { FileDiffView, statusLetter, type FileActions } from "./FileDiffView";
 
@@ -55,7 +59,34 @@ export default function ChangeReview({
   const [mode, setMode] = useState<AcceptMode>("worktree");
   const [message, setMessage] = useState("");
   const [branch, setBranch] = useState("");
+  const [comments, setComments] = useState<ReviewComment[]>([]);
+  const [note, setNote] = useState("");
+  const [sentNote, setSentNote] = useState<string | null>(null);
   const pending = change.status === "pending";
+
+  const reloadComments = useCallback(() => {
+    get<ReviewComment[]>(`/api/changes/${change.id}/comments`)
+      .then(setComments)
+      .catch((e: Error) => setError(e.message));
+  }, [change.id]);
+  useEffect(reloadComments, [reloadComments]);
+  const unsent = comments.filter((c) => !c.sent_at).length;
+
+  const requestChanges = async () => {
+    setBusy(true);
+    try {
+      const body: RequestChangesRequest = note.trim() ? { message: note.trim() } : {};
+      const task = await post<Task>(`/api/changes/${change.id}/request-changes`, body);
+      setNote("");
+      setSentNote(`Sent ${unsent} comment${unsent === 1 ? "" : "s"} to ${task.agent} as its next turn.`);
+      setError(null);
+      reloadComments();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   useEffect(() => {
     setDetail(null);
@@ -99,9 +130,24 @@ export default function ChangeReview({
   };
 
   const actions: FileActions | null = useMemo(
-    () => (pending ? { decide: (w, s) => void decide(w, s), busy } : null),
+    () =>
+      pending
+        ? {
+            decide: (w, s) => void decide(w, s),
+            busy,
+            comment: async (path, line, side, text) => {
+              const body: AddCommentRequest = { path, line, side, text };
+              await post<ReviewComment>(`/api/changes/${change.id}/comments`, body);
+              reloadComments();
+            },
+            deleteComment: (id) =>
+              void del(`/api/comments/${id}`)
+                .then(reloadComments)
+                .catch((e: Error) => setError(e.message)),
+          }
+        : null,
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [pending, busy, mode, message, branch, change.id],
+    [pending, busy, mode, message, branch, change.id, reloadComments],
   );
   const files = detail?.files ?? [];
 
@@ -159,6 +205,25 @@ export default function ChangeReview({
           </button>
         </div>
       )}
+      {pending && (
+        <div className="accept-bar request-bar">
+          <input
+            className="message"
+            aria-label="Note to the agent"
+            placeholder={unsent ? "A note to send with your comments (optional)" : "Click a line number to comment; or write what to change"}
+            value={note}
+            onChange={(e) => setNote(e.target.value)}
+          />
+          <button disabled={busy || (unsent === 0 && !note.trim())} onClick={() => void requestChanges()}>
+            <MessageSquareReply size={14} /> Request changes{unsent ? ` (${unsent})` : ""}
+          </button>
+        </div>
+      )}
+      {sentNote && (
+        <p className="notice" role="status">
+          {sentNote}
+        </p>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}
@@ -192,7 +257,14 @@ export default function ChangeReview({
           </nav>
           <div className="review-files">
             {files.map((f) => (
-              <FileDiffView key={`${change.id}:${f.path}`} changeId={change.id} file={f} view={view} actions={actions} />
+              <FileDiffView
+                key={`${change.id}:${f.path}`}
+                changeId={change.id}
+                file={f}
+                view={view}
+                actions={actions}
+                comments={comments.filter((c) => c.path === f.path)}
+              />
             ))}
           </div>
         </div>

@@ -4,15 +4,18 @@
 
 import { useMemo, useState } from "react";
 import { ChevronDown, ChevronRight, UnfoldVertical } from "lucide-react";
-import { Decoration, Diff, Hunk, type HunkData } from "react-diff-view";
+import { Decoration, Diff, Hunk, type ChangeData, type HunkData } from "react-diff-view";
 import { getText } from "../../api/client";
-import type { ChangeFile } from "../../api/generated/types";
+import type { ChangeFile, CommentSide, ReviewComment } from "../../api/generated/types";
+import { changeAt, CommentForm, CommentThread, getChangeKey, lineOf } from "./Comments";
 import { describe, diffType, toHunkData, tokensOf } from "./diffData";
 
 /** What the file's bars can ask for; `null` when the change is history and only readable. */
 export interface FileActions {
   decide: (what: "accept" | "reject", selection: { files?: string[]; hunks?: string[] }) => void;
   busy: boolean;
+  comment: (path: string, line: number, side: CommentSide, text: string) => Promise<void>;
+  deleteComment: (id: string) => void;
 }
 
 const STEP = 20;
@@ -77,12 +80,15 @@ export function FileDiffView({
   file,
   view,
   actions,
+  comments,
 }: {
   changeId: string;
   file: ChangeFile;
   view: "unified" | "split";
   actions: FileActions | null;
+  comments: ReviewComment[];
 }) {
+  const [draft, setDraft] = useState<{ line: number; side: CommentSide } | null>(null);
   const [open, setOpen] = useState(true);
   const [source, setSource] = useState<string[] | null>(null);
   const [revealed, setRevealed] = useState<Revealed>({});
@@ -91,6 +97,44 @@ export function FileDiffView({
   const hunks = useMemo(() => withContext(base, revealed, source), [base, revealed, source]);
   const tokens = useMemo(() => (open ? tokensOf(file.path, hunks) : undefined), [open, file.path, hunks]);
   const words = describe(file);
+
+  // Comments under their lines; the draft form under the line being commented on.
+  const changes = useMemo(() => hunks.flatMap((h) => h.changes), [hunks]);
+  const widgets: Record<string, React.ReactNode> = {};
+  const placed = new Set<string>();
+  const byKey = new Map<string, ReviewComment[]>();
+  for (const c of comments) {
+    if (c.anchor_line === null) continue;
+    const at = changeAt(changes, c.anchor_line, c.side);
+    if (!at) continue;
+    const key = getChangeKey(at);
+    byKey.set(key, [...(byKey.get(key) ?? []), c]);
+    placed.add(c.id);
+  }
+  for (const [key, list] of byKey) widgets[key] = <CommentThread comments={list} onDelete={actions?.deleteComment} />;
+  if (draft && actions) {
+    const at = changeAt(changes, draft.line, draft.side);
+    if (at) {
+      const key = getChangeKey(at);
+      widgets[key] = (
+        <>
+          {byKey.has(key) && <CommentThread comments={byKey.get(key)!} onDelete={actions.deleteComment} />}
+          <CommentForm
+            where={`line ${draft.line} of ${file.path}`}
+            onCancel={() => setDraft(null)}
+            onSave={async (text) => {
+              await actions.comment(file.path, draft.line, draft.side, text);
+              setDraft(null);
+            }}
+          />
+        </>
+      );
+    }
+  }
+  const unplaced = comments.filter((c) => !placed.has(c.id));
+  const gutterEvents = actions
+    ? { onClick: ({ change, side }: { change: ChangeData | null; side?: "old" | "new" }) => change && setDraft(lineOf(change, side)) }
+    : undefined;
 
   const expand = async (at: number) => {
     let lines = source;
@@ -160,8 +204,22 @@ export function FileDiffView({
           {error}
         </p>
       )}
+      {open && unplaced.length > 0 && (
+        <div className="unplaced">
+          <span className="note">On lines no longer in this diff:</span>
+          <CommentThread comments={unplaced} onDelete={actions?.deleteComment} />
+        </div>
+      )}
       {open && hunks.length > 0 && (
-        <Diff viewType={view} diffType={diffType(file)} hunks={hunks} tokens={tokens} className="review-diff">
+        <Diff
+          viewType={view}
+          diffType={diffType(file)}
+          hunks={hunks}
+          tokens={tokens}
+          className={actions ? "review-diff commentable" : "review-diff"}
+          widgets={widgets}
+          gutterEvents={gutterEvents}
+        >
           {(hs) => [
             ...hs.flatMap((h, i) => [
               <Decoration key={`bar-${file.hunks[i].id}`} className="hunk-bar-row">
