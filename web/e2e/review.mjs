@@ -86,6 +86,9 @@ export function reviewTests({ project, shots, newSession, assert, git }) {
 
       // The rest lands as one commit with the given message.
       await review.getByLabel("Accept into").selectOption("commit");
+      await review.getByRole("button", { name: "Draft" }).click();
+      await page.waitForFunction(() => document.querySelector('[aria-label="Commit message"]')?.value.length > 0);
+      await page.screenshot({ path: join(shots, "review-commit-draft.png") });
       await review.getByLabel("Commit message").fill("Widen f30 and add notes");
       await review.getByRole("button", { name: "Accept all" }).click();
       await coder.getByRole("status").filter({ hasText: "as commit" }).waitFor();

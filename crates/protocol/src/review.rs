@@ -215,3 +215,10 @@ pub struct RequestChangesRequest {
     #[serde(default)]
     pub message: Option<String>,
 }
+
+/// `POST /api/changes/{id}/commit-message`: a draft for the user to edit, and the model that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CommitMessageDraft {
+    pub message: String,
+    pub model: String,
+}

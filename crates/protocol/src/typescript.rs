@@ -94,6 +94,7 @@ pub fn generate() -> String {
         AddCommentRequest::decl(&cfg),
         ReviewComment::decl(&cfg),
         RequestChangesRequest::decl(&cfg),
+        CommitMessageDraft::decl(&cfg),
         ProviderOverride::decl(&cfg),
         ProvidersFile::decl(&cfg),
         PatchProvidersRequest::decl(&cfg),

@@ -608,3 +608,27 @@ async fn comments_reach_the_agent_and_follow_their_line_into_later_diffs() {
         .await;
     assert_eq!(status, 204);
 }
+
+#[tokio::test]
+async fn the_model_drafts_a_commit_message_from_the_request_and_the_diff() {
+    let s = three_hunks().await;
+    let t = s
+        .kit
+        .task(json!({"project_id": s.project, "session_id": s.session, "agent": "native",
+            "model": "fake-model", "input": "[[agent_write:notes.txt hello]] [[reply:Add notes about the review]]"}))
+        .await;
+    s.kit.wait_task(t["id"].as_str().unwrap()).await;
+    let id = s.pending().await["id"].as_str().unwrap().to_owned();
+    let draft = s
+        .kit
+        .ok("POST", &format!("/api/changes/{id}/commit-message"), None)
+        .await;
+    assert_eq!(draft["message"], "Add notes about the review");
+    assert_eq!(draft["model"], "fake-model");
+    let sent = s.kit.fake.requests();
+    let asked = sent.last().unwrap().body.to_string();
+    assert!(
+        asked.contains("commit message") && asked.contains("+hello"),
+        "{asked}"
+    );
+}

@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use boocode_protocol::{
     AcceptChangeRequest, AddCommentRequest, ChangeDecision, ChangeDetail, ChangeId, ChangeStatus,
-    CommentId, PendingChange, RejectChangeRequest, RequestChangesRequest, ReviewComment, SessionId,
-    Task,
+    CommentId, CommitMessageDraft, PendingChange, RejectChangeRequest, RequestChangesRequest,
+    ReviewComment, SessionId, Task,
 };
 use serde::Deserialize;
 
@@ -118,4 +118,20 @@ pub async fn request_changes(
         .request_changes(&ChangeId(id), request, &state.tasks)
         .await?;
     Ok((StatusCode::CREATED, Json(task)))
+}
+
+/// A commit message drafted by the model that made the change (or the session's default model).
+pub async fn draft_message(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CommitMessageDraft>, ApiError> {
+    let id = ChangeId(id);
+    let (change, _) = state.store.get_change(&id).await?;
+    let task_model = match &change.task_id {
+        Some(task) => state.store.get_task(task).await?.model,
+        None => None,
+    };
+    let model = state.chat.model_in(&change.session_id, task_model).await?;
+    let message = state.changes.draft_message(&id, &state.llm, &model).await?;
+    Ok(Json(CommitMessageDraft { message, model }))
 }

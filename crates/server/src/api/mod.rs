@@ -91,6 +91,10 @@ pub fn routes() -> Router<AppState> {
             get(changes::comments).post(changes::add_comment),
         )
         .route(
+            "/api/changes/{id}/commit-message",
+            post(changes::draft_message),
+        )
+        .route(
             "/api/changes/{id}/request-changes",
             post(changes::request_changes),
         )

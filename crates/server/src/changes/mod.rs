@@ -18,6 +18,7 @@ use chrono::Utc;
 use crate::broker::Broker;
 
 mod comments;
+mod message;
 mod wire;
 
 /// Why a change could not be accepted or rejected.
@@ -32,6 +33,9 @@ pub enum ChangeError {
     /// What the request names is not part of the change.
     #[error("{0}")]
     NotFound(String),
+    /// The model server failed or answered nothing usable.
+    #[error("{0}")]
+    Model(String),
     /// Git failed for another reason (the worktree could not be reset, say).
     #[error("{0}")]
     Workspace(String),
@@ -45,6 +49,7 @@ impl From<ChangeError> for crate::error::ApiError {
             ChangeError::Conflict(m) => Self::conflict(m),
             ChangeError::Invalid(m) => Self::bad_request(m),
             ChangeError::NotFound(m) => Self::not_found(m),
+            ChangeError::Model(m) => Self::upstream(m),
             ChangeError::Workspace(m) => Self::internal(m),
             ChangeError::Store(e) => e.into(),
         }

@@ -11,7 +11,7 @@ use boocode_agents::{AgentBackend, TurnInput};
 use boocode_llm::{ChatMessage, LlmClient};
 use boocode_protocol::{
     Chat, ChatId, ChatParams, FrameBody, Message, MessageId, MessageStatus, PostMessageRequest,
-    PostMessageResponse, ReasoningEffort, Role, UpdateChatRequest,
+    PostMessageResponse, ReasoningEffort, Role, SessionId, UpdateChatRequest,
 };
 use boocode_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -256,12 +256,23 @@ impl ChatService {
         chat: &Chat,
         requested: Option<String>,
     ) -> Result<String, ApiError> {
+        let requested = requested.filter(|m| !m.trim().is_empty());
+        self.model_in(&chat.session_id, requested.or(chat.model.clone()))
+            .await
+    }
+
+    /// The model for work in a session: `preferred` (a chat's or a task's), else the session's, the
+    /// project's, the global default, the configured default, the model server's first.
+    pub async fn model_in(
+        &self,
+        session: &SessionId,
+        preferred: Option<String>,
+    ) -> Result<String, ApiError> {
         let inner = &self.inner;
-        let session = inner.store.get_session(&chat.session_id).await?;
+        let session = inner.store.get_session(session).await?;
         let project = inner.store.get_project(&session.project_id).await?;
-        let chosen = requested
+        let chosen = preferred
             .filter(|m| !m.trim().is_empty())
-            .or(chat.model.clone())
             .or(session.model)
             .or(project.default_model);
         let chosen = match chosen {

@@ -391,6 +391,8 @@ anchor_line: number | null, };
 
 export type RequestChangesRequest = { message?: string, };
 
+export type CommitMessageDraft = { message: string, model: string, };
+
 export type ProviderOverride = { enabled?: boolean, label?: string, command?: string, args?: Array<string>, env?: { [key in string]: string }, 
 /**
  * `acp` or `opencode_server`.

@@ -5,7 +5,7 @@
 
 import "react-diff-view/style/index.css";
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { Check, Columns2, FileDiff, MessageSquareReply, Rows3, X } from "lucide-react";
+import { Check, Columns2, FileDiff, MessageSquareReply, Rows3, Sparkles, X } from "lucide-react";
 import { del, get, post } from "../../api/client";
 import type {
   AddCommentRequest,
@@ -14,6 +14,7 @@ import type {
   ChangeDecision,
   ChangeDetail,
   ChangeFile,
+  CommitMessageDraft,
   PendingChange,
   RejectChangeRequest,
   RequestChangesRequest,
@@ -71,6 +72,20 @@ export default function ChangeReview({
   }, [change.id]);
   useEffect(reloadComments, [reloadComments]);
   const unsent = comments.filter((c) => !c.sent_at).length;
+  const [drafting, setDrafting] = useState(false);
+
+  const draft = async () => {
+    setDrafting(true);
+    try {
+      const d = await post<CommitMessageDraft>(`/api/changes/${change.id}/commit-message`);
+      setMessage(d.message);
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setDrafting(false);
+    }
+  };
 
   const requestChanges = async () => {
     setBusy(true);
@@ -189,13 +204,19 @@ export default function ChangeReview({
             <input aria-label="Branch name" placeholder="branch name, e.g. review/fix-parser" value={branch} onChange={(e) => setBranch(e.target.value)} />
           )}
           {mode !== "worktree" && (
-            <input
-              className="message"
-              aria-label="Commit message"
-              placeholder="Commit message (default: the task's request)"
-              value={message}
-              onChange={(e) => setMessage(e.target.value)}
-            />
+            <>
+              <textarea
+                className="message"
+                aria-label="Commit message"
+                rows={message.includes("\n") ? 3 : 1}
+                placeholder="Commit message (default: the task's request)"
+                value={message}
+                onChange={(e) => setMessage(e.target.value)}
+              />
+              <button disabled={drafting} onClick={() => void draft()} title="Let the model write a message from the request and the diff">
+                <Sparkles size={14} /> {drafting ? "Drafting…" : "Draft"}
+              </button>
+            </>
           )}
           <button className="primary" disabled={busy} onClick={() => void decide("accept")}>
             <Check size={14} /> Accept all
@@ -210,7 +231,7 @@ export default function ChangeReview({
           <input
             className="message"
             aria-label="Note to the agent"
-            placeholder={unsent ? "A note to send with your comments (optional)" : "Click a line number to comment; or write what to change"}
+            placeholder={unsent ? "A note to send with your comments (optional)" : "What should change? (or click a line number)"}
             value={note}
             onChange={(e) => setNote(e.target.value)}
           />
