@@ -95,6 +95,32 @@ export function reviewTests({ project, shots, newSession, assert, git }) {
       await coder.locator("[data-change=accepted]").first().waitFor();
       assert(readFileSync(file, "utf8").includes("-> u64"), "the commit's change is in the working tree");
     },
+    "tasks: rows beside their turn, a failure with its reason, retry, and the project's board": async (page) => {
+      const coder = await openCoder(page);
+      await coder.getByLabel("Task", { exact: true }).fill("[[fail:500]]");
+      await coder.getByLabel("Task", { exact: true }).press("Enter");
+      const failed = coder.locator("[data-task-state=failed]");
+      await failed.waitFor({ timeout: 20000 });
+      assert((await failed.textContent()).includes("failed"), "the row says failed");
+      // The row sits right under the reply of its turn.
+      const next = await failed.evaluate((el) => el.previousElementSibling?.className ?? "");
+      assert(next.includes("msg"), `the task row follows its turn's message, not ${next}`);
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "Task board" }).click();
+      const board = page.getByLabel("Task board");
+      const ended = board.getByRole("region", { name: "Ended" });
+      await ended.locator(".board-card", { hasText: "[[fail:500]]" }).first().waitFor();
+      await page.screenshot({ path: join(shots, "task-board.png") });
+      await ended.getByRole("button", { name: /^Retry task/ }).first().click();
+      await page.waitForFunction(() => document.querySelectorAll('[aria-label="Task board"] .board-card').length >= 2, null, { timeout: 20000 });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.getByLabel("Chat list").click();
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert(width <= 390, `nothing wider than the screen (${width}px)`);
+      await page.screenshot({ path: join(shots, "task-board-390.png") });
+      await page.getByLabel("Pane", { exact: true }).selectOption({ index: 1 });
+      await page.screenshot({ path: join(shots, "coder-390.png") });
+    },
     "review: dark theme and 390 px": async (page) => {
       await page.emulateMedia({ colorScheme: "dark" });
       const coder = await openCoder(page);

@@ -22,6 +22,9 @@ pub enum TaskError {
     /// The request itself is wrong (empty input, unknown agent, a session of another project…).
     #[error("{0}")]
     Invalid(String),
+    /// The task is not in a state that allows this (a retry of a running task).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -30,6 +33,7 @@ impl From<TaskError> for crate::error::ApiError {
     fn from(e: TaskError) -> Self {
         match e {
             TaskError::Invalid(message) => Self::bad_request(message),
+            TaskError::Conflict(message) => Self::conflict(message),
             TaskError::Store(e) => e.into(),
         }
     }
@@ -165,6 +169,33 @@ impl TaskService {
             self.publish(&task).await;
         }
         Ok(task)
+    }
+
+    /// Runs a finished task again: the same input, agent, model and mode, in the same session and chat,
+    /// as a new task. A task still queued or running is a conflict.
+    pub async fn retry(&self, id: &TaskId) -> Result<Task, TaskError> {
+        let task = self.store.get_task(id).await?;
+        if !matches!(
+            task.state,
+            TaskState::Completed | TaskState::Failed | TaskState::Cancelled
+        ) {
+            return Err(TaskError::Conflict(format!(
+                "task {id} is {}; retry it when it has ended",
+                task.state.as_str()
+            )));
+        }
+        self.create(CreateTaskRequest {
+            project_id: task.project_id,
+            session_id: Some(task.session_id),
+            chat_id: Some(task.chat_id),
+            input: task.input,
+            agent: task.agent,
+            model: task.model,
+            mode_id: task.mode_id,
+            thinking_option_id: None,
+            feature_values: task.feature_values,
+        })
+        .await
     }
 
     /// The session's first open coder chat, created when it has none.

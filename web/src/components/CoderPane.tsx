@@ -2,7 +2,7 @@
 // permission prompts, task state and cancel, and the session's changes: the pending one opens in the
 // review (files, hunks, accept or reject any part); the server's error, e.g. a conflict, is shown as it is.
 
-import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import { Fragment, lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { Check, FileDiff, Play, X } from "lucide-react";
 import { get, post } from "../api/client";
 import type {
@@ -17,6 +17,8 @@ import { chatMessages } from "../state/session";
 import type { LiveSession } from "../state/useSession";
 import { MessageRow } from "./MessageRow";
 import { PermissionCard, PermissionRules } from "./PermissionCard";
+import { TaskRow } from "./TaskRow";
+import { taskPhase } from "../state/taskPhase";
 
 const ChangeReview = lazy(() => import("./review/ChangeReview"));
 
@@ -134,6 +136,24 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
     .sort((a, b) => a.created_at.localeCompare(b.created_at));
   const running = tasks.find((t) => t.state === "running" || t.state === "pending" || t.state === "waiting_for_model");
   const asks = Object.values(state.permissions).filter((p) => p.decision === null);
+  // Each task's row sits under its turn's reply; a task with no reply on screen yet goes last.
+  const timeline = chatMessages(state, chat);
+  const shown = new Set(timeline.map((m) => m.id));
+  const byReply = new Map<string, Task[]>();
+  const placed = new Set<string>();
+  for (const t of tasks) {
+    if (t.message_id && shown.has(t.message_id)) {
+      byReply.set(t.message_id, [...(byReply.get(t.message_id) ?? []), t]);
+      placed.add(t.id);
+    }
+  }
+  const row = (t: Task) => {
+    const reply = t.message_id ? state.messages[t.message_id] : undefined;
+    const phase = taskPhase(t, reply, asks, t.message_id ? state.turnStatus[t.message_id] : undefined);
+    // The reply right above already shows the error: say it once.
+    if (reply?.error && phase.detail === reply.error) delete phase.detail;
+    return <TaskRow key={t.id} task={t} phase={phase} onError={setError} />;
+  };
   // The agent's slash commands: those it announced in this session, else those the probe saw.
   const commands = state.commands.length > 0 ? state.commands : (chosen?.commands ?? []);
   const typed = /^\/(\S*)$/.exec(input);
@@ -164,26 +184,13 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
   return (
     <div className="coder-pane">
       <div className="timeline">
-        {chatMessages(state, chat).map((m) => (
-          <MessageRow key={m.id} m={m} status={state.turnStatus[m.id]} />
+        {timeline.map((m) => (
+          <Fragment key={m.id}>
+            <MessageRow m={m} status={state.turnStatus[m.id]} />
+            {(byReply.get(m.id) ?? []).map(row)}
+          </Fragment>
         ))}
-        {tasks.map((t) => (
-          <div key={t.id} className={`task task-${t.state}`} data-task-state={t.state}>
-            <span className="badge">{t.agent}</span>{" "}
-            {t.state === "waiting_for_model"
-              ? "waiting for its model to load"
-              : t.state === "running" && asks.some((p) => p.task_id === t.id)
-                ? "waiting for you"
-                : t.state}
-            {/* On a queued task, `error` says why it waits (or why it was queued again), not a failure. */}
-            {t.error && <span className={t.state === "pending" ? "note" : "error"}> — {t.error}</span>}
-            {(t.state === "running" || t.state === "pending" || t.state === "waiting_for_model") && (
-              <button onClick={() => post(`/api/tasks/${t.id}/cancel`).catch((e: Error) => setError(e.message))}>
-                Cancel
-              </button>
-            )}
-          </div>
-        ))}
+        {tasks.filter((t) => !placed.has(t.id)).map(row)}
         {asks.map((p) => (
           <PermissionCard key={p.id} request={p} />
         ))}

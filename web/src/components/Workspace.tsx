@@ -2,12 +2,13 @@
 // panes, drag to reorder, inline rename; the layout persists per session in the browser.
 
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactElement } from "react";
-import { Columns2, MessageSquare, MoreHorizontal, PanelLeft, Plus, RotateCcw, Settings, SquareTerminal, Code2, Swords, X } from "lucide-react";
+import { Columns2, MessageSquare, MoreHorizontal, PanelLeft, Plus, RotateCcw, Settings, SquareTerminal, Code2, Swords, ListTodo, X } from "lucide-react";
 import { del, patch, post } from "../api/client";
 import type { Chat, ChatKind } from "../api/generated/types";
 import { layoutReducer, parseLayout, type Pane, type Tab, type TabKind } from "../state/layout";
 import { useSession, type LiveSession } from "../state/useSession";
 import { ArenaPane } from "./ArenaPane";
+import { BoardPane } from "./BoardPane";
 import { ChatList } from "./ChatList";
 import { ChatPane } from "./ChatPane";
 import { ThemeToggle } from "./ThemeToggle";
@@ -20,6 +21,7 @@ const KINDS: { kind: TabKind; label: string; icon: ReactElement }[] = [
   { kind: "coder", label: "Coder", icon: <Code2 size={14} /> },
   { kind: "terminal", label: "Terminal", icon: <SquareTerminal size={14} /> },
   { kind: "arena", label: "Arena", icon: <Swords size={14} /> },
+  { kind: "board", label: "Task board", icon: <ListTodo size={14} /> },
   { kind: "settings", label: "Settings", icon: <Settings size={14} /> },
 ];
 
@@ -183,6 +185,7 @@ function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused
               <TerminalPane session={session} terminal={t.ref} onCreated={(id) => dispatch({ type: "set_ref", pane: pane.id, tab: t.id, ref: id })} />
             )}
             {t.kind === "settings" && <SettingsPane />}
+            {t.kind === "board" && <BoardPane live={live} />}
             {t.kind === "arena" && (
               <ArenaPane
                 project={live.session!.project_id}
@@ -280,7 +283,7 @@ export function Workspace({ id, openChat }: { id: string; openChat?: string | nu
         </button>
         {split && (
           <div className="menu" role="menu" onClick={() => setSplit(false)}>
-            {KINDS.slice(0, 3).map((k) => (
+            {KINDS.filter((k) => k.kind !== "arena" && k.kind !== "settings").map((k) => (
               <button key={k.kind} role="menuitem" onClick={() => dispatch({ type: "split", kind: k.kind })}>
                 {k.icon} New {k.label.toLowerCase()} pane
               </button>

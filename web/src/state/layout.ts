@@ -2,7 +2,7 @@
 // that can be reopened. Pure: the reducer returns a new layout and never mutates its input, so it is
 // tested without a browser and persisted as JSON per session.
 
-export type TabKind = "chat" | "coder" | "terminal" | "settings" | "arena" | "empty";
+export type TabKind = "chat" | "coder" | "terminal" | "settings" | "arena" | "board" | "empty";
 
 export interface Tab {
   id: string;
@@ -54,6 +54,7 @@ const DEFAULT_TITLES: Record<TabKind, string> = {
   terminal: "Terminal",
   settings: "Settings",
   arena: "Arena",
+  board: "Tasks",
   empty: "New tab",
 };
 

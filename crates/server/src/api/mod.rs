@@ -82,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/tasks", get(tasks::list).post(tasks::create))
         .route("/api/tasks/{id}", get(tasks::get))
         .route("/api/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/api/tasks/{id}/retry", post(tasks::retry))
         .route("/api/sessions/{id}/changes", get(changes::list))
         .route("/api/sessions/{id}/agents", get(sessions::agents))
         .route("/api/changes/{id}", get(changes::detail))

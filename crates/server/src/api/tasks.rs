@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use boocode_protocol::{CreateTaskRequest, SessionId, Task, TaskId, TaskState};
+use boocode_protocol::{CreateTaskRequest, ProjectId, SessionId, Task, TaskId, TaskState};
 use boocode_store::TaskFilter;
 use serde::Deserialize;
 
@@ -16,7 +16,9 @@ use crate::extract::JsonBody;
 #[serde(deny_unknown_fields)]
 pub struct TaskQuery {
     session_id: Option<String>,
+    project_id: Option<String>,
     state: Option<String>,
+    limit: Option<u64>,
 }
 
 pub async fn list(
@@ -34,9 +36,9 @@ pub async fn list(
     };
     let filter = TaskFilter {
         session_id: q.session_id.filter(|s| !s.is_empty()).map(SessionId),
-        project_id: None,
+        project_id: q.project_id.filter(|s| !s.is_empty()).map(ProjectId),
         state: task_state,
-        limit: None,
+        limit: q.limit.map(|n| n.clamp(1, 1000)),
     };
     Ok(Json(state.store.list_tasks(&filter).await?))
 }
@@ -60,4 +62,15 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<Task>, ApiError> {
     Ok(Json(state.tasks.cancel(&TaskId(id)).await?))
+}
+
+/// Runs an ended task again as a new task (201 with it).
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Task>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.tasks.retry(&TaskId(id)).await?),
+    ))
 }

@@ -182,6 +182,7 @@ impl ChangeService {
             .await
             .map_err(|e| match e {
                 TaskError::Invalid(m) => ChangeError::Invalid(m),
+                TaskError::Conflict(m) => ChangeError::Conflict(m),
                 TaskError::Store(e) => ChangeError::Store(e),
             })?;
         let ids: Vec<CommentId> = unsent.iter().map(|c| c.id.clone()).collect();
