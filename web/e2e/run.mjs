@@ -224,25 +224,44 @@ async function main() {
       await page.emulateMedia({ colorScheme: "light" });
       await page.setViewportSize({ width: 1400, height: 900 });
     },
-    "arena: two agents race and the picked change lands": async (page) => {
+    "arena: the native agent on two models races from the UI, diffs side by side, the leaderboard counts the pick": async (page) => {
       await newSession(page);
       await page.locator(".pane").first().getByLabel("New tab").click();
       await page.getByRole("button", { name: "Arena" }).click();
+      // One prompt, an answer per model (fakellm reads the part after [[model:NAME]]).
       await page.getByLabel("Arena task").fill(
-        '[[tool:write_file {"path":"arena-native.txt","content":"native won"}]] [[reply:done]] [[write:arena-fake.txt fake won]] [[say:done]]',
+        '[[model:fake-model]] [[tool:write_file {"path":"arena.txt","content":"small model"}]] [[reply:done]] ' +
+          '[[model:fake-model-2]] [[tool:write_file {"path":"arena.txt","content":"big model"}]] [[reply:done]]',
       );
-      await page.getByLabel("Contender native").check();
-      await page.getByLabel("Contender fake").check();
-      await page.getByLabel("Check command").fill("test -f arena-native.txt");
+      await page.getByLabel("Contender 1 agent").selectOption("native");
+      await page.getByLabel("Contender 1 model").selectOption("fake-model");
+      await page.getByLabel("Contender 2 agent").selectOption("native");
+      await page.getByLabel("Contender 2 model").selectOption("fake-model-2");
+      await page.getByLabel("Check command").fill("grep -q big arena.txt");
       await page.getByRole("button", { name: "Start the race" }).click();
       await page.locator("[data-arena=finished]").waitFor({ timeout: 20000 });
-      await page.locator("[data-lane='0'] [data-check=passed]").waitFor();
-      await page.locator("[data-lane='1'] [data-check=failed]").waitFor();
+      await page.locator("[data-lane='1'] [data-check=passed]").waitFor();
+      await page.locator("[data-lane='0'] [data-check=failed]").waitFor();
+      await page.getByLabel("Compare lane 1").check();
+      await page.getByLabel("Compare lane 2").check();
+      await page.getByLabel("Diff of lane 1").locator(".diff-code-insert", { hasText: "small model" }).waitFor();
+      await page.getByLabel("Diff of lane 2").locator(".diff-code-insert", { hasText: "big model" }).waitFor();
       await page.screenshot({ path: join(shots, "arena.png") });
-      await page.locator("[data-lane='0']").getByRole("button", { name: "Pick" }).click();
+      await page.locator("[data-lane='1']").getByRole("button", { name: "Pick this one" }).click();
       await page.locator("[data-arena=picked]").waitFor();
-      assert(readFileSync(join(project.path, "arena-native.txt"), "utf8") === "native won", "the pick landed");
-      assert(!existsSync(join(project.path, "arena-fake.txt")), "only the pick landed");
+      assert(readFileSync(join(project.path, "arena.txt"), "utf8") === "big model", "the pick landed");
+      assert((await page.locator("[data-lane='0']").getByRole("button", { name: "Pick this one" }).count()) === 0, "the losing lane offers nothing");
+      // A new arena tab lists the arena and the leaderboard with the pick counted.
+      await page.locator(".pane").first().getByLabel("New tab").click();
+      await page.getByRole("button", { name: "Arena" }).last().click();
+      const board = page.getByRole("region", { name: "Leaderboard" });
+      await board.getByRole("row", { name: /native · fake-model-2 1/ }).waitFor();
+      await page.getByRole("region", { name: "Arenas" }).getByRole("button").first().waitFor();
+      await page.screenshot({ path: join(shots, "arena-leaderboard.png") });
+      await page.setViewportSize({ width: 390, height: 844 });
+      if (await page.locator(".chat-list").isVisible()) await page.getByLabel("Chat list").click();
+      await page.screenshot({ path: join(shots, "arena-390.png") });
+      await page.setViewportSize({ width: 1400, height: 900 });
     },
     "settings: providers are listed": async (page) => {
       await newSession(page);

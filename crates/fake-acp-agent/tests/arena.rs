@@ -247,3 +247,116 @@ async fn bad_arenas_are_refused_and_a_crashing_contender_fails_alone() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_models_on_the_native_agent_race_and_the_leaderboard_counts_the_pick() {
+    let kit = kit().await;
+    let (pid, repo) = kit.coding_project("models").await;
+    // One prompt, a different answer per model: fakellm reads the part after `[[model:NAME]]`.
+    let input = r#"[[model:fake-model]] [[tool:write_file {"path":"a.txt","content":"one"}]] [[reply:one done]] [[model:fake-model-2]] [[tool:write_file {"path":"a.txt","content":"two"}]] [[reply:two done]]"#;
+    for (bad, needle) in [
+        (
+            json!([{"agent": "native", "model": "fake-model"}]),
+            "2 to 6",
+        ),
+        (
+            json!([{"agent": "native", "model": "fake-model"}, {"agent": "native", "model": "nope"}]),
+            "nope",
+        ),
+        (
+            json!([{"agent": "native", "model": "fake-model"}, {"agent": "ghost"}]),
+            "ghost",
+        ),
+    ] {
+        let (status, body) = kit
+            .call(
+                "POST",
+                "/api/arenas",
+                Some(json!({"project_id": pid, "input": input, "contenders": bad})),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains(needle), "{needle}: {body}");
+    }
+    let arena = kit
+        .ok(
+            "POST",
+            "/api/arenas",
+            Some(
+                json!({"project_id": pid, "input": input, "check": "grep -q two a.txt",
+                "contenders": [{"agent": "native", "model": "fake-model"},
+                               {"agent": "native", "model": "fake-model-2"}]}),
+            ),
+        )
+        .await;
+    let id = arena["id"].as_str().unwrap().to_owned();
+    let arena = wait_arena(&kit, &id, "finished").await;
+    let lanes = arena["contenders"].as_array().unwrap();
+    assert_eq!(lanes[0]["model"], "fake-model");
+    assert_eq!(lanes[1]["model"], "fake-model-2");
+    for lane in lanes {
+        assert_eq!(lane["state"], "completed", "{lane}");
+        assert!(lane["ttft_ms"].is_u64(), "time to first token: {lane}");
+        assert!(lane["duration_ms"].is_u64());
+    }
+    assert!(
+        lanes[0]["change"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+one")
+    );
+    assert!(
+        lanes[1]["change"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+two")
+    );
+    assert_eq!(lanes[0]["check"]["status"], "failed");
+    assert_eq!(lanes[1]["check"]["status"], "passed");
+
+    // A lane's change lands only through the pick.
+    let lane_change = lanes[0]["change"]["id"].as_str().unwrap();
+    let (status, body) = kit
+        .call("POST", &format!("/api/changes/{lane_change}/accept"), None)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(!repo.join("a.txt").exists());
+    let picked = kit
+        .ok(
+            "POST",
+            &format!("/api/arenas/{id}/pick"),
+            Some(json!({"contender": 1})),
+        )
+        .await;
+    assert_eq!(picked["picked"], 1);
+    assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "two");
+    assert_eq!(
+        picked["contenders"][0]["change"]["status"], "rejected",
+        "the losing lane cannot be accepted any more"
+    );
+
+    let listed = kit
+        .ok("GET", &format!("/api/arenas?project_id={pid}"), None)
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], arena["id"]);
+    let (status, _) = kit.call("GET", "/api/arenas", None).await;
+    assert_eq!(status, 400, "the project is required");
+    let board = kit
+        .ok("GET", &format!("/api/projects/{pid}/leaderboard"), None)
+        .await;
+    let board = board.as_array().unwrap();
+    assert_eq!(board.len(), 2);
+    assert_eq!(
+        (
+            board[0]["model"].as_str(),
+            board[0]["wins"].as_u64(),
+            board[0]["checks_passed"].as_u64()
+        ),
+        (Some("fake-model-2"), Some(1), Some(1))
+    );
+    assert_eq!(
+        (board[1]["wins"].as_u64(), board[1]["checks_run"].as_u64()),
+        (Some(0), Some(1))
+    );
+}

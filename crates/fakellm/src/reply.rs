@@ -48,6 +48,22 @@ fn last_user_text(body: &Value) -> String {
     }
 }
 
+/// The part of a prompt meant for `model`: text after `[[model:NAME]]` markers belongs to that model
+/// (up to the next marker), so one prompt scripts different answers per model (an arena's lanes);
+/// text before the first marker is for every model.
+pub(crate) fn for_model(text: &str, model: &str) -> String {
+    let mut parts = text.split("[[model:");
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        if let Some((name, rest)) = part.split_once("]]")
+            && name.trim() == model
+        {
+            out.push_str(rest);
+        }
+    }
+    out
+}
+
 /// Whether any message carries an `image_url` part.
 fn has_image(body: &Value) -> bool {
     body.get("messages")
@@ -156,7 +172,7 @@ pub(crate) async fn chat_completions(State(state): State<AppState>, raw: Bytes) 
         Some(delay) => state.swapper.ensure(&model, delay).await,
         None => false,
     };
-    let mut directives = Directives::parse(&last_user_text(&body));
+    let mut directives = Directives::parse(&for_model(&last_user_text(&body), &model));
     // Tools are called once: when their results follow the user's message, answer in text.
     let answered = tool_results_follow_user(&body);
     if answered {
@@ -384,4 +400,16 @@ fn stream_steps(model: &str, body: &Value, d: &Directives) -> Vec<Step> {
     }
     steps.push(Step::Raw(Bytes::from_static(b"data: [DONE]\n\n")));
     steps
+}
+
+#[cfg(test)]
+mod model_tests {
+    #[test]
+    fn each_model_reads_its_own_part() {
+        let text = "common [[model:a]] for a [[model:b]] for b";
+        assert_eq!(super::for_model(text, "a"), "common  for a ");
+        assert_eq!(super::for_model(text, "b"), "common  for b");
+        assert_eq!(super::for_model(text, "c"), "common ");
+        assert_eq!(super::for_model("plain", "a"), "plain");
+    }
 }

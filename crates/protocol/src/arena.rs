@@ -119,6 +119,11 @@ pub struct Contender {
     pub duration_ms: Option<u64>,
     #[ts(type = "number | null")]
     pub tokens: Option<u64>,
+    /// Time to the first token of the lane's reply (the last model round for a native agent).
+    #[ts(type = "number | null")]
+    pub ttft_ms: Option<u64>,
+    /// Completion tokens per second of the reply, after its first token.
+    pub tokens_per_second: Option<f64>,
     /// The contender's change (its diff included), once its turn changed something.
     pub change: Option<PendingChange>,
     pub check: Option<CheckResult>,
@@ -137,4 +142,26 @@ pub struct Arena {
     pub picked_change: Option<ChangeId>,
     pub created_at: DateTime<Utc>,
     pub contenders: Vec<Contender>,
+}
+
+/// One agent and model in a project's leaderboard (`GET /api/projects/{id}/leaderboard`): how it did over
+/// the project's arenas — the answer to "which local model should I use for this repo?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LeaderboardEntry {
+    pub agent: String,
+    /// `None`: the agent's own default model.
+    pub model: Option<String>,
+    /// Arenas it raced in.
+    pub arenas: u32,
+    /// Arenas where it was picked.
+    pub wins: u32,
+    /// Lanes that completed their turn.
+    pub completed: u32,
+    pub checks_run: u32,
+    pub checks_passed: u32,
+    /// Median wall time of its completed lanes.
+    #[ts(type = "number | null")]
+    pub median_ms: Option<u64>,
+    /// Median completion tokens per second where known.
+    pub median_tokens_per_second: Option<f64>,
 }

@@ -43,6 +43,8 @@ pub trait ArenaStore: Send + Sync {
     async fn get_arena(&self, id: &ArenaId) -> Result<(ArenaRow, Vec<ContenderRow>)>;
     /// Arenas still racing (resumed after a restart).
     async fn list_running_arenas(&self) -> Result<Vec<ArenaId>>;
+    /// A project's arenas, newest first, at most `limit`.
+    async fn list_project_arenas(&self, project: &ProjectId, limit: u32) -> Result<Vec<ArenaId>>;
     /// The arena a session races in, if any.
     async fn arena_of_session(&self, session: &SessionId) -> Result<Option<ArenaId>>;
     async fn set_contender_check(
@@ -160,6 +162,17 @@ macro_rules! impl_arena_store {
                     let rows = sqlx::query("SELECT id FROM arenas WHERE status = 'running' ORDER BY created_at")
                         .fetch_all(self.reader())
                         .await?;
+                    rows.iter().map(|r| Ok(ArenaId(r.try_get("id")?))).collect()
+                }
+
+                async fn list_project_arenas(&self, project: &ProjectId, limit: u32) -> Result<Vec<ArenaId>> {
+                    let rows = sqlx::query(
+                        "SELECT id FROM arenas WHERE project_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                    )
+                    .bind(project.as_str())
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?;
                     rows.iter().map(|r| Ok(ArenaId(r.try_get("id")?))).collect()
                 }
 

@@ -1,9 +1,13 @@
-//! Arenas over REST: create, view, pick, delete (the logic lives in `crate::arena`).
+//! Arenas over REST: create, list, view, pick, delete, and a project's leaderboard (the logic lives in
+//! `crate::arena`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use boocode_protocol::{Arena, ArenaId, CreateArenaRequest, PickArenaRequest};
+use boocode_protocol::{
+    Arena, ArenaId, CreateArenaRequest, LeaderboardEntry, PickArenaRequest, ProjectId,
+};
+use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -42,4 +46,30 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     crate::arena::delete(&state, &ArenaId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/arenas` filter: the project is required.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArenaQuery {
+    project_id: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ArenaQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<Arena>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(Json(
+        crate::arena::list(&state, &ProjectId(q.project_id)).await?,
+    ))
+}
+
+pub async fn leaderboard(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Json<Vec<LeaderboardEntry>>, ApiError> {
+    Ok(Json(
+        crate::arena::leaderboard(&state, &ProjectId(project)).await?,
+    ))
 }

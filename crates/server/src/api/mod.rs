@@ -124,7 +124,8 @@ pub fn routes() -> Router<AppState> {
             axum::routing::delete(permissions::revoke_rule),
         )
         .route("/api/skills", get(skills::list))
-        .route("/api/arenas", post(arenas::create))
+        .route("/api/arenas", get(arenas::list).post(arenas::create))
+        .route("/api/projects/{id}/leaderboard", get(arenas::leaderboard))
         .route("/api/arenas/{id}", get(arenas::get).delete(arenas::delete))
         .route("/api/arenas/{id}/pick", post(arenas::pick))
         .route("/api/sessions/{id}/terminals", post(terminals::create))

@@ -164,6 +164,31 @@ impl ChangeService {
         id: &ChangeId,
         request: AcceptChangeRequest,
     ) -> Result<ChangeDecision, ChangeError> {
+        let (change, _) = self.store.get_change(id).await?;
+        if self
+            .store
+            .arena_of_session(&change.session_id)
+            .await?
+            .is_some()
+        {
+            return Err(ChangeError::Conflict(
+                "this change is a lane of an arena: pick it in the arena to accept it".into(),
+            ));
+        }
+        self.accept_unchecked(id, request).await
+    }
+
+    /// Accepts an arena lane's change whole: the arena's pick is the only way a lane lands.
+    pub async fn accept_lane(&self, id: &ChangeId) -> Result<ChangeDecision, ChangeError> {
+        self.accept_unchecked(id, AcceptChangeRequest::default())
+            .await
+    }
+
+    async fn accept_unchecked(
+        &self,
+        id: &ChangeId,
+        request: AcceptChangeRequest,
+    ) -> Result<ChangeDecision, ChangeError> {
         let (_held, change, head) = self.pending_locked(id).await?;
         let session = self.store.get_session(&change.session_id).await?;
         let project = self.store.get_project(&session.project_id).await?;

@@ -497,9 +497,43 @@ output_tail: string, duration_ms: number, };
 
 export type Contender = { index: number, agent: string, model: string | null, mode_id: string | null, session_id: SessionId, task_id: TaskId, state: TaskState, error: string | null, duration_ms: number | null, tokens: number | null, 
 /**
+ * Time to the first token of the lane's reply (the last model round for a native agent).
+ */
+ttft_ms: number | null, 
+/**
+ * Completion tokens per second of the reply, after its first token.
+ */
+tokens_per_second: number | null, 
+/**
  * The contender's change (its diff included), once its turn changed something.
  */
 change: PendingChange | null, check: CheckResult | null, };
 
 export type Arena = { id: ArenaId, project_id: ProjectId, input: string, check: string | null, base_commit: string, status: ArenaStatus, picked: number | null, picked_change: ChangeId | null, created_at: string, contenders: Array<Contender>, };
+
+export type LeaderboardEntry = { agent: string, 
+/**
+ * `None`: the agent's own default model.
+ */
+model: string | null, 
+/**
+ * Arenas it raced in.
+ */
+arenas: number, 
+/**
+ * Arenas where it was picked.
+ */
+wins: number, 
+/**
+ * Lanes that completed their turn.
+ */
+completed: number, checks_run: number, checks_passed: number, 
+/**
+ * Median wall time of its completed lanes.
+ */
+median_ms: number | null, 
+/**
+ * Median completion tokens per second where known.
+ */
+median_tokens_per_second: number | null, };
 

@@ -19,6 +19,9 @@ use boocode_store::{ArenaRow, ContenderRow, SessionWorktree};
 use chrono::Utc;
 use tokio::io::AsyncReadExt;
 
+mod leaderboard;
+pub use leaderboard::leaderboard;
+
 use crate::app::AppState;
 
 /// Why an arena could not be started, picked or deleted.
@@ -92,6 +95,7 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
             .resolve(&c.agent)
             .map_err(|e| ArenaError::Invalid(e.to_string()))?;
     }
+    check_models(state, &req).await?;
     let project = state.store.get_project(&req.project_id).await?;
     let repo = Path::new(&project.path);
     let base = boocode_workspace::project_head(repo).await.map_err(|e| {
@@ -101,7 +105,12 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
     let mut lanes = Vec::new();
     let mut made: Vec<SessionId> = Vec::new();
     let total = req.contenders.len();
-    for (index, c) in req.contenders.iter().enumerate() {
+    // Lanes are queued grouped by model (their indices stay as given), so on one GPU behind a model
+    // swapper the dispatcher's model affinity runs each model's lanes back to back instead of thrashing.
+    let mut order: Vec<(usize, &boocode_protocol::ContenderSpec)> =
+        req.contenders.iter().enumerate().collect();
+    order.sort_by(|a, b| a.1.model.cmp(&b.1.model));
+    for (index, c) in order {
         let lane = async {
             let label = match &c.model {
                 Some(m) => format!("{} · {m}", c.agent),
@@ -187,11 +196,62 @@ pub async fn create_arena(state: &AppState, req: CreateArenaRequest) -> Result<A
         picked_change: None,
         created_at: Utc::now(),
     };
+    lanes.sort_by_key(|l| l.index);
     state.store.insert_arena(&row, &lanes).await?;
     spawn_runner(state.clone(), id.clone());
     let arena = view(state, &id).await?;
     publish(state, &arena).await;
     Ok(arena)
+}
+
+/// Refuses a native contender whose model the model server does not list (when it answers at all;
+/// external agents name models of their own, checked when they start).
+async fn check_models(state: &AppState, req: &CreateArenaRequest) -> Result<(), ArenaError> {
+    let native: Vec<&str> = req
+        .contenders
+        .iter()
+        .filter(|c| c.agent == "native")
+        .filter_map(|c| c.model.as_deref())
+        .collect();
+    if native.is_empty() {
+        return Ok(());
+    }
+    let Ok(models) = state.catalog.list().await else {
+        return Ok(());
+    };
+    for m in native {
+        if !models.iter().any(|known| known.id == m) {
+            let names: Vec<&str> = models.iter().map(|k| k.id.as_str()).collect();
+            return Err(ArenaError::Invalid(format!(
+                "the model server has no model {m:?} (it lists {})",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Completion tokens per second after the first token, when the reply recorded both.
+fn speed(m: &boocode_protocol::Message) -> Option<f64> {
+    let tokens = m.tokens_completion? as f64;
+    let ms = m.duration_ms?.saturating_sub(m.ttft_ms.unwrap_or(0));
+    (ms > 0 && tokens > 0.0).then(|| tokens * 1000.0 / ms as f64)
+}
+
+/// A project's arenas, newest first.
+pub async fn list(
+    state: &AppState,
+    project: &boocode_protocol::ProjectId,
+) -> Result<Vec<Arena>, ArenaError> {
+    state.store.get_project(project).await?;
+    let mut out = Vec::new();
+    for id in state.store.list_project_arenas(project, 100).await? {
+        match view(state, &id).await {
+            Ok(a) => out.push(a),
+            Err(e) => tracing::debug!("arena {id} skipped: {e}"),
+        }
+    }
+    Ok(out)
 }
 
 /// The arena as it stands: each lane's task state, time, usage, change (with its diff) and check.
@@ -218,6 +278,13 @@ async fn assemble(state: &AppState, row: ArenaRow, lanes: Vec<ContenderRow>) -> 
             let ms = (t.ended_at? - t.started_at?).num_milliseconds();
             u64::try_from(ms).ok()
         });
+        let reply = match task.as_ref().and_then(|t| t.message_id.clone()) {
+            Some(id) => state.store.get_message(&id).await.ok(),
+            None => None,
+        };
+        let (ttft_ms, tokens_per_second) = reply
+            .as_ref()
+            .map_or((None, None), |m| (m.ttft_ms, speed(m)));
         contenders.push(Contender {
             index: lane.index,
             agent: lane.agent,
@@ -232,6 +299,8 @@ async fn assemble(state: &AppState, row: ArenaRow, lanes: Vec<ContenderRow>) -> 
             },
             duration_ms,
             tokens: task.as_ref().and_then(|t| t.cost_tokens),
+            ttft_ms,
+            tokens_per_second,
             change,
             check: lane.check,
         });
@@ -279,10 +348,7 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
         .as_ref()
         .filter(|c| c.status == ChangeStatus::Pending)
         .ok_or_else(|| ArenaError::Conflict(format!("contender {index} has no pending change")))?;
-    state
-        .changes
-        .accept(&change.id, boocode_protocol::AcceptChangeRequest::default())
-        .await?;
+    state.changes.accept_lane(&change.id).await?;
     state
         .store
         .set_arena_status(id, ArenaStatus::Picked, Some((index, change.id.clone())))
@@ -291,6 +357,18 @@ pub async fn pick(state: &AppState, id: &ArenaId, index: u32) -> Result<Arena, A
         state
             .dispatcher
             .cancel_session(&other.session_id, "another contender was picked");
+        // Only the picked lane can be accepted: the others' changes are closed as rejected.
+        if let Some(c) = other
+            .change
+            .as_ref()
+            .filter(|c| c.status == ChangeStatus::Pending)
+            && let Err(e) = state
+                .changes
+                .reject(&c.id, boocode_protocol::RejectChangeRequest::default())
+                .await
+        {
+            tracing::debug!("closing a losing lane's change: {e}");
+        }
         let closed = UpdateSessionRequest {
             status: Some(OpenStatus::Closed),
             ..UpdateSessionRequest::default()
