@@ -23,7 +23,12 @@ async function main() {
   writeFileSync(join(data, "boocode.toml"), 'shell = "/bin/sh"\n');
   writeFileSync(
     join(data, "providers.json"),
-    JSON.stringify({ providers: { fake: { command: bin("fake-acp-agent"), label: "Fake agent" } } }),
+    JSON.stringify({
+      providers: {
+        fake: { command: bin("fake-acp-agent"), label: "Fake agent", home: "private", env: { FAKE_API_KEY: "sk-hidden", FAKE_MODE: "quick" } },
+        ghost: { command: "/nonexistent/ghost-agent", label: "Ghost" },
+      },
+    }),
   );
   const serveArgs = (dataDir, llmUrl) => ["serve", "--port", "0", "--data-dir", dataDir, "--llm-url", llmUrl, "--default-model", "fake-model"];
   const base = await start(bin("boocode"), serveArgs(data, llm), { BOOCODE_LOG: "warn", BOOCODE_TOKEN: "" });
@@ -262,6 +267,25 @@ async function main() {
       if (await page.locator(".chat-list").isVisible()) await page.getByLabel("Chat list").click();
       await page.screenshot({ path: join(shots, "arena-390.png") });
       await page.setViewportSize({ width: 1400, height: 900 });
+    },
+    "agents: settings show each agent's home and environment; the picker says why one cannot run": async (page) => {
+      await newSession(page);
+      await page.locator(".pane").first().getByLabel("New tab").click();
+      await page.getByRole("button", { name: "Settings" }).click();
+      const fake = page.locator("[data-provider=fake]");
+      await fake.locator("summary").click();
+      assert((await fake.getByLabel("Home of fake").inputValue()) === "private", "fake runs in a private home");
+      await fake.locator("code.env", { hasText: "FAKE_MODE=quick" }).waitFor();
+      assert(!(await fake.textContent()).includes("sk-hidden"), "a secret value is never shown");
+      await page.screenshot({ path: join(shots, "settings-agent-home.png") });
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New coder pane" }).click();
+      const coder = page.locator(".pane").last();
+      const ghost = coder.getByLabel("Agent", { exact: true }).locator("option", { hasText: "Ghost" });
+      await ghost.waitFor({ state: "attached" });
+      assert(await ghost.isDisabled(), "an agent that cannot start is not a choice");
+      assert((await ghost.textContent()).includes("unavailable"), "and it says why");
+      await page.screenshot({ path: join(shots, "picker-unavailable.png") });
     },
     "settings: providers are listed": async (page) => {
       await newSession(page);

@@ -90,6 +90,19 @@ struct Builtin {
     backend: &'static str,
 }
 
+/// Agents boocode wires to its own model server (their settings written into a private home) run
+/// there by default; every other agent runs in the user's home, so their own setup applies.
+pub fn default_home(id: &str) -> boocode_protocol::AgentHome {
+    if WIRED.contains(&id) {
+        boocode_protocol::AgentHome::Private
+    } else {
+        boocode_protocol::AgentHome::User
+    }
+}
+
+/// The built-ins boocode points at its model server.
+const WIRED: &[&str] = &["opencode", "qwen"];
+
 const BUILTINS: &[Builtin] = &[
     Builtin {
         id: "opencode",
@@ -267,6 +280,77 @@ pub fn read_file(path: &Path) -> Result<ProvidersFile, String> {
     }
 }
 
+/// Reads `providers.json` entry by entry: what is valid loads; each invalid entry is skipped and named
+/// with its first bad field in the returned error.
+pub fn read_file_lenient(path: &Path) -> (ProvidersFile, Option<String>) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return (ProvidersFile::default(), None);
+        }
+        Err(e) => {
+            return (
+                ProvidersFile::default(),
+                Some(format!("cannot read {}: {e}", path.display())),
+            );
+        }
+    };
+    if let Ok(file) = serde_json::from_str::<ProvidersFile>(&text) {
+        return (file, None);
+    }
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                ProvidersFile::default(),
+                Some(format!("{} is invalid: {e}", path.display())),
+            );
+        }
+    };
+    let Some(entries) = value
+        .get("providers")
+        .and_then(serde_json::Value::as_object)
+    else {
+        return (
+            ProvidersFile::default(),
+            Some(format!(
+                "{} is invalid: expected {{\"providers\": {{…}}}}",
+                path.display()
+            )),
+        );
+    };
+    let mut file = ProvidersFile::default();
+    let mut problems = Vec::new();
+    for (id, entry) in entries {
+        match serde_json::from_value::<ProviderOverride>(entry.clone()) {
+            Ok(o) => {
+                file.providers.insert(id.clone(), o);
+            }
+            Err(e) => problems.push(format!(
+                "provider {id:?} skipped: {}",
+                field_error(entry, &e)
+            )),
+        }
+    }
+    (
+        file,
+        Some(format!("{}: {}", path.display(), problems.join("; "))),
+    )
+}
+
+/// The first field of a provider entry that does not parse, with why.
+fn field_error(entry: &serde_json::Value, whole: &serde_json::Error) -> String {
+    if let Some(fields) = entry.as_object() {
+        for (key, value) in fields {
+            let one = serde_json::json!({ key: value });
+            if let Err(e) = serde_json::from_value::<ProviderOverride>(one) {
+                return format!("field {key:?}: {e}");
+            }
+        }
+    }
+    whole.to_string()
+}
+
 impl ProviderRegistry {
     /// Built-ins with `file`'s overrides applied, wired to `server` where they can use it.
     pub fn resolve_with(
@@ -309,6 +393,8 @@ impl ProviderRegistry {
                 env: o.env.clone().unwrap_or_default(),
                 install_hint: Some(b.hint.into()),
                 home_files: Vec::new(),
+                home: o.home.unwrap_or_else(|| default_home(b.id)),
+                user_home: None,
             };
             let install_path = which(&spec.command);
             // Built-ins are on when installed, unless the file says otherwise.
@@ -341,6 +427,8 @@ impl ProviderRegistry {
                 env: o.env.clone().unwrap_or_default(),
                 install_hint: None,
                 home_files: Vec::new(),
+                home: o.home.unwrap_or(boocode_protocol::AgentHome::User),
+                user_home: None,
             };
             let install_path = which(&spec.command);
             providers.push(Provider {
@@ -358,15 +446,25 @@ impl ProviderRegistry {
         }
     }
 
-    /// Loads `<data dir>/providers.json`; a broken file leaves the built-ins and reports why.
-    pub fn load(data_dir: &Path, server: Option<&ModelServer>) -> Self {
-        match read_file(&providers_path(data_dir)) {
-            Ok(file) => Self::resolve_with(&file, None, server),
-            Err(e) => {
-                tracing::warn!(error = %e, "providers.json ignored");
-                Self::resolve_with(&ProvidersFile::default(), Some(e), server)
+    /// Gives every agent that runs in the user's home that directory (without one, they fall back to
+    /// their private home).
+    pub fn with_user_home(mut self, home: Option<&Path>) -> Self {
+        for p in &mut self.providers {
+            if let Some(spec) = p.kind.spec_mut() {
+                spec.user_home = home.map(Path::to_path_buf);
             }
         }
+        self
+    }
+
+    /// Loads `<data dir>/providers.json`: a provider entry with a bad field is left out and reported
+    /// (naming the provider and field), the rest still loads; an unreadable file leaves the built-ins.
+    pub fn load(data_dir: &Path, server: Option<&ModelServer>) -> Self {
+        let (file, error) = read_file_lenient(&providers_path(data_dir));
+        if let Some(e) = &error {
+            tracing::warn!(error = %e, "providers.json partly ignored");
+        }
+        Self::resolve_with(&file, error, server)
     }
 }
 

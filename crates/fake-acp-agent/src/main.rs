@@ -1,7 +1,8 @@
 //! fake-acp-agent: a scripted ACP agent for the cases real agents cannot produce on demand (docs/ARCHITECTURE.md
 //! §14). Directives in the prompt script each turn: `[[say:T]]`, `[[think:T]]`, `[[write:PATH CONTENT]]`,
 //! `[[read:PATH]]`, `[[permission:PATH CONTENT]]`, `[[commands]]`, `[[plan]]`, `[[slow:N]]`, `[[crash]]`,
-//! `[[hang]]`, `[[malformed]]`, `[[unknown_update]]`, `[[unknown_method]]`, `[[pid]]`,
+//! `[[hang]]`, `[[malformed]]`, `[[unknown_update]]`, `[[unknown_method]]`, `[[pid]]`, `[[home_file:REL]]`
+//! (what `$HOME/REL` holds), `[[env:NAME]]`,
 //! `[[mcp_new_task:INPUT]]`, `[[mcp_call:TOOL|JSON ARGS]]` (any tool of boocode's MCP server, as a hostile
 //! agent would call it). Environment: `FAKE_ACP_EXIT_ON_INIT=1`, `FAKE_ACP_PROTOCOL=N`,
 //! `FAKE_ACP_SLOW_START_MS=N`, `FAKE_ACP_NO_LOAD=1`, `FAKE_ACP_RECORD=FILE` (appends every `session/new`
@@ -223,6 +224,17 @@ async fn turn(agent: Agent, id: Value, session: String, text: String) {
             "say" => agent.say(&session, &arg),
             "think" => agent.update(&session, json!({"sessionUpdate": "agent_thought_chunk", "content": {"type": "text", "text": arg}})),
             "pid" => agent.say(&session, &format!("pid {} session {session}", std::process::id())),
+            // What the agent's own home holds and what its environment says (for home tests).
+            "home_file" => {
+                let home = std::env::var("HOME").unwrap_or_default();
+                let text = std::fs::read_to_string(std::path::Path::new(&home).join(&arg))
+                    .map_or_else(|_| "missing".to_owned(), |t| t.trim().to_owned());
+                agent.say(&session, &format!("home_file {arg}: {text}\n"));
+            }
+            "env" => {
+                let value = std::env::var(&arg).unwrap_or_else(|_| "unset".into());
+                agent.say(&session, &format!("env {arg}={value}\n"));
+            }
             "mcp_new_task" | "mcp_call" => {
                 let server = agent.mcp.lock().ok().and_then(|m| m.get(&session).cloned());
                 let Some(server) = server else {

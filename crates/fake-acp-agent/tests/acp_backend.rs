@@ -29,6 +29,8 @@ fn spec(env: &[(&str, &str)]) -> AgentSpec {
             .collect::<BTreeMap<_, _>>(),
         install_hint: None,
         home_files: Vec::new(),
+        home: boocode_protocol::AgentHome::Private,
+        user_home: None,
     }
 }
 

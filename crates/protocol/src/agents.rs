@@ -43,6 +43,21 @@ pub struct ProviderOverride {
     /// `acp` or `opencode_server`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
+    /// Where the agent's home is: the user's own (their config and logins apply) or a private one
+    /// under boocode's data dir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<AgentHome>,
+}
+
+/// Which `HOME` (and XDG directories) an agent runs with. Either way boocode's own secrets never reach
+/// it: the environment is rebuilt from a short allowlist plus the provider's own variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentHome {
+    /// The user's real home: an agent they set up (a local provider, a login) works as configured.
+    User,
+    /// `<data dir>/agents/<id>/home`: a clean slate boocode writes the agent's settings into.
+    Private,
 }
 
 /// `providers.json`, and the body of `GET /api/providers/config`.
@@ -89,6 +104,14 @@ pub struct ProviderInfo {
     pub commands: Vec<AgentCommand>,
     pub error: Option<String>,
     pub last_probed_at: Option<DateTime<Utc>>,
+    /// The home it runs with (`None` for the native agent, which runs in-process).
+    pub home: Option<AgentHome>,
+    /// The home directory that means here.
+    pub home_dir: Option<String>,
+    /// Its arguments, as it is started.
+    pub args: Vec<String>,
+    /// The variables boocode sets for it; values of names that look secret are masked.
+    pub env: BTreeMap<String, String>,
 }
 
 /// `GET /api/providers/snapshot`.

@@ -96,6 +96,7 @@ pub fn generate() -> String {
         RequestChangesRequest::decl(&cfg),
         CommitMessageDraft::decl(&cfg),
         ProviderOverride::decl(&cfg),
+        AgentHome::decl(&cfg),
         ProvidersFile::decl(&cfg),
         PatchProvidersRequest::decl(&cfg),
         ProbeProvidersRequest::decl(&cfg),

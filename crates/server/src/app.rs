@@ -147,6 +147,7 @@ pub async fn probe_providers(
         Arc::new(NativeBackend::new(llm)),
         Arc::new(crate::agent_memory::NoMemory),
         Some(model_server(config)),
+        config.agent_user_home.clone(),
     );
     Ok(hub
         .snapshot(crate::providers::ProbeMode::All, &catalog)
@@ -203,6 +204,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
             store: store.clone(),
         }),
         Some(model_server(&config)),
+        config.agent_user_home.clone(),
     );
     let pool = providers.build_pool(&config.disabled_agents);
     let permissions = PermissionRelay::new(

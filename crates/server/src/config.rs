@@ -78,6 +78,7 @@ impl std::fmt::Debug for Config {
             .field("shell", &self.shell)
             .field("skills_dirs", &self.skills_dirs)
             .field("mcp_bridge", &self.mcp_bridge)
+            .field("agent_user_home", &self.agent_user_home)
             .finish()
     }
 }
@@ -163,6 +164,8 @@ pub struct Config {
     /// The `boocode` executable that agents without MCP over HTTP run as `boocode mcp` (the stdio
     /// bridge). The CLI sets it to itself; `None` offers such agents no MCP server.
     pub mcp_bridge: Option<PathBuf>,
+    /// The user's home, for agents that run in it (`"home": "user"`); `$HOME` by default.
+    pub agent_user_home: Option<PathBuf>,
 }
 
 /// A configuration that cannot be used.
@@ -234,6 +237,7 @@ impl Config {
             shell: file.shell,
             skills_dirs: o.skills_dirs,
             mcp_bridge: None,
+            agent_user_home: std::env::var_os("HOME").map(PathBuf::from),
             data_dir,
         };
         config.validate()?;
@@ -265,6 +269,7 @@ impl Config {
             shell: None,
             skills_dirs: Vec::new(),
             mcp_bridge: None,
+            agent_user_home: std::env::var_os("HOME").map(PathBuf::from),
         }
     }
 

@@ -65,6 +65,8 @@ struct Inner {
     native: Arc<dyn AgentBackend>,
     memory: Arc<dyn boocode_agents::acp::SessionMemory>,
     server: Option<ModelServer>,
+    /// The user's home, for agents that run in it.
+    user_home: Option<PathBuf>,
     registry: Mutex<ProviderRegistry>,
     backends: Mutex<HashMap<String, Backed>>,
     probes: tokio::sync::Mutex<HashMap<String, Probe>>,
@@ -80,8 +82,10 @@ impl ProviderHub {
         native: Arc<dyn AgentBackend>,
         memory: Arc<dyn boocode_agents::acp::SessionMemory>,
         server: Option<ModelServer>,
+        user_home: Option<PathBuf>,
     ) -> Self {
-        let registry = ProviderRegistry::load(&data_dir, server.as_ref());
+        let registry =
+            ProviderRegistry::load(&data_dir, server.as_ref()).with_user_home(user_home.as_deref());
         Self {
             inner: Arc::new(Inner {
                 data_dir,
@@ -90,6 +94,7 @@ impl ProviderHub {
                 native,
                 memory,
                 server,
+                user_home,
                 registry: Mutex::new(registry),
                 backends: Mutex::default(),
                 probes: tokio::sync::Mutex::default(),
@@ -234,6 +239,21 @@ impl ProviderHub {
                 commands: Vec::new(),
                 error: None,
                 last_probed_at: None,
+                home: p.kind.spec().map(|spec| spec.home),
+                home_dir: p
+                    .kind
+                    .spec()
+                    .map(|spec| spec.home_dir(&self.inner.data_dir).0.display().to_string()),
+                args: p
+                    .kind
+                    .spec()
+                    .map(|spec| spec.args.clone())
+                    .unwrap_or_default(),
+                env: p
+                    .kind
+                    .spec()
+                    .map(|spec| masked(&spec.env))
+                    .unwrap_or_default(),
             };
             if let Some(path) = &p.install_path {
                 let stale = probes
@@ -344,10 +364,41 @@ impl ProviderHub {
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| ApiError::internal(format!("writing {}: {e}", path.display())))?;
-        let reloaded = ProviderRegistry::resolve_with(&file, None, self.inner.server.as_ref());
+        let reloaded = ProviderRegistry::resolve_with(&file, None, self.inner.server.as_ref())
+            .with_user_home(self.inner.user_home.as_deref());
         if let Ok(mut registry) = self.inner.registry.lock() {
             *registry = reloaded;
         }
         Ok(file)
     }
+}
+
+/// Provider variables as the settings page shows them: values of names that look secret are masked.
+fn masked(
+    env: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    env.iter()
+        .map(|(k, v)| {
+            let upper = k.to_ascii_uppercase();
+            let secret = [
+                "KEY",
+                "TOKEN",
+                "SECRET",
+                "PASSWORD",
+                "PASS",
+                "AUTH",
+                "CREDENTIAL",
+            ]
+            .iter()
+            .any(|w| upper.contains(w));
+            (
+                k.clone(),
+                if secret && !v.is_empty() {
+                    "••••••".to_owned()
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect()
 }

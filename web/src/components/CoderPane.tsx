@@ -9,6 +9,7 @@ import type {
   ChangeDecision,
   PendingChange,
   PermissionRule,
+  ProviderInfo,
   ProbeProvidersRequest,
   ProvidersSnapshot,
   Task,
@@ -129,7 +130,10 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
     reloadChanges();
   };
 
-  const providers = (snapshot?.providers ?? []).filter((p) => p.enabled && p.installed);
+  // Every enabled agent is listed; one that cannot start is shown with why, never offered as a choice.
+  const listed = (snapshot?.providers ?? []).filter((p) => p.enabled);
+  const unavailable = (p: ProviderInfo) => (!p.installed ? (p.error ?? "not installed") : p.error);
+  const providers = listed.filter((p) => !unavailable(p));
   const chosen = providers.find((p) => p.id === agent);
   const tasks = Object.values(state.tasks)
     .filter((t) => t.chat_id === chat)
@@ -248,15 +252,15 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
             setMode("");
             setThinking("");
           }}>
-          {providers.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.label}
+          {listed.map((p) => (
+            <option key={p.id} value={p.id} disabled={!!unavailable(p)} title={unavailable(p) ?? undefined}>
+              {unavailable(p) ? `${p.label} — unavailable: ${unavailable(p)}` : p.label}
             </option>
           ))}
         </select>
         <select aria-label="Agent model" value={model} onChange={(e) => setModel(e.target.value)}>
           <option value="">default model</option>
-          {(chosen?.models ?? []).map((m) => (
+          {[...new Set(chosen?.models ?? [])].map((m) => (
             <option key={m} value={m}>
               {m}
             </option>
@@ -265,7 +269,7 @@ export function CoderPane({ live, chat }: { live: LiveSession; chat: string }) {
         {(chosen?.modes.length ?? 0) > 0 && (
           <select aria-label="Mode" value={mode} onChange={(e) => setMode(e.target.value)}>
             <option value="">default mode</option>
-            {chosen!.modes.map((m) => (
+            {[...new Set(chosen!.modes)].map((m) => (
               <option key={m} value={m}>
                 {m}
               </option>

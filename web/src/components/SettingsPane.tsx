@@ -6,6 +6,7 @@ import { Plus, RefreshCw } from "lucide-react";
 import { get, patch, post } from "../api/client";
 import { ModelSelect } from "./ModelSelect";
 import type {
+  ProviderInfo,
   ModelInfo,
   ServerSettings,
   HealthResponse,
@@ -54,6 +55,74 @@ function DefaultModel() {
         </p>
       )}
     </section>
+  );
+}
+
+/** Names whose values are kept out of sight (and out of the editor). */
+const SECRET = /KEY|TOKEN|SECRET|PASSWORD|PASS|AUTH|CREDENTIAL/i;
+
+/** An agent's home, command line and environment, editable. */
+function AgentSetup({ info, save }: { info: ProviderInfo; save: (change: Record<string, unknown>) => Promise<void> }) {
+  const [editing, setEditing] = useState<string | null>(null);
+  const startEdit = () =>
+    setEditing(
+      Object.entries(info.env)
+        .map(([k, v]) => `${k}=${SECRET.test(k) ? "" : v}`)
+        .join("\n"),
+    );
+  const saveEnv = async () => {
+    const config = await get<ProvidersFile>("/api/providers/config");
+    const current = config.providers[info.id]?.env ?? {};
+    const env: Record<string, string> = {};
+    for (const line of (editing ?? "").split("\n")) {
+      const at = line.indexOf("=");
+      if (at <= 0) continue;
+      const key = line.slice(0, at).trim();
+      const value = line.slice(at + 1);
+      // A secret left empty keeps its stored value: it is never shown, so it cannot be retyped.
+      env[key] = SECRET.test(key) && value === "" && current[key] ? current[key] : value;
+    }
+    await save({ env });
+    setEditing(null);
+  };
+  return (
+    <details className="agent-setup">
+      <summary>
+        {info.home === "user" ? "your home" : "private home"} · setup
+      </summary>
+      <label>
+        Home{" "}
+        <select aria-label={`Home of ${info.id}`} value={info.home ?? "private"} onChange={(e) => void save({ home: e.target.value })}>
+          <option value="user">your home (your config and logins apply)</option>
+          <option value="private">private (under boocode's data dir)</option>
+        </select>
+      </label>
+      <div className="note">{info.home_dir}</div>
+      <div>
+        Command: <code>{info.command}</code>
+      </div>
+      <div>
+        Environment:{" "}
+        {Object.keys(info.env).length === 0 ? (
+          <span className="note">none</span>
+        ) : (
+          Object.entries(info.env).map(([k, v]) => (
+            <code key={k} className="env">
+              {k}={v}
+            </code>
+          ))
+        )}{" "}
+        {editing === null && <button onClick={startEdit}>Edit</button>}
+      </div>
+      {editing !== null && (
+        <div className="env-editor">
+          <textarea aria-label={`Environment of ${info.id}`} value={editing} onChange={(e) => setEditing(e.target.value)} placeholder="NAME=value, one per line" />
+          <span className="note">One NAME=value per line; a secret left empty keeps its saved value.</span>
+          <button onClick={() => void saveEnv()}>Save</button>
+          <button onClick={() => setEditing(null)}>Cancel</button>
+        </div>
+      )}
+    </details>
   );
 }
 
@@ -131,6 +200,7 @@ export function SettingsPane() {
                 <td>{p.backend}</td>
                 <td>{p.installed ? (p.version ?? "installed") : "not installed"}</td>
                 <td className="error">{p.error}</td>
+                <td>{p.home && <AgentSetup info={p} save={(change) => update(p.id, change)} />}</td>
               </tr>
             ))}
           </tbody>

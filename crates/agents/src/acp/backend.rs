@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use super::process::{AgentSpec, agent_home};
+use super::process::AgentSpec;
 use super::session::AcpSession;
 use crate::backend::{AgentBackend, AgentError, TurnContext, TurnInput, TurnOutcome};
 
@@ -113,7 +113,7 @@ impl AcpBackend {
             tracing::info!(agent = %self.spec.id, session = key, "agent session not reusable (crashed or reconfigured); starting fresh");
             s.shutdown().await;
         }
-        let home = agent_home(&self.data_dir, &self.spec.id);
+        let (home, _) = self.spec.home_dir(&self.data_dir);
         let remembered = match &self.memory {
             Some(m) => m.recall(key, &self.spec.id).await,
             None => None,

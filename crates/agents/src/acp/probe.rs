@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use boocode_protocol::AgentCommand;
 
-use super::process::{AgentSpec, agent_home};
+use super::process::AgentSpec;
 use super::session::AcpSession;
 
 /// What a probe learned.
@@ -25,7 +25,7 @@ const LISTEN: Duration = Duration::from_millis(400);
 /// Probes `spec`; `data_dir` holds the agent's private home.
 pub async fn probe(spec: &AgentSpec, data_dir: &Path) -> Result<ProbeReport, String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("scratch directory: {e}"))?;
-    let home = agent_home(data_dir, &spec.id);
+    let (home, _) = spec.home_dir(data_dir);
     let (mut session, _) =
         AcpSession::start(spec, scratch.path(), &home, String::new(), None, None)
             .await

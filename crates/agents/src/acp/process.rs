@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use boocode_protocol::AgentHome;
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 
@@ -26,7 +27,22 @@ pub struct AgentSpec {
     /// Said when the command is missing.
     pub install_hint: Option<String>,
     /// Files written into the agent's private home before it starts (its settings), relative paths.
+    /// Never written into the user's own home.
     pub home_files: Vec<(String, String)>,
+    /// Which home it runs with.
+    pub home: AgentHome,
+    /// The user's home directory, for `AgentHome::User` (without one, the private home is used).
+    pub user_home: Option<PathBuf>,
+}
+
+impl AgentSpec {
+    /// The home directory the agent runs with, and whether it is boocode's private one.
+    pub fn home_dir(&self, data_dir: &Path) -> (PathBuf, bool) {
+        match (&self.home, &self.user_home) {
+            (AgentHome::User, Some(home)) => (home.clone(), false),
+            _ => (agent_home(data_dir, &self.id), true),
+        }
+    }
 }
 
 /// Why an agent could not be started.
@@ -59,6 +75,15 @@ pub(crate) const INHERITED: &[&str] = &[
     "TZ",
     "TERM",
     "NODE_EXTRA_CA_CERTS",
+];
+
+/// The user's own XDG directories, passed on to an agent that runs in the user's home.
+const USER_XDG: &[&str] = &[
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
 ];
 
 impl AgentProcess {
@@ -183,8 +208,9 @@ pub(crate) fn tail_text(tail: &StderrTail) -> String {
         .unwrap_or_default()
 }
 
-/// `spec`'s program with `args`, in `cwd`, in its own process group, with a private `home` (its
-/// settings files written there) and only the inherited variables plus its own: never boocode's secrets.
+/// `spec`'s program with `args`, in `cwd`, in its own process group, with its home (the private one
+/// gets its settings files written there; the user's own is used as it is, with the user's XDG
+/// directories) and only the inherited variables plus its own: never boocode's secrets.
 pub(crate) fn isolated_command(
     spec: &AgentSpec,
     args: &[String],
@@ -195,6 +221,25 @@ pub(crate) fn isolated_command(
         label: spec.label.clone(),
         message,
     };
+    // `home` is the user's own only when it is the spec's user home (see `AgentSpec::home_dir`).
+    let users_own = spec.home == AgentHome::User && spec.user_home.as_deref() == Some(home);
+    if users_own {
+        let mut cmd = Command::new(&spec.command);
+        cmd.args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .envs(
+                INHERITED
+                    .iter()
+                    .chain(USER_XDG)
+                    .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+            )
+            .env("HOME", home)
+            .envs(&spec.env)
+            .process_group(0)
+            .kill_on_drop(true);
+        return Ok(cmd);
+    }
     for dir in ["", ".config", ".cache", ".local/share", ".local/state"] {
         std::fs::create_dir_all(home.join(dir))
             .map_err(|e| failed(format!("creating {}: {e}", home.display())))?;

@@ -20,7 +20,7 @@ use super::events::Heard;
 use super::permissions::{relay_permission, relay_question};
 use super::server::OpencodeServer;
 use super::translate::{Signal, TurnTranslator};
-use crate::acp::process::{AgentSpec, agent_home};
+use crate::acp::process::AgentSpec;
 use crate::acp::{RememberedSession, SessionMemory};
 use crate::backend::{AgentBackend, AgentError, McpEndpoint, TurnContext, TurnInput, TurnOutcome};
 use crate::providers::ModelServer;
@@ -153,7 +153,7 @@ impl OpencodeBackend {
                 dead.exit_report()
             );
         }
-        let home = agent_home(&self.data_dir, &self.spec.id);
+        let (home, _) = self.spec.home_dir(&self.data_dir);
         let cwd = home.with_file_name("serve");
         let spec = self.spec_with_models().await;
         let server = OpencodeServer::start(&spec, &cwd, &home, self.options.ready_timeout).await?;
@@ -570,6 +570,8 @@ mod tests {
             env: Default::default(),
             install_hint: None,
             home_files: Vec::new(),
+            home: boocode_protocol::AgentHome::Private,
+            user_home: None,
         };
         let options = OpencodeOptions {
             default_model: default_model.map(str::to_owned),

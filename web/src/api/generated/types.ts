@@ -397,7 +397,14 @@ export type ProviderOverride = { enabled?: boolean, label?: string, command?: st
 /**
  * `acp` or `opencode_server`.
  */
-backend?: string, };
+backend?: string, 
+/**
+ * Where the agent's home is: the user's own (their config and logins apply) or a private one
+ * under boocode's data dir.
+ */
+home?: AgentHome, };
+
+export type AgentHome = "user" | "private";
 
 export type ProvidersFile = { providers: { [key in string]: ProviderOverride }, };
 
@@ -417,7 +424,23 @@ backend: string, enabled: boolean, installed: boolean, command: string | null, i
 /**
  * Thinking levels the agent offers (its `thought_level` option).
  */
-thinking: Array<string>, commands: Array<AgentCommand>, error: string | null, last_probed_at: string | null, };
+thinking: Array<string>, commands: Array<AgentCommand>, error: string | null, last_probed_at: string | null, 
+/**
+ * The home it runs with (`None` for the native agent, which runs in-process).
+ */
+home: AgentHome | null, 
+/**
+ * The home directory that means here.
+ */
+home_dir: string | null, 
+/**
+ * Its arguments, as it is started.
+ */
+args: Array<string>, 
+/**
+ * The variables boocode sets for it; values of names that look secret are masked.
+ */
+env: { [key in string]: string }, };
 
 export type ProvidersSnapshot = { providers: Array<ProviderInfo>, 
 /**
