@@ -129,6 +129,7 @@ async function main() {
       await newSession(page);
       await page.getByRole("button", { name: "Split pane" }).click();
       await page.getByRole("menuitem", { name: "New terminal pane" }).click();
+      await page.getByRole("group", { name: "Start a terminal" }).getByRole("button", { name: "the session's worktree" }).click();
       const term = page.locator(".xterm-host").last();
       await term.locator(".xterm-rows").waitFor();
       await page.waitForTimeout(500);
@@ -181,6 +182,26 @@ async function main() {
       await rules.getByRole("button", { name: "Revoke always allow edit" }).click();
       await rules.waitFor({ state: "detached" });
     },
+    "panes: dragging the divider resizes them, and the sizes survive a reload": async (page) => {
+      await newSession(page);
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New coder pane" }).click();
+      const first = page.locator(".pane").first();
+      const before = (await first.boundingBox()).width;
+      const divider = page.getByRole("separator", { name: "Resize panes 1 and 2" });
+      const box = await divider.boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + 200);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2 - 250, box.y + 200, { steps: 8 });
+      await page.mouse.up();
+      const after = (await first.boundingBox()).width;
+      assert(Math.abs(before - 250 - after) < 30, `the first pane shrank by the drag: ${before} → ${after}`);
+      await page.reload();
+      await page.locator(".pane").nth(1).waitFor();
+      const reloaded = (await page.locator(".pane").first().boundingBox()).width;
+      assert(Math.abs(reloaded - after) < 5, `the size is kept: ${after} → ${reloaded}`);
+      await page.screenshot({ path: join(shots, "panes-resized.png") });
+    },
     "narrow screens: one pane at a time, switched from the toolbar": async (page) => {
       await page.setViewportSize({ width: 420, height: 800 });
       await newSession(page);
@@ -193,6 +214,46 @@ async function main() {
       await page.getByLabel("Pane", { exact: true }).selectOption({ index: 0 });
       await page.locator(".pane:visible .tab[data-kind=chat]").waitFor();
       await page.screenshot({ path: join(shots, "narrow.png") });
+    },
+    "terminal: opened in the project directory, it comes back after a server restart with its old output": async (page) => {
+      const dir = join(work, "data-restart");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "boocode.toml"), 'shell = "/bin/sh"\n');
+      const first = await start(bin("boocode"), serveArgs(dir, llm), { BOOCODE_LOG: "warn", BOOCODE_TOKEN: "" });
+      const server = children[children.length - 1];
+      const port = new URL(first).port;
+      const p = await json(first, "POST", "/api/projects", { path: repo(work, "restart-app") });
+      const s = await json(first, "POST", `/api/projects/${p.id}/sessions`, {});
+      await page.goto(`${first}/#/s/${s.id}`);
+      await page.getByLabel("Message", { exact: true }).waitFor();
+      await page.getByRole("button", { name: "Split pane" }).click();
+      await page.getByRole("menuitem", { name: "New terminal pane" }).click();
+      await page.getByRole("button", { name: "the project directory" }).click();
+      const term = page.locator(".xterm-host").last();
+      await term.locator(".xterm-rows").waitFor();
+      await page.waitForTimeout(500);
+      await term.click();
+      await page.keyboard.type("echo kept$((40+2)); pwd\n");
+      await term.locator(".xterm-rows", { hasText: "kept42" }).waitFor();
+      // The server goes away and comes back on the same address (so the page's layout is the same).
+      server.kill("SIGTERM");
+      await new Promise((ok) => server.once("exit", ok));
+      const args = serveArgs(dir, llm);
+      args[args.indexOf("--port") + 1] = port;
+      await start(bin("boocode"), args, { BOOCODE_LOG: "warn", BOOCODE_TOKEN: "" });
+      await page.reload();
+      const gone = page.getByRole("status").filter({ hasText: "ended when boocode restarted" });
+      await gone.waitFor({ timeout: 20000 });
+      await page.screenshot({ path: join(shots, "terminal-gone.png") });
+      await gone.getByRole("button", { name: "Restart here" }).click();
+      const again = page.locator(".xterm-host").last();
+      await again.locator(".xterm-rows", { hasText: "boocode restarted" }).waitFor();
+      await again.locator(".xterm-rows", { hasText: "kept42" }).waitFor();
+      await page.waitForTimeout(300);
+      await again.click();
+      await page.keyboard.type("echo back$((40+2))\n");
+      await again.locator(".xterm-rows", { hasText: "back42" }).waitFor();
+      await page.screenshot({ path: join(shots, "terminal-restarted.png") });
     },
     "banner: a model server that is down is named": async (page) => {
       const other = await start(bin("boocode"), serveArgs(join(work, "data-down"), "http://127.0.0.1:9/v1"), {

@@ -111,6 +111,8 @@ pub fn generate() -> String {
         TerminalCwd::decl(&cfg),
         CreateTerminalRequest::decl(&cfg),
         CreateTerminalResponse::decl(&cfg),
+        TerminalState::decl(&cfg),
+        TerminalInfo::decl(&cfg),
         ResizeTerminalRequest::decl(&cfg),
         SkillInfo::decl(&cfg),
         ContenderSpec::decl(&cfg),

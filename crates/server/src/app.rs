@@ -263,7 +263,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServe
         shutdown: shutdown.clone(),
         worker_id: dispatcher.worker_id().to_owned(),
     });
-    let terminals = crate::terminals::Terminals::default();
+    let terminals = crate::terminals::Terminals::with_archive(config.data_dir.join("terminals"));
     let state = AppState {
         store: store.clone(),
         broker: broker.clone(),

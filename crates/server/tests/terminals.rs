@@ -248,3 +248,78 @@ async fn worktree_terminals_limits_and_bad_input() {
     assert_eq!(status, 204);
     read_until(&mut ws, "\"type\":\"exit\"").await;
 }
+
+#[tokio::test]
+async fn a_terminal_comes_back_after_a_restart_in_its_directory_with_its_old_output() {
+    let mut kit = Kit::start_with(None, |c| c.shell = Some("/bin/sh".into())).await;
+    let (pid, sid, _) = kit.seed(None).await;
+    let project = kit.ok("GET", &format!("/api/projects/{pid}"), None).await;
+    let t = kit
+        .ok(
+            "POST",
+            &format!("/api/sessions/{sid}/terminals"),
+            Some(json!({"cwd": "project", "cols": 80, "rows": 24})),
+        )
+        .await;
+    let old = t["id"].as_str().unwrap().to_owned();
+    let mut ws = attach(&kit, &sid, &old).await;
+    wait_prompt(&mut ws).await;
+    send(&mut ws, "echo before=$((6*7))\n").await;
+    read_until(&mut ws, "before=42").await;
+    let info = kit
+        .ok("GET", &format!("/api/sessions/{sid}/terminals/{old}"), None)
+        .await;
+    assert_eq!(info["state"], "running");
+    drop(ws);
+
+    kit.restart().await;
+    let info = kit
+        .ok("GET", &format!("/api/sessions/{sid}/terminals/{old}"), None)
+        .await;
+    assert_eq!(info["state"], "gone", "{info}");
+    assert_eq!(info["cwd"], project["path"]);
+    // Another session cannot take it; an unknown id is not found.
+    let (_, other, _) = kit.seed(None).await;
+    for (session, tid) in [(other.as_str(), old.as_str()), (sid.as_str(), "tnothing")] {
+        let (status, body) = kit
+            .call(
+                "POST",
+                &format!("/api/sessions/{session}/terminals"),
+                Some(json!({"cwd": "worktree", "cols": 80, "rows": 24, "restore": tid})),
+            )
+            .await;
+        assert_eq!(status, 404, "{body}");
+    }
+    let again = kit
+        .ok(
+            "POST",
+            &format!("/api/sessions/{sid}/terminals"),
+            Some(json!({"cwd": "worktree", "cols": 80, "rows": 24, "restore": old})),
+        )
+        .await;
+    let new = again["id"].as_str().unwrap().to_owned();
+    let mut ws = attach(&kit, &sid, &new).await;
+    let seen = read_until(&mut ws, "boocode restarted").await;
+    assert!(
+        seen.contains("before=42"),
+        "the old output comes first: {seen:?}"
+    );
+    send(&mut ws, "pwd\n").await;
+    read_until(&mut ws, project["path"].as_str().unwrap()).await;
+    let (status, _) = kit
+        .call("GET", &format!("/api/sessions/{sid}/terminals/{old}"), None)
+        .await;
+    assert_eq!(status, 404, "the old terminal is forgotten once restarted");
+    let (status, _) = kit
+        .call(
+            "DELETE",
+            &format!("/api/sessions/{sid}/terminals/{new}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = kit
+        .call("GET", &format!("/api/sessions/{sid}/terminals/{new}"), None)
+        .await;
+    assert_eq!(status, 404, "a closed tab's terminal is not kept");
+}

@@ -1,7 +1,7 @@
 // A session's workspace: panes side by side, tabs in each, a split menu, close variants, reopen of closed
 // panes, drag to reorder, inline rename; the layout persists per session in the browser.
 
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactElement } from "react";
+import { Fragment, useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactElement } from "react";
 import { Columns2, MessageSquare, MoreHorizontal, PanelLeft, Plus, RotateCcw, Settings, SquareTerminal, Code2, Swords, ListTodo, X } from "lucide-react";
 import { del, patch, post } from "../api/client";
 import type { Chat, ChatKind } from "../api/generated/types";
@@ -96,6 +96,48 @@ function TabTitle({ pane, tab, dispatch, name, rename }: { pane: Pane; tab: Tab;
   );
 }
 
+/** The divider between two panes: drag it (or use the arrow keys) to share the width differently. */
+function PaneDivider({ left, right, index, dispatch }: { left: Pane; right: Pane; index: number; dispatch: Dispatch }) {
+  const MIN = 160;
+  const share = (leftPx: number, totalPx: number) => {
+    const weight = (left.size ?? 1) + (right.size ?? 1);
+    const l = Math.min(Math.max(leftPx, MIN), totalPx - MIN) / totalPx;
+    dispatch({ type: "resize", sizes: { [left.id]: weight * l, [right.id]: weight * (1 - l) } });
+  };
+  const widths = (el: HTMLElement) => {
+    const a = el.previousElementSibling?.getBoundingClientRect().width ?? 0;
+    const b = el.nextElementSibling?.getBoundingClientRect().width ?? 0;
+    return [a, a + b] as const;
+  };
+  return (
+    <div
+      className="pane-divider"
+      role="separator"
+      aria-orientation="vertical"
+      aria-label={`Resize panes ${index} and ${index + 1}`}
+      tabIndex={0}
+      onPointerDown={(e) => {
+        const el = e.currentTarget;
+        const [start, total] = widths(el);
+        const x0 = e.clientX;
+        el.setPointerCapture(e.pointerId);
+        const move = (ev: PointerEvent) => share(start + ev.clientX - x0, total);
+        const up = () => {
+          el.removeEventListener("pointermove", move);
+          el.removeEventListener("pointerup", up);
+        };
+        el.addEventListener("pointermove", move);
+        el.addEventListener("pointerup", up);
+      }}
+      onKeyDown={(e) => {
+        if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+        const [start, total] = widths(e.currentTarget);
+        share(start + (e.key === "ArrowLeft" ? -40 : 40), total);
+      }}
+    />
+  );
+}
+
 function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused: boolean; dispatch: Dispatch; claimed: Set<string> }) {
   const { live, pane, index, focused, dispatch, claimed } = props;
   const [menu, setMenu] = useState(false);
@@ -116,6 +158,7 @@ function PaneView(props: { live: LiveSession; pane: Pane; index: number; focused
     <section
       className={`pane ${focused ? "focused" : ""}`}
       data-pane={pane.id}
+      style={{ flexGrow: pane.size ?? 1, flexBasis: 0 }}
       onMouseDown={() => !focused && dispatch({ type: "focus", pane: pane.id })}
       onDragOver={(e) => e.preventDefault()}
       onDrop={(e) => {
@@ -316,7 +359,10 @@ export function Workspace({ id, openChat }: { id: string; openChat?: string | nu
         )}
         <div className="panes">
           {layout.panes.map((p, i) => (
-            <PaneView key={p.id} live={live} pane={p} index={i} focused={p.id === layout.focused} dispatch={dispatch} claimed={claimed} />
+            <Fragment key={p.id}>
+              {i > 0 && <PaneDivider left={layout.panes[i - 1]} right={p} index={i} dispatch={dispatch} />}
+              <PaneView live={live} pane={p} index={i} focused={p.id === layout.focused} dispatch={dispatch} claimed={claimed} />
+            </Fragment>
           ))}
         </div>
       </div>

@@ -103,4 +103,14 @@ describe("layout reducer", () => {
     const closed = layoutReducer(again, { type: "close_ref", ref: "c1" });
     expect(closed.panes.some((p) => p.tabs.some((t) => t.ref === "c1"))).toBe(false);
   });
+
+  it("keeps pane sizes from a drag, refusing nonsense, and they survive a reload", () => {
+    let l = layoutReducer(initialLayout(), { type: "split", kind: "coder" });
+    const [a, b] = l.panes.map((p) => p.id);
+    l = layoutReducer(l, { type: "resize", sizes: { [a]: 1.5, [b]: 0.5 } });
+    expect(l.panes.map((p) => p.size)).toEqual([1.5, 0.5]);
+    l = layoutReducer(l, { type: "resize", sizes: { [a]: -1, [b]: Number.NaN } });
+    expect(l.panes.map((p) => p.size)).toEqual([1.5, 0.5]);
+    expect(parseLayout(JSON.stringify(l)).panes.map((p) => p.size)).toEqual([1.5, 0.5]);
+  });
 });

@@ -16,6 +16,8 @@ export interface Pane {
   id: string;
   tabs: Tab[];
   active: string;
+  /** Its share of the width (flex weight; 1 when never resized). */
+  size?: number;
 }
 
 export interface Layout {
@@ -46,7 +48,9 @@ export type LayoutAction =
   /** Shows the tab holding `ref` (a chat from the chat list), or opens one in the focused pane. */
   | { type: "open_ref"; kind: TabKind; ref: string }
   /** Closes every tab showing `ref` (a deleted chat). */
-  | { type: "close_ref"; ref: string };
+  | { type: "close_ref"; ref: string }
+  /** Sets panes' shares of the width (dragging the divider between two panes). */
+  | { type: "resize"; sizes: Record<string, number> };
 
 const DEFAULT_TITLES: Record<TabKind, string> = {
   chat: "Chat",
@@ -203,6 +207,14 @@ export function layoutReducer(layout: Layout, action: LayoutAction): Layout {
         tabs: pane.tabs.map((t) => (t.id === action.tab ? { ...t, title } : t)),
       });
     }
+    case "resize":
+      return {
+        ...layout,
+        panes: layout.panes.map((p) => {
+          const size = action.sizes[p.id];
+          return size !== undefined && Number.isFinite(size) && size > 0 ? { ...p, size } : p;
+        }),
+      };
     case "set_ref":
       if (!pane) return layout;
       return replacePane(layout, {

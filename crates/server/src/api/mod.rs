@@ -131,7 +131,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sessions/{id}/terminals", post(terminals::create))
         .route(
             "/api/sessions/{id}/terminals/{tid}",
-            axum::routing::delete(terminals::delete),
+            get(terminals::info).delete(terminals::delete),
         )
         .route(
             "/api/sessions/{id}/terminals/{tid}/resize",

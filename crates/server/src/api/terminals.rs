@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use boocode_protocol::{
     CreateTerminalRequest, CreateTerminalResponse, ResizeTerminalRequest, SessionId, TerminalCwd,
+    TerminalInfo, TerminalState,
 };
 use futures::SinkExt as _;
 use serde_json::json;
@@ -37,19 +38,35 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreateTerminalResponse>), ApiError> {
     let session = state.store.get_session(&SessionId(id)).await?;
     let project = state.store.get_project(&session.project_id).await?;
-    let cwd = match req.cwd {
-        TerminalCwd::Project => PathBuf::from(&project.path),
-        TerminalCwd::Worktree => {
-            let wt = crate::coding::ensure_worktree(
-                state.store.as_ref(),
-                &state.worktrees_dir,
-                &session,
-                &project,
-            )
-            .await
-            .map_err(ApiError::bad_request)?;
-            PathBuf::from(wt.worktree_path)
+    let (cwd, earlier) = match &req.restore {
+        Some(old) => {
+            let (kept, output) = state.terminals.kept(&session.id, old).ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "terminal {old} of session {} cannot be restarted: nothing was kept of it",
+                    session.id
+                ))
+            })?;
+            let mut earlier = output;
+            earlier.extend(crate::terminals::restart_marker(&kept.cwd));
+            (kept.cwd, earlier)
         }
+        None => (
+            match req.cwd {
+                TerminalCwd::Project => PathBuf::from(&project.path),
+                TerminalCwd::Worktree => {
+                    let wt = crate::coding::ensure_worktree(
+                        state.store.as_ref(),
+                        &state.worktrees_dir,
+                        &session,
+                        &project,
+                    )
+                    .await
+                    .map_err(ApiError::bad_request)?;
+                    PathBuf::from(wt.worktree_path)
+                }
+            },
+            Vec::new(),
+        ),
     };
     if !cwd.is_dir() {
         return Err(ApiError::bad_request(format!(
@@ -65,8 +82,12 @@ pub async fn create(
             req.cols,
             req.rows,
             state.shell.as_deref(),
+            earlier,
         )
         .map_err(term_error)?;
+    if let Some(old) = &req.restore {
+        state.terminals.forget(old);
+    }
     Ok((
         StatusCode::CREATED,
         Json(CreateTerminalResponse {
@@ -181,4 +202,39 @@ async fn run(
         }
     }
     let _ = ws.close().await;
+}
+
+/// Where a terminal stands, including one that ended with a restart and can be brought back.
+pub async fn info(
+    State(state): State<AppState>,
+    Path((id, tid)): Path<(String, String)>,
+) -> Result<Json<TerminalInfo>, ApiError> {
+    let session = SessionId(id);
+    state.store.get_session(&session).await?;
+    if let Some(t) = state.terminals.get(&session, &tid) {
+        let (_, _, exited) = t.attach();
+        let cwd = state
+            .terminals
+            .kept(&session, &tid)
+            .map(|(k, _)| k.cwd.display().to_string());
+        return Ok(Json(TerminalInfo {
+            id: tid,
+            state: if exited {
+                TerminalState::Exited
+            } else {
+                TerminalState::Running
+            },
+            cwd,
+        }));
+    }
+    match state.terminals.kept(&session, &tid) {
+        Some((kept, _)) => Ok(Json(TerminalInfo {
+            id: tid,
+            state: TerminalState::Gone,
+            cwd: Some(kept.cwd.display().to_string()),
+        })),
+        None => Err(ApiError::not_found(format!(
+            "terminal {tid} not found in session {session}"
+        ))),
+    }
 }

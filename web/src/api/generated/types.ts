@@ -474,9 +474,22 @@ export type AnswerPermissionRequest = { option_id: string, };
 
 export type TerminalCwd = "worktree" | "project";
 
-export type CreateTerminalRequest = { cwd: TerminalCwd, cols: number, rows: number, };
+export type CreateTerminalRequest = { cwd: TerminalCwd, cols: number, rows: number, 
+/**
+ * A terminal of this session that ended with a server restart: the new shell starts in its
+ * directory (`cwd` is then ignored) with its old output above a marker.
+ */
+restore?: string, };
 
 export type CreateTerminalResponse = { id: string, };
+
+export type TerminalState = "running" | "exited" | "gone";
+
+export type TerminalInfo = { id: string, state: TerminalState, 
+/**
+ * Its directory, when known.
+ */
+cwd: string | null, };
 
 export type ResizeTerminalRequest = { cols: number, rows: number, };
 

@@ -12,6 +12,10 @@ use boocode_protocol::SessionId;
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use tokio::sync::broadcast;
 
+mod archive;
+
+pub use archive::{Archive, Kept, restart_marker};
+
 /// Bytes kept for a client that attaches later.
 pub const SCROLLBACK: usize = 256 * 1024;
 /// Terminals a session may have open at once.
@@ -118,10 +122,27 @@ fn checked_size(cols: u16, rows: u16) -> Result<PtySize, TermError> {
 #[derive(Clone, Default)]
 pub struct Terminals {
     inner: Arc<Mutex<HashMap<String, Arc<Terminal>>>>,
+    archive: Archive,
 }
 
 impl Terminals {
-    /// Starts `shell` (the user's `$SHELL` when `None`) in `cwd` for `session`.
+    /// Terminals whose directory and output are kept in `dir`, so they can come back after a restart.
+    pub fn with_archive(dir: std::path::PathBuf) -> Self {
+        Self {
+            inner: Arc::default(),
+            archive: Archive::at(dir),
+        }
+    }
+
+    /// What is kept of a terminal of `session` that is no longer running here (after a restart).
+    pub fn kept(&self, session: &SessionId, id: &str) -> Option<(Kept, Vec<u8>)> {
+        self.archive
+            .read(id)
+            .filter(|(kept, _)| &kept.session == session)
+    }
+
+    /// Starts `shell` (the user's `$SHELL` when `None`) in `cwd` for `session`; `earlier` is output to
+    /// show above it (a terminal brought back after a restart).
     pub fn open(
         &self,
         session: &SessionId,
@@ -129,6 +150,7 @@ impl Terminals {
         cols: u16,
         rows: u16,
         shell: Option<&str>,
+        earlier: Vec<u8>,
     ) -> Result<Arc<Terminal>, TermError> {
         let size = checked_size(cols, rows)?;
         if self.for_session(session).len() >= PER_SESSION {
@@ -175,11 +197,19 @@ impl Terminals {
             pid,
             master: Mutex::new(pair.master),
             writer: Mutex::new(writer),
-            scrollback: Mutex::new(VecDeque::new()),
+            scrollback: Mutex::new(VecDeque::from(earlier.clone())),
             events,
             exited: Mutex::new(false),
         });
-        spawn_reader(terminal.clone(), reader, child);
+        self.archive.open(
+            &id,
+            &Kept {
+                session: session.clone(),
+                cwd: cwd.to_path_buf(),
+            },
+            &earlier,
+        );
+        spawn_reader(terminal.clone(), reader, child, self.archive.clone());
         if let Ok(mut all) = self.inner.lock() {
             all.insert(id, terminal.clone());
         }
@@ -205,29 +235,40 @@ impl Terminals {
             .unwrap_or_default()
     }
 
-    /// Ends a terminal's process group and forgets it; `false` when it was not found.
+    /// Ends a terminal's process group and forgets it (and what was kept of it); `false` when it was
+    /// neither running nor kept.
     pub fn close(&self, session: &SessionId, id: &str) -> bool {
         let removed = self.inner.lock().ok().and_then(|mut all| {
             let owned = all.get(id).is_some_and(|t| &t.session == session);
             if owned { all.remove(id) } else { None }
         });
+        let kept = self.kept(session, id).is_some();
+        if removed.is_some() || kept {
+            self.archive.remove(id);
+        }
         match removed {
             Some(t) => {
                 t.kill();
                 true
             }
-            None => false,
+            None => kept,
         }
     }
 
-    /// Ends every terminal of a deleted session.
+    /// Forgets what was kept of terminal `id` once a new one took its place.
+    pub fn forget(&self, id: &str) {
+        self.archive.remove(id);
+    }
+
+    /// Ends every terminal of a deleted session, and forgets what was kept of them.
     pub fn close_session(&self, session: &SessionId) {
         for t in self.for_session(session) {
             self.close(session, &t.id);
         }
+        self.archive.remove_session(session);
     }
 
-    /// Ends every terminal (shutdown).
+    /// Ends every terminal (shutdown); what was kept of them stays, so they can come back.
     pub fn close_all(&self) {
         let all: Vec<Arc<Terminal>> = self
             .inner
@@ -245,6 +286,7 @@ fn spawn_reader(
     terminal: Arc<Terminal>,
     mut reader: Box<dyn Read + Send>,
     mut child: Box<dyn portable_pty::Child + Send + Sync>,
+    archive: Archive,
 ) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
@@ -257,6 +299,7 @@ fn spawn_reader(
                         sb.extend(chunk.iter());
                         let excess = sb.len().saturating_sub(SCROLLBACK);
                         sb.drain(..excess);
+                        archive.append(&terminal.id, &chunk, || sb.iter().copied().collect());
                     }
                     let _ = terminal.events.send(TermEvent::Output(chunk));
                 }
@@ -284,6 +327,7 @@ mod tests {
                 80,
                 24,
                 Some("/nonexistent/shell"),
+                Vec::new(),
             )
             .err();
         assert!(
