@@ -13,6 +13,9 @@ pub enum PoolError {
     Unknown(String, String),
     #[error("agent {0:?} is disabled")]
     Disabled(String),
+    /// Known and enabled, but it cannot start here (not installed, say): the reason and what to do.
+    #[error("agent {0:?} is unavailable: {1}")]
+    Unavailable(String, String),
 }
 
 /// Named backends.
@@ -20,6 +23,7 @@ pub enum PoolError {
 pub struct AgentPool {
     backends: BTreeMap<String, Arc<dyn AgentBackend>>,
     disabled: BTreeSet<String>,
+    unavailable: BTreeMap<String, String>,
 }
 
 impl AgentPool {
@@ -38,8 +42,16 @@ impl AgentPool {
         self.disabled.insert(name.to_owned());
     }
 
+    /// Keeps `name` known but refuses it with `why` (it cannot start here).
+    pub fn unavailable(&mut self, name: &str, why: impl Into<String>) {
+        self.unavailable.insert(name.to_owned(), why.into());
+    }
+
     /// The backend for `name`, if known and enabled.
     pub fn resolve(&self, name: &str) -> Result<Arc<dyn AgentBackend>, PoolError> {
+        if let Some(why) = self.unavailable.get(name) {
+            return Err(PoolError::Unavailable(name.to_owned(), why.clone()));
+        }
         if self.disabled.contains(name) {
             return Err(PoolError::Disabled(name.to_owned()));
         }
@@ -54,7 +66,7 @@ impl AgentPool {
         self.backends
             .keys()
             .map(String::as_str)
-            .filter(|n| !self.disabled.contains(*n))
+            .filter(|n| !self.disabled.contains(*n) && !self.unavailable.contains_key(*n))
     }
 
     /// How many backends are enabled.

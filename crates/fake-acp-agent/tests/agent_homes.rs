@@ -26,7 +26,8 @@ async fn user_and_private_homes_and_a_bad_entry_named_by_its_field() {
         "sealed": {"command": FAKE, "label": "Sealed", "home": "private",
                    "env": {"SEALED_API_KEY": "sk-123", "SEALED_MODE": "fast"}},
         "broken": {"command": FAKE, "home": "elsewhere"},
-        "badenv": {"command": FAKE, "env": {"N": 3}}
+        "badenv": {"command": FAKE, "env": {"N": 3}},
+        "ghost": {"command": "/nonexistent/ghost-agent"}
     }});
     let home = user_home.path().to_path_buf();
     let kit = Kit::start_with_files(&[("providers.json", providers.to_string())], move |c| {
@@ -122,4 +123,20 @@ async fn user_and_private_homes_and_a_bad_entry_named_by_its_field() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
+    // An agent that cannot start here is refused with the reason, before anything is queued.
+    let (status, body) = kit
+        .call(
+            "POST",
+            "/api/tasks",
+            Some(json!({"project_id": pid, "agent": "ghost", "input": "x"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let why = body["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("unavailable")
+            && why.contains("not installed")
+            && why.contains("/nonexistent/ghost-agent"),
+        "{why}"
+    );
 }

@@ -323,15 +323,12 @@ async fn a_server_that_dies_before_ready_fails_with_its_stderr() {
         error.contains("before it was ready") && error.contains("config is broken"),
         "{error}"
     );
+    // Not installed: refused before anything is queued, with the reason.
     let mut ghost = task(&pid, None, "hi");
     ghost["agent"] = json!("ghost");
-    let t = kit.task(ghost).await;
-    let t = kit.wait_task_for(t["id"].as_str().unwrap(), LONG).await;
-    assert_eq!(t["state"], "failed", "{t}");
-    assert!(
-        t["error"].as_str().unwrap().contains("not installed"),
-        "{t}"
-    );
+    let (status, body) = kit.call("POST", "/api/tasks", Some(ghost)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("not installed"), "{body}");
 }
 
 const FAKE_SERVE: &str = concat!(

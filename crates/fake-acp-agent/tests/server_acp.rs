@@ -228,17 +228,21 @@ async fn crashes_and_missing_agents_fail_the_task_with_the_reason() {
         "the next turn starts a fresh agent"
     );
 
-    let ghost = kit
-        .task(json!({"project_id": pid, "input": "hi", "agent": "ghost"}))
+    // An agent that is not installed is refused before anything is queued, with the reason.
+    let (status, body) = kit
+        .call(
+            "POST",
+            "/api/tasks",
+            Some(json!({"project_id": pid, "input": "hi", "agent": "ghost"})),
+        )
         .await;
-    let ghost = kit.wait_task(ghost["id"].as_str().unwrap()).await;
-    assert_eq!(ghost["state"], "failed");
+    assert_eq!(status, 400, "{body}");
     assert!(
-        ghost["error"]
+        body["error"]["message"]
             .as_str()
             .unwrap()
             .contains("is not installed"),
-        "{ghost}"
+        "{body}"
     );
 }
 

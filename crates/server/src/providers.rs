@@ -161,7 +161,20 @@ impl ProviderHub {
                 }
             };
             pool.register(&provider.id, backend.clone());
-            if !provider.enabled || extra_disabled.contains(&provider.id) {
+            // One that cannot start here says why (and what to do) before being merely disabled.
+            if !provider.installed()
+                && let Some(spec) = provider.kind.spec()
+            {
+                pool.unavailable(
+                    &provider.id,
+                    boocode_agents::acp::process::SpawnError::NotInstalled {
+                        label: spec.label.clone(),
+                        command: spec.command.clone(),
+                        hint: spec.install_hint.clone(),
+                    }
+                    .to_string(),
+                );
+            } else if !provider.enabled || extra_disabled.contains(&provider.id) {
                 pool.disable(&provider.id);
             }
             fresh.insert(provider.id.clone(), (provider.kind.clone(), backend));
