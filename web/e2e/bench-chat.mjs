@@ -74,7 +74,9 @@ async function measure(browser, base, session, n) {
 
   // Keystrokes while a long reply streams into this chat.
   const composer = page.locator(".tab-body:not([hidden])").getByLabel("Message", { exact: true });
-  await composer.fill("[[tokens:20000]] [[delay_ms:4]] stream into the long chat");
+  // Prose as models write it: a paragraph every 60 tokens (`BENCH_PARA=0` streams one unbroken paragraph).
+  const para = Number(process.env.BENCH_PARA ?? 60);
+  await composer.fill(`[[tokens:20000]] [[delay_ms:4]]${para > 0 ? ` [[para:${para}]]` : ""} stream into the long chat`);
   await composer.press("Enter");
   await page.locator(".tab-body:not([hidden]) .msg.assistant[data-status=streaming]").waitFor();
   await page.evaluate(() => {

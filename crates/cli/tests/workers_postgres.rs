@@ -122,7 +122,33 @@ async fn kill_9_of_a_postgres_worker_mid_reply_is_closed_by_the_other() {
     )
     .await;
     let reply = sent["assistant_message_id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Kill A once it has checkpointed part of the reply (seen from B), however loaded the machine is.
+    let checkpointed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let msgs = call(
+                &http,
+                "GET",
+                format!("{base_b}/api/chats/{cid}/messages"),
+                None,
+            )
+            .await;
+            let started = msgs.as_array().into_iter().flatten().any(|m| {
+                m["id"] == reply.as_str()
+                    && m["content"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("tok0 "))
+            });
+            if started {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        checkpointed.is_ok(),
+        "A checkpointed part of the reply within 20 s"
+    );
     a.kill().unwrap();
     a.wait().unwrap();
 

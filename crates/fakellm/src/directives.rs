@@ -16,6 +16,8 @@ pub struct Directives {
     pub delay_ms: u64,
     pub first_delay_ms: u64,
     pub tokens: Option<usize>,
+    /// With `tokens`: a paragraph break after every this many tokens (prose as models write it).
+    pub paragraph: Option<usize>,
     pub fail: Option<u16>,
     /// Fails only non-streamed requests (titles), with this status.
     pub title_fail: Option<u16>,
@@ -67,6 +69,7 @@ impl Directives {
                 "first_delay_ms" => d.first_delay_ms = num().unwrap_or(0),
                 "rate" => d.delay_ms = num().filter(|r| *r > 0).map_or(0, |r| 1000 / r),
                 "tokens" => d.tokens = num().map(|n| n as usize),
+                "para" => d.paragraph = num().map(|n| n as usize).filter(|n| *n > 0),
                 "fail" => d.fail = num().and_then(|n| u16::try_from(n).ok()),
                 "title_fail" => d.title_fail = num().and_then(|n| u16::try_from(n).ok()),
                 "drop_after" => d.drop_after = num().map(|n| n as usize),

@@ -97,7 +97,12 @@ pub(crate) fn tool_results_follow_user(body: &Value) -> bool {
 
 fn reply_tokens(d: &Directives) -> Vec<String> {
     if let Some(n) = d.tokens.filter(|_| !d.stamp) {
-        return (0..n).map(|i| format!("tok{i} ")).collect();
+        return (0..n)
+            .map(|i| match d.paragraph {
+                Some(p) if (i + 1) % p == 0 => format!("tok{i}.\n\n"),
+                _ => format!("tok{i} "),
+            })
+            .collect();
     }
     let text = d.reply.clone().unwrap_or_else(|| DEFAULT_REPLY.to_owned());
     split_keep_spaces(&text)

@@ -3,7 +3,7 @@
 // schemes (react-markdown drops `javascript:` and the like). A `$` before a digit is a price, not math:
 // "$10 … $8" stays text.
 
-import { memo, useEffect, useRef, useState, type ReactElement, type ReactNode } from "react";
+import { memo, useDeferredValue, useEffect, useRef, useState, type ReactElement, type ReactNode } from "react";
 import ReactMarkdown, { type Options } from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
 import remarkGfm from "remark-gfm";
@@ -101,3 +101,46 @@ export const Markdown = memo(function Markdown({ text }: { text: string }) {
     </div>
   );
 });
+
+/**
+ * A reply's text cut into blocks at blank lines outside fenced code, so a streaming reply re-parses only
+ * its last, growing block: the finished blocks before it are memoised and never parsed again.
+ */
+export function splitBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  let current: string[] = [];
+  let fence: string | null = null;
+  for (const line of text.split("\n")) {
+    const opener = /^\s{0,3}(```+|~~~+)/.exec(line)?.[1] ?? null;
+    if (fence) {
+      if (opener && opener[0] === fence[0] && opener.length >= fence.length) fence = null;
+    } else if (opener) {
+      fence = opener;
+    } else if (line.trim() === "") {
+      if (current.length > 0) blocks.push(current.join("\n"));
+      current = [];
+      continue;
+    }
+    current.push(line);
+  }
+  if (current.length > 0) blocks.push(current.join("\n"));
+  return blocks;
+}
+
+/**
+ * Markdown for a reply that is still streaming: finished blocks render once; the growing last block is
+ * rendered at a lower priority than typing (React's deferred value), so the composer stays responsive
+ * while hundreds of tokens a second arrive. A finished reply is rendered whole by `Markdown` (lists and
+ * references that span blank lines come out exactly).
+ */
+export function StreamingMarkdown({ text }: { text: string }) {
+  const deferred = useDeferredValue(text);
+  const blocks = splitBlocks(deferred);
+  return (
+    <div className="md-stream">
+      {blocks.map((block, i) => (
+        <Markdown key={i} text={block} />
+      ))}
+    </div>
+  );
+}

@@ -6,7 +6,7 @@
 import { memo, useState } from "react";
 import { Brain, Check, ChevronLeft, ChevronRight, Copy, FastForward, GitFork, Pencil, RefreshCw, Wrench } from "lucide-react";
 import type { Message, ToolCall } from "../api/generated/types";
-import { Markdown } from "./Markdown";
+import { Markdown, StreamingMarkdown } from "./Markdown";
 
 export function ToolCard({ call }: { call: ToolCall }) {
   return (
@@ -175,7 +175,7 @@ export const MessageRow = memo(function MessageRow({ m, status, actions, sibInde
           {m.content && <div className="user-text">{m.content}</div>}
         </>
       ) : (
-        <Markdown text={m.content} />
+        m.status === "streaming" ? <StreamingMarkdown text={m.content} /> : <Markdown text={m.content} />
       )}
       {m.status === "error" && <p className="error">{m.error}</p>}
       {m.status === "cancelled" && <p className="note">stopped</p>}

@@ -15,3 +15,14 @@ describe("prices are not math", () => {
     expect(protectPrices("`\\(raw\\)`")).toBe("`\\(raw\\)`");
   });
 });
+
+import { splitBlocks } from "./Markdown";
+
+describe("streaming blocks", () => {
+  it("cuts at blank lines but never inside fenced code", () => {
+    const text = "One.\n\nTwo,\nstill two.\n\n```js\nconst a = 1;\n\nconst b = 2;\n```\n\nThree";
+    expect(splitBlocks(text)).toEqual(["One.", "Two,\nstill two.", "```js\nconst a = 1;\n\nconst b = 2;\n```", "Three"]);
+    expect(splitBlocks("open ```\n\n```py\nx\n\ny")).toEqual(["open ```", "```py\nx\n\ny"]);
+    expect(splitBlocks("")).toEqual([]);
+  });
+});
