@@ -10,27 +10,9 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 
-const FAKE: &str = env!("CARGO_BIN_EXE_fake-acp-agent");
+mod fake_kit;
 
-async fn kit_with_fake(tweak: impl FnOnce(&mut boocode_server::Config)) -> Kit {
-    init_test_log();
-    Kit::start_with_files(
-        &[(
-            "providers.json",
-            json!({"providers": {
-                "fake": {"command": FAKE, "label": "Fake agent"},
-                "ghost": {"command": "/nonexistent/ghost-agent", "label": "Ghost"}
-            }})
-            .to_string(),
-        )],
-        tweak,
-    )
-    .await
-}
-
-fn task_body(pid: &str, session: Option<&str>, input: &str) -> Value {
-    json!({"project_id": pid, "session_id": session, "input": input, "agent": "fake"})
-}
+use fake_kit::*;
 
 #[tokio::test]
 async fn agent_writes_land_in_a_pending_change_and_the_process_stays_warm() {

@@ -27,6 +27,31 @@ macro_rules! impl_task_store {
                 i64::try_from(v).unwrap_or(i64::MAX)
             }
 
+            /// Stores `c` as a pending change (inside the caller's transaction).
+            async fn insert_pending<'c, E>(exec: E, c: &NewChange) -> Result<PendingChange>
+            where
+                E: sqlx::Executor<'c, Database = <$row as sqlx::Row>::Database>,
+            {
+                let row = sqlx::query(
+                    "INSERT INTO pending_changes (id, session_id, task_id, agent, diff, files_changed, \
+                     insertions, deletions, status, created_at, head_commit) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) RETURNING *",
+                )
+                .bind(c.id.as_str())
+                .bind(c.session_id.as_str())
+                .bind(c.task_id.as_ref().map(|t| t.as_str().to_owned()))
+                .bind(&c.agent)
+                .bind(&c.diff)
+                .bind(to_i64(c.files_changed))
+                .bind(to_i64(c.insertions))
+                .bind(to_i64(c.deletions))
+                .bind(c.created_at)
+                .bind(&c.head_commit)
+                .fetch_one(exec)
+                .await?;
+                change_from(&row)
+            }
+
             fn task_from(row: &$row) -> Result<Task> {
                 let state: String = row.try_get("state")?;
                 let path: Option<String> = row.try_get("execution_path")?;
@@ -430,24 +455,7 @@ macro_rules! impl_task_store {
                     .bind(c.created_at)
                     .execute(&mut *tx)
                     .await?;
-                    let row = sqlx::query(
-                        "INSERT INTO pending_changes (id, session_id, task_id, agent, diff, files_changed, \
-                         insertions, deletions, status, created_at, head_commit) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) RETURNING *",
-                    )
-                    .bind(c.id.as_str())
-                    .bind(c.session_id.as_str())
-                    .bind(c.task_id.as_ref().map(|t| t.as_str().to_owned()))
-                    .bind(&c.agent)
-                    .bind(&c.diff)
-                    .bind(to_i64(c.files_changed))
-                    .bind(to_i64(c.insertions))
-                    .bind(to_i64(c.deletions))
-                    .bind(c.created_at)
-                    .bind(&c.head_commit)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let change = change_from(&row)?;
+                    let change = insert_pending(&mut *tx, c).await?;
                     tx.commit().await?;
                     Ok(change)
                 }
@@ -544,24 +552,7 @@ macro_rules! impl_task_store {
                     let resolved = change_from(&row)?;
                     let mut pending = None;
                     if let Some(c) = remainder {
-                        let row = sqlx::query(
-                            "INSERT INTO pending_changes (id, session_id, task_id, agent, diff, files_changed, \
-                             insertions, deletions, status, created_at, head_commit) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) RETURNING *",
-                        )
-                        .bind(c.id.as_str())
-                        .bind(c.session_id.as_str())
-                        .bind(c.task_id.as_ref().map(|t| t.as_str().to_owned()))
-                        .bind(&c.agent)
-                        .bind(&c.diff)
-                        .bind(to_i64(c.files_changed))
-                        .bind(to_i64(c.insertions))
-                        .bind(to_i64(c.deletions))
-                        .bind(c.created_at)
-                        .bind(&c.head_commit)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        pending = Some(change_from(&row)?);
+                        pending = Some(insert_pending(&mut *tx, c).await?);
                     }
                     tx.commit().await?;
                     Ok((resolved, pending))

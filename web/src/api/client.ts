@@ -24,16 +24,19 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     throw new ApiError(0, `boocode is unreachable: ${String(e)}`);
   }
   const text = await resp.text();
-  if (!resp.ok) {
-    let message = text || resp.statusText;
-    try {
-      message = (JSON.parse(text) as ErrorResponse).error.message;
-    } catch {
-      // Not our error shape: keep the raw text.
-    }
-    throw new ApiError(resp.status, message);
-  }
+  if (!resp.ok) throw failure(resp, text);
   return (text ? JSON.parse(text) : null) as T;
+}
+
+/** The server's message for a failed response (`{error: {message}}`), or the raw text. */
+function failure(resp: Response, text: string): ApiError {
+  let message = text || resp.statusText;
+  try {
+    message = (JSON.parse(text) as ErrorResponse).error.message;
+  } catch {
+    // Not our error shape: keep the raw text.
+  }
+  return new ApiError(resp.status, message);
 }
 
 export const get = <T>(path: string) => api<T>("GET", path);
@@ -50,14 +53,6 @@ export async function getText(path: string): Promise<string> {
     throw new ApiError(0, `boocode is unreachable: ${String(e)}`);
   }
   const text = await resp.text();
-  if (!resp.ok) {
-    let message = text || resp.statusText;
-    try {
-      message = (JSON.parse(text) as ErrorResponse).error.message;
-    } catch {
-      // Not our error shape: keep the raw text.
-    }
-    throw new ApiError(resp.status, message);
-  }
+  if (!resp.ok) throw failure(resp, text);
   return text;
 }

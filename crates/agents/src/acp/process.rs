@@ -221,37 +221,26 @@ pub(crate) fn isolated_command(
         label: spec.label.clone(),
         message,
     };
-    // `home` is the user's own only when it is the spec's user home (see `AgentSpec::home_dir`).
+    // `home` is the user's own only when it is the spec's user home (see `AgentSpec::home_dir`): it is
+    // used as it is, with the user's XDG directories; a private home gets its layout and settings files.
     let users_own = spec.home == AgentHome::User && spec.user_home.as_deref() == Some(home);
+    let mut homes: Vec<(String, std::ffi::OsString)> = vec![("HOME".into(), home.into())];
     if users_own {
-        let mut cmd = Command::new(&spec.command);
-        cmd.args(args)
-            .current_dir(cwd)
-            .env_clear()
-            .envs(
-                INHERITED
-                    .iter()
-                    .chain(USER_XDG)
-                    .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
-            )
-            .env("HOME", home)
-            .envs(&spec.env)
-            .process_group(0)
-            .kill_on_drop(true);
-        return Ok(cmd);
-    }
-    for dir in ["", ".config", ".cache", ".local/share", ".local/state"] {
-        std::fs::create_dir_all(home.join(dir))
-            .map_err(|e| failed(format!("creating {}: {e}", home.display())))?;
-    }
-    for (relative, content) in &spec.home_files {
-        let target = home.join(relative);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| failed(format!("creating {}: {e}", dir.display())))?;
+        homes.extend(
+            USER_XDG
+                .iter()
+                .filter_map(|k| std::env::var_os(k).map(|v| ((*k).to_owned(), v))),
+        );
+    } else {
+        prepare_private_home(spec, home).map_err(failed)?;
+        for (key, dir) in [
+            ("XDG_CONFIG_HOME", ".config"),
+            ("XDG_CACHE_HOME", ".cache"),
+            ("XDG_DATA_HOME", ".local/share"),
+            ("XDG_STATE_HOME", ".local/state"),
+        ] {
+            homes.push((key.into(), home.join(dir).into()));
         }
-        std::fs::write(&target, content)
-            .map_err(|e| failed(format!("writing {}: {e}", target.display())))?;
     }
     let mut cmd = Command::new(&spec.command);
     cmd.args(args)
@@ -262,15 +251,28 @@ pub(crate) fn isolated_command(
                 .iter()
                 .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
         )
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_CACHE_HOME", home.join(".cache"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .envs(homes)
         .envs(&spec.env)
         .process_group(0)
         .kill_on_drop(true);
     Ok(cmd)
+}
+
+/// Creates a private home's directories and writes the agent's settings files into it.
+fn prepare_private_home(spec: &AgentSpec, home: &Path) -> Result<(), String> {
+    for dir in ["", ".config", ".cache", ".local/share", ".local/state"] {
+        std::fs::create_dir_all(home.join(dir))
+            .map_err(|e| format!("creating {}: {e}", home.display()))?;
+    }
+    for (relative, content) in &spec.home_files {
+        let target = home.join(relative);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        }
+        std::fs::write(&target, content)
+            .map_err(|e| format!("writing {}: {e}", target.display()))?;
+    }
+    Ok(())
 }
 
 /// A missing program is "not installed" (with the install hint); anything else a start failure.

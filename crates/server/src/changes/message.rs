@@ -19,15 +19,7 @@ impl ChangeService {
         model: &str,
     ) -> Result<String, ChangeError> {
         let (change, _) = self.store.get_change(id).await?;
-        let request = match &change.task_id {
-            Some(task) => self
-                .store
-                .get_task(task)
-                .await
-                .map(|t| t.input)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
+        let request = self.request_of(&change).await;
         let diff = change.diff.unwrap_or_default();
         let clipped: String = diff.chars().take(MAX_DIFF).collect();
         let more = if clipped.len() < diff.len() {

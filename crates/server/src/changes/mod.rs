@@ -397,9 +397,9 @@ impl ChangeService {
         }
     }
 
-    /// A commit message when the user gave none: the task's request, first line.
-    async fn default_message(&self, change: &PendingChange) -> String {
-        let input = match &change.task_id {
+    /// What the user asked for in the turn that made the change (empty when no task made it).
+    async fn request_of(&self, change: &PendingChange) -> String {
+        match &change.task_id {
             Some(task) => self
                 .store
                 .get_task(task)
@@ -407,7 +407,12 @@ impl ChangeService {
                 .map(|t| t.input)
                 .unwrap_or_default(),
             None => String::new(),
-        };
+        }
+    }
+
+    /// A commit message when the user gave none: the task's request, first line.
+    async fn default_message(&self, change: &PendingChange) -> String {
+        let input = self.request_of(change).await;
         let first = input.lines().map(str::trim).find(|l| !l.is_empty());
         match first {
             Some(line) => line.chars().take(72).collect(),
