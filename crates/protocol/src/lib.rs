@@ -10,6 +10,7 @@ pub mod frame;
 pub mod ids;
 pub mod review;
 pub mod task;
+pub mod terminal;
 pub mod typescript;
 
 pub use agents::*;
@@ -21,3 +22,4 @@ pub use frame::*;
 pub use ids::*;
 pub use review::*;
 pub use task::*;
+pub use terminal::*;

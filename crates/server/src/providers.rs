@@ -393,6 +393,7 @@ fn masked(
     env.iter()
         .map(|(k, v)| {
             let upper = k.to_ascii_uppercase();
+            // `OPENCODE_CONFIG_CONTENT` carries the model server's key inside its JSON.
             let secret = [
                 "KEY",
                 "TOKEN",
@@ -401,6 +402,7 @@ fn masked(
                 "PASS",
                 "AUTH",
                 "CREDENTIAL",
+                "CONFIG_CONTENT",
             ]
             .iter()
             .any(|w| upper.contains(w));
@@ -414,4 +416,24 @@ fn masked(
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_looking_values_are_masked() {
+        let env: std::collections::BTreeMap<String, String> = [
+            ("OPENAI_API_KEY", "sk-1"),
+            ("OPENCODE_CONFIG_CONTENT", "{\"apiKey\":\"sk-2\"}"),
+            ("MODE", "fast"),
+            ("EMPTY_TOKEN", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let shown = super::masked(&env);
+        assert!(!format!("{shown:?}").contains("sk-"));
+        assert_eq!(shown["MODE"], "fast");
+        assert_eq!(shown["EMPTY_TOKEN"], "", "nothing to hide");
+    }
 }

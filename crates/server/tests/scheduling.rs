@@ -157,3 +157,50 @@ async fn loading_chunks_are_a_status_and_never_reasoning() {
     assert_eq!(reply["reasoning"], "real thought");
     assert_eq!(reply["content"], "answer");
 }
+
+/// An arena racing two models twice each behind one model swapper: lanes run grouped by model (one swap
+/// between the groups, not one per lane), and each lane's time is its own run, not the race's.
+#[tokio::test]
+async fn an_arenas_lanes_run_grouped_by_model_and_time_only_their_own_work() {
+    let kit = kit(true, 600).await;
+    let (pid, _) = kit.coding_project("race").await;
+    let swaps_before = kit.fake.swaps();
+    let started = std::time::Instant::now();
+    let arena = kit
+        .ok(
+            "POST",
+            "/api/arenas",
+            Some(
+                json!({"project_id": pid, "input": "[[tokens:30]] [[delay_ms:10]]",
+                "contenders": [{"agent": "native", "model": "fake-model"},
+                               {"agent": "native", "model": "fake-model-2"},
+                               {"agent": "native", "model": "fake-model"},
+                               {"agent": "native", "model": "fake-model-2"}]}),
+            ),
+        )
+        .await;
+    let id = arena["id"].as_str().unwrap();
+    let mut finished = Value::Null;
+    for _ in 0..600 {
+        finished = kit.ok("GET", &format!("/api/arenas/{id}"), None).await;
+        if finished["status"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished["status"], "finished", "{finished}");
+    let race_ms = started.elapsed().as_millis() as u64;
+    assert!(
+        kit.fake.swaps() - swaps_before <= 2,
+        "lanes ran grouped by model: {} swaps",
+        kit.fake.swaps() - swaps_before
+    );
+    for lane in finished["contenders"].as_array().unwrap() {
+        assert_eq!(lane["state"], "completed", "{lane}");
+        let own = lane["duration_ms"].as_u64().unwrap();
+        assert!(
+            own * 2 < race_ms,
+            "a lane's time ({own} ms) is its own run, not the race's ({race_ms} ms)"
+        );
+    }
+}

@@ -59,7 +59,7 @@ function DefaultModel() {
 }
 
 /** Names whose values are kept out of sight (and out of the editor). */
-const SECRET = /KEY|TOKEN|SECRET|PASSWORD|PASS|AUTH|CREDENTIAL/i;
+const SECRET = /KEY|TOKEN|SECRET|PASSWORD|PASS|AUTH|CREDENTIAL|CONFIG_CONTENT/i;
 
 /** An agent's home, command line and environment, editable. */
 function AgentSetup({ info, save }: { info: ProviderInfo; save: (change: Record<string, unknown>) => Promise<void> }) {

@@ -11,7 +11,7 @@ use boocode_agents::{AgentBackend, TurnInput};
 use boocode_llm::{ChatMessage, LlmClient};
 use boocode_protocol::{
     Chat, ChatId, ChatParams, FrameBody, Message, MessageId, MessageStatus, PostMessageRequest,
-    PostMessageResponse, ReasoningEffort, Role, SessionId, UpdateChatRequest,
+    PostMessageResponse, ReasoningEffort, Role, UpdateChatRequest,
 };
 use boocode_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -259,41 +259,6 @@ impl ChatService {
         let requested = requested.filter(|m| !m.trim().is_empty());
         self.model_in(&chat.session_id, requested.or(chat.model.clone()))
             .await
-    }
-
-    /// The model for work in a session: `preferred` (a chat's or a task's), else the session's, the
-    /// project's, the global default, the configured default, the model server's first.
-    pub async fn model_in(
-        &self,
-        session: &SessionId,
-        preferred: Option<String>,
-    ) -> Result<String, ApiError> {
-        let inner = &self.inner;
-        let session = inner.store.get_session(session).await?;
-        let project = inner.store.get_project(&session.project_id).await?;
-        let chosen = preferred
-            .filter(|m| !m.trim().is_empty())
-            .or(session.model)
-            .or(project.default_model);
-        let chosen = match chosen {
-            Some(m) => Some(m),
-            None => {
-                crate::models::global_default_model(
-                    inner.store.as_ref(),
-                    inner.default_model.as_ref(),
-                )
-                .await
-            }
-        };
-        match chosen {
-            Some(m) => Ok(m),
-            None => inner.catalog.fallback_model().await.ok_or_else(|| {
-                ApiError::bad_request(
-                    "no model chosen and the model server lists none: pick one in the chat's \
-                     settings, set the session's model or start boocode with --default-model",
-                )
-            }),
-        }
     }
 
     /// Claims the chat's one reply slot (409 while a reply streams).

@@ -1,12 +1,47 @@
 //! A chat's settings and list fields (rename, pin, archive, model, prompt, parameters, branch), and
 //! storing imported chats.
 
-use boocode_protocol::{Chat, ChatId, Message, UpdateChatRequest};
+use boocode_protocol::{Chat, ChatId, Message, SessionId, UpdateChatRequest};
 
 use super::ChatService;
 use crate::error::ApiError;
 
 impl ChatService {
+    /// The model for work in a session: `preferred` (a chat's or a task's), else the session's, the
+    /// project's, the global default, the configured default, the model server's first.
+    pub async fn model_in(
+        &self,
+        session: &SessionId,
+        preferred: Option<String>,
+    ) -> Result<String, ApiError> {
+        let inner = &self.inner;
+        let session = inner.store.get_session(session).await?;
+        let project = inner.store.get_project(&session.project_id).await?;
+        let chosen = preferred
+            .filter(|m| !m.trim().is_empty())
+            .or(session.model)
+            .or(project.default_model);
+        let chosen = match chosen {
+            Some(m) => Some(m),
+            None => {
+                crate::models::global_default_model(
+                    inner.store.as_ref(),
+                    inner.default_model.as_ref(),
+                )
+                .await
+            }
+        };
+        match chosen {
+            Some(m) => Ok(m),
+            None => inner.catalog.fallback_model().await.ok_or_else(|| {
+                ApiError::bad_request(
+                    "no model chosen and the model server lists none: pick one in the chat's \
+                     settings, set the session's model or start boocode with --default-model",
+                )
+            }),
+        }
+    }
+
     /// Applies a chat patch after checking it: settings, pin/archive, rename, branch switch.
     pub async fn update(&self, chat_id: &ChatId, req: UpdateChatRequest) -> Result<Chat, ApiError> {
         if req.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
