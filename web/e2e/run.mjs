@@ -255,6 +255,28 @@ async function main() {
       await again.locator(".xterm-rows", { hasText: "back42" }).waitFor();
       await page.screenshot({ path: join(shots, "terminal-restarted.png") });
     },
+    "app: installable (manifest, icons, service worker) and offline the shell opens and says so": async (page) => {
+      await page.goto(base);
+      const manifest = await page.evaluate(async () => (await fetch("/manifest.webmanifest")).json());
+      assert(manifest.display === "standalone" && manifest.start_url === "/", "a standalone app manifest");
+      assert(manifest.icons.some((i) => i.sizes === "512x512"), "with a 512 px icon");
+      const icon = await page.evaluate(async () => (await fetch("/icon-192.png")).headers.get("content-type"));
+      assert(icon === "image/png", `icons are PNG: ${icon}`);
+      await page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+      });
+      // Once the worker controls the page, the shell comes from its cache when the network is gone.
+      await page.reload();
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+      await page.context().setOffline(true);
+      try {
+        await page.reload();
+        await page.locator("[data-banner=offline]").waitFor();
+        await page.screenshot({ path: join(shots, "offline.png") });
+      } finally {
+        await page.context().setOffline(false);
+      }
+    },
     "banner: a model server that is down is named": async (page) => {
       const other = await start(bin("boocode"), serveArgs(join(work, "data-down"), "http://127.0.0.1:9/v1"), {
         BOOCODE_LOG: "warn",

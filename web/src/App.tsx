@@ -1,4 +1,4 @@
-// Routes (`#/` the landing page, `#/s/<session>` a workspace) and the model-server banner.
+// Routes (`#/` the landing page, `#/s/<session>` a workspace), the model-server banner and the offline one.
 
 import { useEffect, useState } from "react";
 import { get } from "./api/client";
@@ -21,6 +21,18 @@ export function App() {
   const [session, setSession] = useState<string | null>(route);
   const [health, setHealth] = useState<HealthResponse | null>(null);
   const [down, setDown] = useState<string | null>(null);
+  const [offline, setOffline] = useState(() => !navigator.onLine);
+
+  useEffect(() => {
+    const on = () => setOffline(false);
+    const off = () => setOffline(true);
+    window.addEventListener("online", on);
+    window.addEventListener("offline", off);
+    return () => {
+      window.removeEventListener("online", on);
+      window.removeEventListener("offline", off);
+    };
+  }, []);
 
   useEffect(() => {
     const onHash = () => setSession(route());
@@ -43,10 +55,16 @@ export function App() {
 
   return (
     <>
-      {down && (
-        <div className="banner error" role="alert">
-          {down}
+      {offline ? (
+        <div className="banner warn" role="alert" data-banner="offline">
+          You are offline: what is on screen stays, and boocode reconnects when the network is back.
         </div>
+      ) : (
+        down && (
+          <div className="banner error" role="alert">
+            {down}
+          </div>
+        )
       )}
       {health && !health.llm.reachable && (
         <div className="banner warn" role="alert" data-banner="llm">

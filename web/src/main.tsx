@@ -11,3 +11,11 @@ createRoot(document.getElementById("root")!).render(
     <App />
   </StrictMode>,
 );
+
+// The app shell opens instantly and offline once installed (see public/sw.js). Browsers allow service
+// workers on HTTPS and on localhost only; elsewhere the app simply works without one.
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/sw.js").catch(() => undefined);
+  });
+}
