@@ -212,7 +212,7 @@ pub async fn info(
     let session = SessionId(id);
     state.store.get_session(&session).await?;
     if let Some(t) = state.terminals.get(&session, &tid) {
-        let (_, _, exited) = t.attach();
+        let exited = t.exited();
         let cwd = state
             .terminals
             .kept(&session, &tid)

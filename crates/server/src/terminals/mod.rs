@@ -73,6 +73,11 @@ impl Terminal {
         (scrollback.iter().copied().collect(), rx, exited)
     }
 
+    /// Whether the shell has exited.
+    pub fn exited(&self) -> bool {
+        *self.exited.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Sends keystrokes to the shell.
     pub fn write(&self, bytes: &[u8]) -> Result<(), TermError> {
         let mut w = self.writer.lock().map_err(|_| TermError::Closed)?;

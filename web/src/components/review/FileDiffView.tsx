@@ -240,13 +240,13 @@ export function FileDiffView({
               </Decoration>,
               <Hunk key={`hunk-${file.hunks[i].id}`} hunk={h} />,
             ]),
-            ...(expander(hs.length)
-              ? [
-                  <Decoration key="tail" className="hunk-bar-row">
-                    <div className="hunk-bar">{expander(hs.length)}</div>
-                  </Decoration>,
-                ]
-              : []),
+            ...[expander(hs.length)]
+              .filter((tail) => tail !== null)
+              .map((tail) => (
+                <Decoration key="tail" className="hunk-bar-row">
+                  <div className="hunk-bar">{tail}</div>
+                </Decoration>
+              )),
           ]}
         </Diff>
       )}
